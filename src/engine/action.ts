@@ -1,0 +1,32 @@
+/**
+ * An action is one DDL statement as data: the engine runs it, `plan` prints it,
+ * and the state store records its id once done, so a resumed run skips it.
+ */
+export type LockLevel =
+  | 'ACCESS EXCLUSIVE (brief: catalog only)'
+  | 'SHARE ROW EXCLUSIVE (brief: catalog only)'
+  | 'SHARE UPDATE EXCLUSIVE (reads and writes continue)'
+  | 'ROW EXCLUSIVE (rows of one batch)'
+  | 'ACCESS SHARE (reads only)'
+  | 'none';
+
+export interface Action {
+  /** Stable across runs of the same plan: `expand:0:add_column:column`. */
+  id: string;
+  sql: string;
+  lock: LockLevel;
+  /** Why this statement exists, shown by `bellows plan`. */
+  note: string;
+  /**
+   * CREATE/DROP INDEX CONCURRENTLY cannot run inside a transaction block, so such
+   * an action is not atomic with its completion record; it must be idempotent itself.
+   */
+  concurrent?: boolean;
+  /**
+   * A failed CREATE INDEX CONCURRENTLY leaves an INVALID index behind; before the
+   * action runs again, the engine drops that leftover (concurrently too).
+   */
+  replacesInvalidIndex?: { schema: string; name: string };
+}
+
+export type ActionPhase = 'expand' | 'dual_write' | 'verify' | 'contract' | 'rollback';

@@ -1,0 +1,138 @@
+import type pg from 'pg';
+import { describeTable, schemaExists, type KeyColumn } from '../catalog/introspect.ts';
+import { ident, parseTableRef, qualified, tableKey, type TableRef } from '../db/sql.ts';
+import { InputError } from '../errors.ts';
+import { OPERATIONS } from '../operations/index.ts';
+import { modelFromCatalog, type ModelTable, type SchemaModel } from '../operations/model.ts';
+import type { BackfillTarget, Operation, OpContext, VerifyCheck } from '../operations/operation.ts';
+import { operationEntries, type OperationKind, type Playbook } from '../playbook/schema.ts';
+import type { Action } from './action.ts';
+import { databaseProbe } from './probe.ts';
+
+export interface CompiledTable {
+  /** `schema.table` */
+  name: string;
+  ref: TableRef;
+  key: KeyColumn[] | null;
+  keyIndex: string | null;
+  estimatedRows: number;
+  backfill: BackfillTarget[];
+  verify: VerifyCheck[];
+}
+
+/**
+ * A playbook checked against the live schema and turned into data: every
+ * statement of every phase, fixed at start and stored with the run, so that a
+ * resumed run, another executor or `bellows plan` all see the same plan.
+ */
+export interface CompiledPlan {
+  versionSchema: string;
+  tables: CompiledTable[];
+  expand: Action[];
+  dualWrite: Action[];
+  verify: Action[];
+  contract: Action[];
+  rollback: Action[];
+}
+
+function viewActions(versionSchema: string, models: ModelTable[]) {
+  const schema = ident(versionSchema);
+  const create: Action[] = [
+    {
+      id: 'dual_write:version_schema',
+      sql: `CREATE SCHEMA IF NOT EXISTS ${schema}`,
+      lock: 'none',
+      note: `the new version: applications with search_path=${versionSchema},public see the new shape`,
+    },
+  ];
+  const drop: Action[] = [];
+  for (const model of models) {
+    const view = `${schema}.${ident(model.ref.name)}`;
+    const columns = model.columns.map((c) => (c.physical === c.name ? ident(c.name) : `${ident(c.physical)} AS ${ident(c.name)}`));
+    create.push({
+      id: `dual_write:view:${tableKey(model.ref)}`,
+      sql: `CREATE OR REPLACE VIEW ${view} WITH (security_invoker = true) AS SELECT ${columns.join(', ')} FROM ${qualified(model.ref)}`,
+      lock: 'ACCESS SHARE (reads only)',
+      note: `${model.ref.name} as the new application sees it`,
+    });
+    drop.push({ id: `drop_view:${tableKey(model.ref)}`, sql: `DROP VIEW IF EXISTS ${view}`, lock: 'none', note: 'remove the version view' });
+  }
+  drop.push({ id: 'drop_version_schema', sql: `DROP SCHEMA IF EXISTS ${schema}`, lock: 'none', note: 'remove the version schema' });
+  const phased = (phase: 'contract' | 'rollback') => drop.map((a) => ({ ...a, id: `${phase}:${a.id}` }));
+  return { create, contract: phased('contract'), rollback: phased('rollback') };
+}
+
+export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema = 'bellows'): Promise<CompiledPlan> {
+  const probe = databaseProbe(db);
+  const models: SchemaModel = new Map();
+  const entries = operationEntries(playbook);
+  const versionSchema = playbook.name;
+
+  if (await schemaExists(db, versionSchema)) {
+    throw new InputError(`schema "${versionSchema}" already exists; bellows needs the playbook's name for the new version's views`);
+  }
+
+  const contexts: OpContext[] = [];
+  for (const entry of entries) {
+    const op = OPERATIONS[entry.kind] as Operation<OperationKind>;
+    const ref = parseTableRef(op.table(entry.spec as never));
+    if (ref.schema === stateSchema) throw new InputError(`operations[${entry.index}]: bellows does not migrate its own state schema`);
+    const key = tableKey(ref);
+    let model = models.get(key);
+    if (!model) {
+      const info = await describeTable(db, ref);
+      if (!info) throw new InputError(`operations[${entry.index}].${entry.kind}.table: table ${key} does not exist`);
+      model = modelFromCatalog(info);
+      models.set(key, model);
+    }
+    const ctx: OpContext = { index: entry.index, playbook: playbook.name, versionSchema, table: model };
+    await op.validate(entry.spec as never, ctx, probe);
+    contexts.push(ctx);
+  }
+
+  const plan: CompiledPlan = { versionSchema, tables: [], expand: [], dualWrite: [], verify: [], contract: [], rollback: [] };
+  const views = viewActions(versionSchema, [...models.values()]);
+  const perTable = new Map<string, CompiledTable>();
+  for (const model of models.values()) {
+    const info = model.original;
+    const compiled: CompiledTable = {
+      name: tableKey(model.ref),
+      ref: model.ref,
+      key: info.key?.columns ?? null,
+      keyIndex: info.key?.index ?? null,
+      estimatedRows: info.estimatedRows,
+      backfill: [],
+      verify: [],
+    };
+    perTable.set(compiled.name, compiled);
+    plan.tables.push(compiled);
+  }
+
+  const rollback: Action[][] = [];
+  for (const [i, entry] of entries.entries()) {
+    const op = OPERATIONS[entry.kind] as Operation<OperationKind>;
+    const ctx = contexts[i];
+    const spec = entry.spec as never;
+    const table = perTable.get(tableKey(ctx.table.ref))!;
+    plan.expand.push(...op.expand(spec, ctx));
+    plan.dualWrite.push(...op.dualWrite(spec, ctx));
+    table.backfill.push(...op.backfill(spec, ctx));
+    const verify = op.verify(spec, ctx);
+    table.verify.push(...verify.checks);
+    plan.verify.push(...verify.actions);
+    plan.contract.push(...op.contract(spec, ctx));
+    rollback.unshift(op.rollback(spec, ctx));
+  }
+  plan.dualWrite.push(...views.create);
+  plan.contract.unshift(...views.contract);
+  plan.rollback = [...views.rollback, ...rollback.flat()];
+
+  for (const table of plan.tables) {
+    if ((table.backfill.length || table.verify.length) && !table.key) {
+      throw new InputError(
+        `table ${table.name} has no primary key and no unique index over NOT NULL columns; bellows walks a table by its key to backfill and verify it in batches`,
+      );
+    }
+  }
+  return plan;
+}

@@ -1,0 +1,60 @@
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { withLockRetry, type LockPolicy } from '../db/ddl.ts';
+import { ident } from '../db/sql.ts';
+import type { StateStore } from '../state/store.ts';
+import type { RunRecord } from '../state/types.ts';
+import type { Action } from './action.ts';
+
+/**
+ * Runs a phase's actions in order, skipping those already done. A transactional
+ * action commits together with its "done" record, so a crash either did both or
+ * neither. A concurrent index build cannot be in a transaction; it is written
+ * to be safe to repeat instead (IF NOT EXISTS, after dropping an invalid leftover).
+ */
+export async function runActions(
+  deps: { db: pg.Pool; store: StateStore; log: Logger },
+  run: RunRecord,
+  actions: Action[],
+  policy: LockPolicy,
+  /** Rollback's statements are all idempotent and are not recorded: it may run after any prefix of the plan. */
+  record = true,
+): Promise<void> {
+  const done = new Set(record ? run.doneActions : []);
+  for (const action of actions) {
+    if (done.has(action.id)) continue;
+    const client = await deps.db.connect();
+    try {
+      const onRetry = (attempt: number) => {
+        deps.log.warn({ action: action.id, attempt }, 'lock not available; retrying');
+        void deps.store.appendEvent(run.id, 'ddl_retry', { action: action.id, attempt }).catch(() => {});
+      };
+      if (action.concurrent) {
+        if (action.replacesInvalidIndex) await dropInvalidIndex(client, action.replacesInvalidIndex, policy);
+        await withLockRetry(client, policy, (c) => c.query(action.sql), onRetry, false);
+        if (record) await deps.store.markActionDone(run.id, action.id);
+      } else {
+        await withLockRetry(client, policy, async (c) => {
+          await c.query(action.sql);
+          if (record) await deps.store.markActionDone(run.id, action.id, c);
+        }, onRetry);
+      }
+      await deps.store.appendEvent(run.id, 'action', { id: action.id });
+      deps.log.info({ action: action.id }, 'action done');
+    } finally {
+      client.release();
+    }
+  }
+}
+
+async function dropInvalidIndex(client: pg.ClientBase, index: { schema: string; name: string }, policy: LockPolicy) {
+  const { rows } = await client.query<{ valid: boolean }>(
+    `SELECT i.indisvalid AS valid FROM pg_index i
+       JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relname = $2`,
+    [index.schema, index.name],
+  );
+  if (rows[0] && !rows[0].valid) {
+    await withLockRetry(client, policy, (c) => c.query(`DROP INDEX CONCURRENTLY IF EXISTS ${ident(index.schema)}.${ident(index.name)}`), undefined, false);
+  }
+}

@@ -1,0 +1,43 @@
+import type pg from 'pg';
+import { InputError } from '../errors.ts';
+import { playbookChecksum } from '../playbook/load.ts';
+import type { Playbook, Settings } from '../playbook/schema.ts';
+import { settingsSchema } from '../playbook/schema.ts';
+import type { StateStore } from '../state/store.ts';
+import type { RunRecord } from '../state/types.ts';
+import { compilePlan } from './compile.ts';
+
+export interface StartRequest {
+  playbook: Playbook;
+  executor: string;
+  /** `start` flags that override the playbook's settings for this run. */
+  overrides?: Partial<Settings>;
+}
+
+/**
+ * Finds or creates the run of a playbook. Starting a playbook whose run is
+ * unfinished attaches to that run, so `start` after a crash is the same as
+ * `resume`. A new run is only created after the playbook has been checked
+ * against the live schema: bad input never leaves DDL behind.
+ */
+export async function openRun(db: pg.Pool, store: StateStore, request: StartRequest): Promise<{ run: RunRecord; attached: boolean }> {
+  await store.migrate();
+  const checksum = playbookChecksum(request.playbook);
+  const active = await store.activeRunOf(request.playbook.name);
+  if (active) {
+    if (active.checksum !== checksum) {
+      throw new InputError(
+        `playbook ${request.playbook.name} changed since run ${active.id} started; finish or roll back that run before changing it`,
+      );
+    }
+    return { run: active, attached: true };
+  }
+  const settings = settingsSchema.parse({ ...request.playbook.settings, ...stripUndefined(request.overrides ?? {}) });
+  const plan = await compilePlan(db, request.playbook, store.schemaName);
+  const run = await store.createRun({ playbook: request.playbook, checksum, plan, executor: request.executor, settings });
+  return { run, attached: false };
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

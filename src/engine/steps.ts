@@ -1,0 +1,174 @@
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { withLockRetry, type LockPolicy } from '../db/ddl.ts';
+import { RunFailedError } from '../errors.ts';
+import type { StateStore } from '../state/store.ts';
+import { effectiveSettings, type RangeRecord, type RunRecord } from '../state/types.ts';
+import { splitRanges } from '../backfill/ranges.ts';
+import { walkRange, type WalkOutcome } from '../backfill/walker.ts';
+import { backfillWork } from '../backfill/backfill-work.ts';
+import { verifyWork } from '../verify/verify-range.ts';
+import { runActions } from './run-actions.ts';
+import type { CompiledTable } from './compile.ts';
+
+export interface EngineDeps {
+  db: pg.Pool;
+  store: StateStore;
+  log: Logger;
+  signal?: AbortSignal;
+  onBatch?: (range: RangeRecord) => void;
+}
+
+/** Identifies one range step: `backfill:public.users:3`. */
+export interface RangeRef {
+  task: RangeRecord['task'];
+  table: string;
+  rangeNo: number;
+}
+
+export function rangeStepId(ref: RangeRef): string {
+  return `${ref.task}:${ref.table}:${ref.rangeNo}`;
+}
+
+function lockPolicy(run: RunRecord): LockPolicy {
+  const s = effectiveSettings(run);
+  return { lockTimeoutMs: s.lockTimeoutMs, retries: s.retries };
+}
+
+function tableOf(run: RunRecord, name: string): CompiledTable {
+  const table = run.plan.tables.find((t) => t.name === name);
+  if (!table) throw new Error(`run ${run.id} has no table ${name}`);
+  return table;
+}
+
+/**
+ * The steps of a run. Each is idempotent and keeps its progress in the state
+ * store, so it can be killed at any instant and started again, here or in
+ * another process. Executors decide only where and when they run: the local
+ * executor calls them in order, the Temporal workflow calls them as activities.
+ */
+export function createSteps(deps: EngineDeps) {
+  const { db, store, log } = deps;
+
+  async function actionsStep(runId: string, phase: 'expand' | 'dual_write') {
+    const run = await store.getRun(runId);
+    await store.setPhase(runId, phase);
+    await runActions(deps, run, phase === 'expand' ? run.plan.expand : run.plan.dualWrite, lockPolicy(run));
+  }
+
+  /** Splits each table's key space once; later calls return the ranges already there. */
+  async function prepareRanges(runId: string, task: RangeRecord['task']): Promise<RangeRef[]> {
+    const run = await store.getRun(runId);
+    const existing = await store.getRanges(runId, task);
+    const wanted = run.plan.tables.filter((t) => (task === 'backfill' ? t.backfill.length : t.verify.length) > 0);
+    if (existing.length === 0) {
+      const parallelism = effectiveSettings(run).parallelism;
+      for (const table of wanted) {
+        const ranges = await splitRanges(db, table, parallelism);
+        await store.createRanges(runId, task, table.name, ranges);
+      }
+      await store.appendEvent(runId, `${task}_ranges`, { tables: wanted.map((t) => t.name), parallelism });
+    }
+    const ranges = existing.length ? existing : await store.getRanges(runId, task);
+    return ranges.filter((r) => !r.done).map((r) => ({ task, table: r.table, rangeNo: r.rangeNo }));
+  }
+
+  async function walk(runId: string, ref: RangeRef): Promise<WalkOutcome> {
+    const run = await store.getRun(runId);
+    const table = tableOf(run, ref.table);
+    const range = await store.getRange(runId, ref.task, ref.table, ref.rangeNo);
+    const work = ref.task === 'backfill' ? backfillWork(table) : verifyWork(table);
+    return walkRange(deps, runId, table, range, work);
+  }
+
+  async function allRangesDone(runId: string, task: RangeRecord['task']): Promise<boolean> {
+    return (await store.getRanges(runId, task)).every((r) => r.done);
+  }
+
+  return {
+    expand: (runId: string) => actionsStep(runId, 'expand'),
+    dualWrite: (runId: string) => actionsStep(runId, 'dual_write'),
+
+    async prepareBackfill(runId: string): Promise<RangeRef[]> {
+      const run = await store.getRun(runId);
+      if (run.phase !== 'backfill') {
+        await store.setPhase(runId, 'backfill');
+        await store.markTimestamp(runId, 'backfill_started_at');
+      }
+      return prepareRanges(runId, 'backfill');
+    },
+
+    backfillRange: (runId: string, ref: RangeRef) => walk(runId, ref),
+
+    async finishBackfill(runId: string): Promise<void> {
+      if (!(await allRangesDone(runId, 'backfill'))) throw new RunFailedError(`run ${runId}: backfill is not finished`, runId);
+      const run = await store.getRun(runId);
+      if (!run.backfillDoneAt) await store.markTimestamp(runId, 'backfill_done_at');
+      await store.appendEvent(runId, 'backfill_done', {});
+    },
+
+    /** Verify always starts over: it proves the table as it is now, after the whole backfill. */
+    async prepareVerify(runId: string): Promise<RangeRef[]> {
+      const run = await store.getRun(runId);
+      if (run.phase !== 'verify') {
+        await store.deleteRanges(runId, 'verify');
+        await store.setPhase(runId, 'verify');
+      }
+      return prepareRanges(runId, 'verify');
+    },
+
+    verifyRange: (runId: string, ref: RangeRef) => walk(runId, ref),
+
+    /** Validates the NOT VALID constraints, then records that this run's data passed verify. */
+    async finishVerify(runId: string): Promise<void> {
+      if (!(await allRangesDone(runId, 'verify'))) throw new RunFailedError(`run ${runId}: verify is not finished`, runId);
+      const run = await store.getRun(runId);
+      await runActions(deps, run, run.plan.verify, lockPolicy(run));
+      await store.markTimestamp(runId, 'verified_at');
+      const checked = (await store.getRanges(runId, 'verify')).reduce((n, r) => n + r.rowsDone, 0);
+      await store.appendEvent(runId, 'verified', { rows: checked });
+      await store.setPhase(runId, 'gate', 'awaiting_approval');
+    },
+
+    /**
+     * The destructive phase, in one short transaction: either the whole new shape
+     * is in place and the playbook is recorded as applied, or nothing changed.
+     * It refuses to run unless this run's backfill finished and verify passed after it.
+     */
+    async contract(runId: string): Promise<void> {
+      const run = await store.getRun(runId);
+      if (run.phase === 'done') return;
+      const backfilled = run.backfillDoneAt !== null && (await allRangesDone(runId, 'backfill'));
+      const verified = run.verifiedAt !== null && run.backfillDoneAt !== null && run.verifiedAt >= run.backfillDoneAt;
+      if (!backfilled || !verified) {
+        throw new RunFailedError(
+          `run ${runId}: contract refused: ${!backfilled ? 'the backfill has not finished' : 'verify has not passed since the backfill'}; resume the run or roll it back`,
+          runId,
+        );
+      }
+      await store.setPhase(runId, 'contract');
+      const client = await db.connect();
+      try {
+        await withLockRetry(client, lockPolicy(run), async (c) => {
+          for (const action of run.plan.contract) await c.query(action.sql);
+          await store.recordApplied(c, run);
+          await store.setPhase(runId, 'done', 'completed', c);
+        }, (attempt) => log.warn({ attempt }, 'contract: lock not available; retrying'));
+      } finally {
+        client.release();
+      }
+    },
+
+    /** Undoes everything before contract. Every statement is idempotent, so a rollback can itself be resumed. */
+    async rollback(runId: string): Promise<void> {
+      const run = await store.getRun(runId);
+      if (run.phase === 'done') throw new RunFailedError(`run ${runId} is completed; contract is final and cannot be rolled back`, runId);
+      if (run.status === 'rolled_back') return;
+      await store.setPhase(runId, 'rollback', 'rolling_back');
+      await runActions(deps, run, run.plan.rollback, lockPolicy(run), false);
+      await store.setPhase(runId, 'rollback', 'rolled_back');
+    },
+  };
+}
+
+export type Steps = ReturnType<typeof createSteps>;

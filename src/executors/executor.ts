@@ -1,0 +1,23 @@
+import type { RunRecord } from '../state/types.ts';
+
+export type DriveOutcome = 'completed' | 'awaiting_approval' | 'rolled_back' | 'stopped' | 'submitted';
+
+export type Intent = 'pause' | 'resume' | 'tune' | 'approve' | 'abort';
+
+/**
+ * Where and when a run's steps execute. Every executor calls the same steps
+ * (engine/steps.ts); the state store holds the truth about progress and intent,
+ * so an executor only has to drive, and to be woken when an operator acts.
+ */
+export interface Executor {
+  readonly name: string;
+  /**
+   * Takes the run forward: the local executor runs it in this process until it
+   * completes (or, with `stopAtGate`, until it waits for approval); a remote
+   * executor submits it and returns.
+   */
+  drive(run: RunRecord, options: { stopAtGate: boolean }): Promise<DriveOutcome>;
+  /** Wakes the run's driver after an intent was written to the state store. */
+  notify(run: RunRecord, intent: Intent): Promise<void>;
+  close(): Promise<void>;
+}

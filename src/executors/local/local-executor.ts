@@ -1,0 +1,156 @@
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { tryAdvisoryLock } from '../../db/advisory.ts';
+import { ConflictError, RunFailedError, isBellowsError } from '../../errors.ts';
+import type { StateStore } from '../../state/store.ts';
+import { effectiveSettings, type RangeRecord, type RunRecord } from '../../state/types.ts';
+import { createSteps, type RangeRef, type Steps } from '../../engine/steps.ts';
+import type { WalkOutcome } from '../../backfill/walker.ts';
+import { sleep } from '../../util/sleep.ts';
+import { redactText } from '../../db/redact.ts';
+import type { DriveOutcome, Executor } from '../executor.ts';
+import { mapPooled } from './pool.ts';
+
+const POLL_MS = 250;
+
+export function runLockName(runId: string): string {
+  return `run:${runId}`;
+}
+
+/**
+ * The default executor: drives a run in this process, needing nothing but
+ * PostgreSQL. It holds the run's advisory lock while it drives, so a second
+ * process cannot drive the same run; if this process dies, the lock goes with
+ * its session and `bellows resume` carries on from the last checkpoint.
+ */
+export class LocalExecutor implements Executor {
+  readonly name = 'local';
+  private readonly steps: Steps;
+
+  constructor(
+    private readonly deps: { db: pg.Pool; store: StateStore; log: Logger; signal?: AbortSignal; onBatch?: (r: RangeRecord) => void },
+  ) {
+    this.steps = createSteps(deps);
+  }
+
+  async drive(start: RunRecord, options: { stopAtGate: boolean }): Promise<DriveOutcome> {
+    const { store } = this.deps;
+    const lock = await tryAdvisoryLock(this.deps.db, runLockName(start.id));
+    if (!lock) {
+      throw new ConflictError(`run ${start.id} is being driven by another process; steer it with pause, resume, approve or rollback`);
+    }
+    try {
+      let run = await store.getRun(start.id);
+      if (run.status === 'failed' || run.status === 'paused') await store.setStatus(run.id, 'running');
+      for (;;) {
+        run = await store.getRun(start.id);
+        if (run.status === 'rolled_back') return 'rolled_back';
+        if (run.phase === 'done') return 'completed';
+        if (run.desired.abort || run.phase === 'rollback') {
+          await this.steps.rollback(run.id);
+          return 'rolled_back';
+        }
+        const outcome = await this.advance(run, options);
+        if (outcome) return outcome;
+      }
+    } catch (err) {
+      const message = redactText(err instanceof Error ? err.message : String(err));
+      await store.setStatus(start.id, 'failed', message).catch(() => {});
+      if (isBellowsError(err)) throw err;
+      throw new RunFailedError(`run ${start.id} failed: ${message}`, start.id);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /** One phase forward; returns an outcome when driving should stop. */
+  private async advance(run: RunRecord, options: { stopAtGate: boolean }): Promise<DriveOutcome | null> {
+    const steps = this.steps;
+    switch (run.phase) {
+      case 'expand':
+        await steps.expand(run.id);
+        await steps.dualWrite(run.id);
+        return null;
+      case 'dual_write':
+        await steps.dualWrite(run.id);
+        await steps.prepareBackfill(run.id);
+        return null;
+      case 'backfill': {
+        const outcome = await this.runRanges(run.id, () => steps.prepareBackfill(run.id), (ref) => steps.backfillRange(run.id, ref));
+        if (outcome !== 'done') return outcome;
+        await steps.finishBackfill(run.id);
+        await steps.prepareVerify(run.id);
+        return null;
+      }
+      case 'verify': {
+        const outcome = await this.runRanges(run.id, () => steps.prepareVerify(run.id), (ref) => steps.verifyRange(run.id, ref));
+        if (outcome !== 'done') return outcome;
+        await steps.finishVerify(run.id);
+        return null;
+      }
+      case 'gate': {
+        if (run.desired.approved || effectiveSettings(run).autoContract) {
+          await steps.contract(run.id);
+          return null;
+        }
+        if (options.stopAtGate) return 'awaiting_approval';
+        if (run.status !== 'awaiting_approval') await this.deps.store.setStatus(run.id, 'awaiting_approval');
+        await sleep(POLL_MS, this.deps.signal);
+        return this.deps.signal?.aborted ? 'stopped' : null;
+      }
+      case 'contract':
+        await steps.contract(run.id);
+        return null;
+      default:
+        return null;
+    }
+  }
+
+  /**
+   * Runs a task's ranges, `parallelism` at a time. A paused range returns at its
+   * next batch boundary; once all have, this waits (holding no connection) until
+   * the operator resumes, then carries on from the checkpoints.
+   */
+  private async runRanges(
+    runId: string,
+    prepare: () => Promise<RangeRef[]>,
+    walk: (ref: RangeRef) => Promise<WalkOutcome>,
+  ): Promise<'done' | 'rolled_back' | 'stopped' | null> {
+    const { store } = this.deps;
+    for (;;) {
+      const refs = await prepare();
+      if (refs.length === 0) return 'done';
+      const parallelism = async () => effectiveSettings(await store.getRun(runId)).parallelism;
+      const limit = await parallelism();
+      const outcomes = await mapPooled(refs, () => limit, walk);
+      if (outcomes.includes('aborted')) return null; // the drive loop sees desired.abort and rolls back
+      if (outcomes.includes('stopped')) return 'stopped';
+      if (outcomes.includes('paused')) {
+        const stillPaused = await this.waitWhilePaused(runId);
+        if (stillPaused === 'stopped') return 'stopped';
+        if (stillPaused === 'abort') return null;
+      }
+    }
+  }
+
+  private async waitWhilePaused(runId: string): Promise<'resumed' | 'abort' | 'stopped'> {
+    const { store } = this.deps;
+    await store.setStatus(runId, 'paused');
+    for (;;) {
+      const desired = await store.readDesired(runId);
+      if (desired.abort) return 'abort';
+      if (!desired.paused) {
+        await store.setStatus(runId, 'running');
+        return 'resumed';
+      }
+      if (this.deps.signal?.aborted) return 'stopped';
+      await sleep(POLL_MS, this.deps.signal);
+    }
+  }
+
+  async notify(): Promise<void> {
+    // The driver polls the state store between batches; nothing to wake.
+  }
+
+  async close(): Promise<void> {}
+}

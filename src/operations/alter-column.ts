@@ -1,0 +1,155 @@
+import { ident, qualified } from '../db/sql.ts';
+import type { Action } from '../engine/action.ts';
+import type { Operation, OpContext } from './operation.ts';
+import type { AlterColumnSpec } from '../playbook/schema.ts';
+import type { IndexInfo } from '../catalog/introspect.ts';
+import { dropDualWrite, dualWriteTrigger } from './trigger.ts';
+import { notNullViaCheck } from './not-null.ts';
+import { names } from './names.ts';
+import {
+  newColumns,
+  oldColumns,
+  refuseKeyColumn,
+  requireColumn,
+  requireExpression,
+  requireType,
+  where,
+} from './validation.ts';
+import { InputError } from '../errors.ts';
+
+function original(spec: AlterColumnSpec, ctx: OpContext) {
+  return ctx.table.original.columns.find((c) => c.name === spec.column)!;
+}
+
+/** Indexes on the old column are rebuilt on the shadow column, so contract keeps them. */
+function copiedIndexes(spec: AlterColumnSpec, ctx: OpContext): IndexInfo[] {
+  return ctx.table.original.indexes.filter(
+    (i) => i.valid && i.plain && !i.primary && i.columns.includes(spec.column),
+  );
+}
+
+function newType(spec: AlterColumnSpec, ctx: OpContext): string {
+  return spec.type ?? original(spec, ctx).type;
+}
+
+export const alterColumn = {
+  kind: 'alter_column',
+  table: (spec) => spec.table,
+
+  async validate(spec, ctx, probe) {
+    const column = requireColumn(ctx, 'alter_column', 'column', spec.column);
+    if (column.physical !== spec.column || !ctx.table.original.columns.some((c) => c.name === spec.column)) {
+      throw new InputError(`${where(ctx, 'alter_column', 'column')}: "${spec.column}" is already changed earlier in this playbook; combine the changes into one alter_column`);
+    }
+    refuseKeyColumn(ctx, 'alter_column', spec.column);
+    if (spec.type) await requireType(ctx, 'alter_column', probe, spec.type);
+    const type = newType(spec, ctx);
+    await requireExpression(ctx, 'alter_column', 'up', probe, spec.up, oldColumns(ctx), type);
+    column.physical = names.shadow(spec.column);
+    column.type = type;
+    await requireExpression(ctx, 'alter_column', 'down', probe, spec.down, newColumns(ctx), original(spec, ctx).type);
+  },
+
+  expand(spec, ctx) {
+    const table = qualified(ctx.table.ref);
+    const shadow = names.shadow(spec.column);
+    const old = original(spec, ctx);
+    const actions: Action[] = [
+      {
+        id: `expand:${ctx.index}:add_shadow`,
+        sql: `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${ident(shadow)} ${newType(spec, ctx)}`,
+        lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
+        note: `shadow column holding ${spec.column} in its new form`,
+      },
+    ];
+    if (old.default) {
+      actions.push({
+        id: `expand:${ctx.index}:shadow_default`,
+        sql: `ALTER TABLE ${table} ALTER COLUMN ${ident(shadow)} SET DEFAULT (${old.default})::${newType(spec, ctx)}`,
+        lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
+        note: `keep ${spec.column}'s default`,
+      });
+    }
+    for (const index of copiedIndexes(spec, ctx)) {
+      const copy = names.shadowIndex(ctx, index.name);
+      const columns = index.columns.map((c) => ident(c === spec.column ? shadow : c)).join(', ');
+      actions.push({
+        id: `expand:${ctx.index}:index:${index.name}`,
+        sql: `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX CONCURRENTLY IF NOT EXISTS ${ident(copy)} ON ${table} USING ${index.method} (${columns})`,
+        lock: 'SHARE UPDATE EXCLUSIVE (reads and writes continue)',
+        note: `copy of ${index.name} on the shadow column`,
+        concurrent: true,
+        replacesInvalidIndex: { schema: ctx.table.ref.schema, name: copy },
+      });
+    }
+    return actions;
+  },
+
+  dualWrite(spec, ctx) {
+    const shadow = ident(names.shadow(spec.column));
+    const actions = dualWriteTrigger(ctx, {
+      fromOldApp: `NEW.${shadow} := ${spec.up};`,
+      fromNewApp: `IF TG_OP = 'INSERT' OR NEW.${shadow} IS DISTINCT FROM OLD.${shadow} THEN NEW.${ident(spec.column)} := ${spec.down}; END IF;`,
+    });
+    if (original(spec, ctx).notNull) actions.push(notNullViaCheck(ctx, names.shadow(spec.column)).add);
+    return actions;
+  },
+
+  backfill(spec) {
+    return [{ column: names.shadow(spec.column), expression: spec.up }];
+  },
+
+  verify(spec, ctx) {
+    const actions = original(spec, ctx).notNull ? [notNullViaCheck(ctx, names.shadow(spec.column)).validate] : [];
+    return { checks: [{ column: names.shadow(spec.column), expression: spec.up }], actions };
+  },
+
+  contract(spec, ctx) {
+    const table = qualified(ctx.table.ref);
+    const actions: Action[] = [
+      ...dropDualWrite(ctx, 'contract'),
+      {
+        id: `contract:${ctx.index}:drop_old`,
+        sql: `ALTER TABLE ${table} DROP COLUMN ${ident(spec.column)}`,
+        lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
+        note: `drop the old ${spec.column} (and its indexes); no rewrite`,
+      },
+      {
+        id: `contract:${ctx.index}:rename_shadow`,
+        sql: `ALTER TABLE ${table} RENAME COLUMN ${ident(names.shadow(spec.column))} TO ${ident(spec.column)}`,
+        lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
+        note: 'the new column takes the old name',
+      },
+    ];
+    for (const index of copiedIndexes(spec, ctx)) {
+      actions.push({
+        id: `contract:${ctx.index}:rename_index:${index.name}`,
+        sql: `ALTER INDEX ${ident(ctx.table.ref.schema)}.${ident(names.shadowIndex(ctx, index.name))} RENAME TO ${ident(index.name)}`,
+        lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
+        note: `the copied index takes the name ${index.name}`,
+      });
+    }
+    if (original(spec, ctx).notNull) actions.push(...notNullViaCheck(ctx, names.shadow(spec.column)).enforce(spec.column));
+    return actions;
+  },
+
+  rollback(spec, ctx) {
+    const actions: Action[] = dropDualWrite(ctx, 'rollback');
+    for (const index of copiedIndexes(spec, ctx)) {
+      actions.push({
+        id: `rollback:${ctx.index}:drop_index:${index.name}`,
+        sql: `DROP INDEX CONCURRENTLY IF EXISTS ${ident(ctx.table.ref.schema)}.${ident(names.shadowIndex(ctx, index.name))}`,
+        lock: 'SHARE UPDATE EXCLUSIVE (reads and writes continue)',
+        note: `remove the copy of ${index.name}`,
+        concurrent: true,
+      });
+    }
+    actions.push({
+      id: `rollback:${ctx.index}:drop_shadow`,
+      sql: `ALTER TABLE ${qualified(ctx.table.ref)} DROP COLUMN IF EXISTS ${ident(names.shadow(spec.column))}`,
+      lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
+      note: 'remove the shadow column',
+    });
+    return actions;
+  },
+} satisfies Operation<'alter_column'>;

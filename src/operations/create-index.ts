@@ -1,0 +1,57 @@
+import { ident, qualified } from '../db/sql.ts';
+import { InputError } from '../errors.ts';
+import type { Operation } from './operation.ts';
+import { requireColumn, requireExpression, where, newColumns } from './validation.ts';
+
+/**
+ * Always CONCURRENTLY: writes continue while the index builds. A build that
+ * fails leaves an INVALID index, which the engine drops before trying again.
+ */
+export const createIndex = {
+  kind: 'create_index',
+  table: (spec) => spec.table,
+
+  async validate(spec, ctx, probe) {
+    spec.columns.forEach((c, i) => requireColumn(ctx, 'create_index', `columns[${i}]`, c));
+    if (ctx.table.indexes.has(spec.name)) {
+      throw new InputError(`${where(ctx, 'create_index', 'name')}: index "${spec.name}" already exists on ${ctx.table.ref.schema}.${ctx.table.ref.name}`);
+    }
+    if (spec.where) await requireExpression(ctx, 'create_index', 'where', probe, spec.where, newColumns(ctx), 'boolean');
+    ctx.table.indexes.add(spec.name);
+  },
+
+  expand(spec, ctx) {
+    const columns = spec.columns
+      .map((c) => ident(ctx.table.columns.find((m) => m.name === c)?.physical ?? c))
+      .join(', ');
+    return [
+      {
+        id: `expand:${ctx.index}:create_index`,
+        sql:
+          `CREATE ${spec.unique ? 'UNIQUE ' : ''}INDEX CONCURRENTLY IF NOT EXISTS ${ident(spec.name)} ` +
+          `ON ${qualified(ctx.table.ref)} USING ${spec.method} (${columns})${spec.where ? ` WHERE ${spec.where}` : ''}`,
+        lock: 'SHARE UPDATE EXCLUSIVE (reads and writes continue)',
+        note: `build ${spec.name} without blocking writes`,
+        concurrent: true,
+        replacesInvalidIndex: { schema: ctx.table.ref.schema, name: spec.name },
+      },
+    ];
+  },
+
+  dualWrite: () => [],
+  backfill: () => [],
+  verify: () => ({ checks: [], actions: [] }),
+  contract: () => [],
+
+  rollback(spec, ctx) {
+    return [
+      {
+        id: `rollback:${ctx.index}:drop_index`,
+        sql: `DROP INDEX CONCURRENTLY IF EXISTS ${ident(ctx.table.ref.schema)}.${ident(spec.name)}`,
+        lock: 'SHARE UPDATE EXCLUSIVE (reads and writes continue)',
+        note: `remove ${spec.name}`,
+        concurrent: true,
+      },
+    ];
+  },
+} satisfies Operation<'create_index'>;

@@ -1,0 +1,58 @@
+import { ident, qualified } from '../db/sql.ts';
+import { InputError } from '../errors.ts';
+import type { Operation } from './operation.ts';
+import { dropDualWrite, dualWriteTrigger } from './trigger.ts';
+import { newColumns, refuseKeyColumn, requireColumn, requireExpression, where } from './validation.ts';
+
+/**
+ * The column disappears from the new version at once and from the table at
+ * contract. Until then the old application still reads and writes it; rows the
+ * new application inserts get `down` (or the column's default).
+ */
+export const dropColumn = {
+  kind: 'drop_column',
+  table: (spec) => spec.table,
+
+  async validate(spec, ctx, probe) {
+    const column = requireColumn(ctx, 'drop_column', 'column', spec.column);
+    refuseKeyColumn(ctx, 'drop_column', spec.column);
+    const position = ctx.table.columns.indexOf(column);
+    ctx.table.columns.splice(position, 1);
+    if (spec.down) {
+      await requireExpression(ctx, 'drop_column', 'down', probe, spec.down, newColumns(ctx), column.type);
+    } else if (column.notNull && column.default === null) {
+      throw new InputError(
+        `${where(ctx, 'drop_column', 'down')}: Required, because "${spec.column}" is NOT NULL without a default and the new application will insert rows without it`,
+      );
+    }
+  },
+
+  expand: () => [],
+
+  dualWrite(spec, ctx) {
+    if (!spec.down) return [];
+    const column = ident(spec.column);
+    return dualWriteTrigger(ctx, {
+      fromNewApp: `IF TG_OP = 'INSERT' AND NEW.${column} IS NULL THEN NEW.${column} := ${spec.down}; END IF;`,
+    });
+  },
+
+  backfill: () => [],
+  verify: () => ({ checks: [], actions: [] }),
+
+  contract(spec, ctx) {
+    return [
+      ...(spec.down ? dropDualWrite(ctx, 'contract') : []),
+      {
+        id: `contract:${ctx.index}:drop_column`,
+        sql: `ALTER TABLE ${qualified(ctx.table.ref)} DROP COLUMN ${ident(spec.column)}`,
+        lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
+        note: `drop ${spec.column}; no rewrite`,
+      },
+    ];
+  },
+
+  rollback(spec, ctx) {
+    return spec.down ? dropDualWrite(ctx, 'rollback') : [];
+  },
+} satisfies Operation<'drop_column'>;

@@ -1,0 +1,50 @@
+import { ident, qualified } from '../db/sql.ts';
+import type { Action } from '../engine/action.ts';
+import type { OpContext } from './operation.ts';
+import { names } from './names.ts';
+
+/**
+ * NOT NULL without a long exclusive lock. `SET NOT NULL` alone scans the whole
+ * table under ACCESS EXCLUSIVE. Instead: a CHECK added NOT VALID (instant),
+ * validated under SHARE UPDATE EXCLUSIVE (writes go on), after which PostgreSQL
+ * 12+ accepts `SET NOT NULL` without scanning.
+ */
+export function notNullViaCheck(ctx: OpContext, column: string) {
+  const table = qualified(ctx.table.ref);
+  const check = ident(names.notNullCheck(ctx, column));
+  return {
+    add: {
+      id: `dual_write:${ctx.index}:not_null_check`,
+      sql: `ALTER TABLE ${table} ADD CONSTRAINT ${check} CHECK (${ident(column)} IS NOT NULL) NOT VALID`,
+      lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
+      note: `new writes must give ${column} a value; existing rows are checked later`,
+    } satisfies Action,
+    validate: {
+      id: `verify:${ctx.index}:validate_not_null`,
+      sql: `ALTER TABLE ${table} VALIDATE CONSTRAINT ${check}`,
+      lock: 'SHARE UPDATE EXCLUSIVE (reads and writes continue)',
+      note: `prove every row has ${column}, without blocking writes`,
+    } satisfies Action,
+    /** `finalName` is the column's name once contract has renamed it. */
+    enforce: (finalName: string): Action[] => [
+      {
+        id: `contract:${ctx.index}:set_not_null`,
+        sql: `ALTER TABLE ${table} ALTER COLUMN ${ident(finalName)} SET NOT NULL`,
+        lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
+        note: 'no table scan: the validated CHECK already proves it',
+      },
+      {
+        id: `contract:${ctx.index}:drop_not_null_check`,
+        sql: `ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${check}`,
+        lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
+        note: 'the column constraint replaces the CHECK',
+      },
+    ],
+    drop: {
+      id: `rollback:${ctx.index}:drop_not_null_check`,
+      sql: `ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${check}`,
+      lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
+      note: 'remove the CHECK added for NOT NULL',
+    } satisfies Action,
+  };
+}

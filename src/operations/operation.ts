@@ -1,0 +1,57 @@
+import type { Action } from '../engine/action.ts';
+import type { ModelTable } from './model.ts';
+import type { OperationKind, SpecOf } from '../playbook/schema.ts';
+
+/** Where an operation stands in its playbook, and the names the run gives to its objects. */
+export interface OpContext {
+  /** Position in the playbook: makes ids and object names unique. */
+  index: number;
+  playbook: string;
+  /** The schema of views that shows the new version of every table the run touches. */
+  versionSchema: string;
+  table: ModelTable;
+}
+
+/** What validation may ask the live database, without changing it. */
+export interface Probe {
+  typeExists(type: string): Promise<boolean>;
+  /**
+   * Null if `expression` is valid over a row of the given columns (and castable to
+   * `castTo`), otherwise PostgreSQL's complaint.
+   */
+  expressionError(expression: string, columns: ReadonlyArray<{ name: string; type: string }>, castTo?: string): Promise<string | null>;
+}
+
+/** One column the backfill fills: `SET column = expression` over the old columns. */
+export interface BackfillTarget {
+  column: string;
+  expression: string;
+}
+
+/** A row is correct when `column IS NOT DISTINCT FROM expression` (or, without one, is not NULL). */
+export interface VerifyCheck {
+  column: string;
+  expression?: string;
+  notNull?: boolean;
+}
+
+export interface Operation<K extends OperationKind> {
+  kind: K;
+  /** The table the operation changes. */
+  table(spec: SpecOf<K>): string;
+  /**
+   * Checks the operation against the model and the live database, then updates
+   * the model to the schema after it. Throws InputError; runs no DDL.
+   */
+  validate(spec: SpecOf<K>, ctx: OpContext, probe: Probe): Promise<void>;
+  /** Additive DDL: the old application keeps working throughout. */
+  expand(spec: SpecOf<K>, ctx: OpContext): Action[];
+  /** Triggers that keep old and new representations equal while both are written. */
+  dualWrite(spec: SpecOf<K>, ctx: OpContext): Action[];
+  backfill(spec: SpecOf<K>, ctx: OpContext): BackfillTarget[];
+  verify(spec: SpecOf<K>, ctx: OpContext): { checks: VerifyCheck[]; actions: Action[] };
+  /** Destructive DDL, behind the gate; runs in one short transaction per table. */
+  contract(spec: SpecOf<K>, ctx: OpContext): Action[];
+  /** Undoes expand and dual-write; every statement is safe to repeat. */
+  rollback(spec: SpecOf<K>, ctx: OpContext): Action[];
+}

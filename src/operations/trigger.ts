@@ -1,0 +1,85 @@
+import { ident, literal, qualified } from '../db/sql.ts';
+import type { Action } from '../engine/action.ts';
+import type { OpContext } from './operation.ts';
+import { names } from './names.ts';
+
+export interface RowShape {
+  /** The name an expression uses for the column. */
+  name: string;
+  /** The physical column holding it. */
+  physical: string;
+}
+
+/**
+ * PL/pgSQL variables named after the columns, so that a playbook's expression
+ * (`lower(email)`) means the same in the trigger as in the backfill's UPDATE.
+ */
+function declareRow(ctx: OpContext, shape: RowShape[]): string {
+  const table = qualified(ctx.table.ref);
+  return shape.map((c) => `      ${ident(c.name)} ${table}.${ident(c.physical)}%TYPE := NEW.${ident(c.physical)};`).join('\n');
+}
+
+export function oldShape(ctx: OpContext): RowShape[] {
+  return ctx.table.original.columns.map((c) => ({ name: c.name, physical: c.name }));
+}
+
+export function newShape(ctx: OpContext): RowShape[] {
+  return ctx.table.columns.map((c) => ({ name: c.name, physical: c.physical }));
+}
+
+/**
+ * The dual-write trigger of one operation. Which application wrote the row is
+ * told by its search_path: the new application puts the version schema first.
+ * The backfill marks its own transactions, because it writes both sides itself.
+ */
+export function dualWriteTrigger(
+  ctx: OpContext,
+  body: { fromOldApp?: string; fromNewApp?: string; newShape?: RowShape[] },
+): Action[] {
+  const fn = `${ident(ctx.table.ref.schema)}.${ident(names.triggerFunction(ctx))}`;
+  const block = (shape: RowShape[], statements: string | undefined) =>
+    statements ? `    DECLARE\n${declareRow(ctx, shape)}\n    BEGIN\n      ${statements}\n    END;` : '    NULL;';
+  const sql = `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $bellows$
+BEGIN
+  IF current_setting('bellows.backfill', true) = 'on' THEN
+    RETURN NEW;
+  END IF;
+  IF coalesce((current_schemas(false))[1] = ${literal(ctx.versionSchema)}, false) THEN
+${block(body.newShape ?? newShape(ctx), body.fromNewApp)}
+  ELSE
+${block(oldShape(ctx), body.fromOldApp)}
+  END IF;
+  RETURN NEW;
+END $bellows$`;
+  return [
+    {
+      id: `dual_write:${ctx.index}:function`,
+      sql,
+      lock: 'none',
+      note: 'trigger function translating writes between the old and new columns',
+    },
+    {
+      id: `dual_write:${ctx.index}:trigger`,
+      sql: `CREATE OR REPLACE TRIGGER ${ident(names.trigger(ctx))} BEFORE INSERT OR UPDATE ON ${qualified(ctx.table.ref)} FOR EACH ROW EXECUTE FUNCTION ${fn}()`,
+      lock: 'SHARE ROW EXCLUSIVE (brief: catalog only)',
+      note: 'from here on, every write keeps both representations in step',
+    },
+  ];
+}
+
+export function dropDualWrite(ctx: OpContext, phase: 'contract' | 'rollback'): Action[] {
+  return [
+    {
+      id: `${phase}:${ctx.index}:drop_trigger`,
+      sql: `DROP TRIGGER IF EXISTS ${ident(names.trigger(ctx))} ON ${qualified(ctx.table.ref)}`,
+      lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
+      note: 'stop dual writes',
+    },
+    {
+      id: `${phase}:${ctx.index}:drop_function`,
+      sql: `DROP FUNCTION IF EXISTS ${ident(ctx.table.ref.schema)}.${ident(names.triggerFunction(ctx))}()`,
+      lock: 'none',
+      note: 'remove the trigger function',
+    },
+  ];
+}

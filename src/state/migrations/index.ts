@@ -1,0 +1,7 @@
+import initial from './0001_initial.ts';
+
+/**
+ * The control schema's own versions, in order. Append only: a shipped entry is
+ * never edited, because databases in the field already ran it.
+ */
+export const STATE_MIGRATIONS: ReadonlyArray<(schema: string) => string> = [initial];

@@ -1,0 +1,337 @@
+import type pg from 'pg';
+import { ident } from '../db/sql.ts';
+import { advisoryXactLock } from '../db/advisory.ts';
+import { ConflictError, InputError } from '../errors.ts';
+import type { Playbook, Settings } from '../playbook/schema.ts';
+import type { CompiledPlan } from '../engine/compile.ts';
+import { DEFAULT_STATE_SCHEMA, migrateState } from './migrate.ts';
+import { currentActor } from './actor.ts';
+import {
+  FINISHED_STATUSES,
+  type DesiredState,
+  type KeyValue,
+  type Phase,
+  type RangeRecord,
+  type RunRecord,
+  type RunStatus,
+} from './types.ts';
+
+type Db = pg.Pool | pg.ClientBase;
+
+const RUN_COLUMNS = `id::text AS id, playbook_name AS "playbookName", checksum, playbook, plan, tables, executor, phase, status,
+  desired, settings, done_actions AS "doneActions", backfill_started_at AS "backfillStartedAt",
+  backfill_done_at AS "backfillDoneAt", verified_at AS "verifiedAt", error, created_at AS "createdAt",
+  updated_at AS "updatedAt", finished_at AS "finishedAt"`;
+
+const RANGE_COLUMNS = `run_id::text AS "runId", task, table_name AS "table", range_no AS "rangeNo", lower_key AS "lowerKey",
+  upper_key AS "upperKey", last_key AS "lastKey", rows_done::float8 AS "rowsDone", rows_estimate::float8 AS "rowsEstimate",
+  batches::float8 AS batches, batch_size AS "batchSize", rows_per_sec AS "rowsPerSec", throttle, done, error, updated_at AS "updatedAt"`;
+
+export interface NewRun {
+  playbook: Playbook;
+  checksum: string;
+  plan: CompiledPlan;
+  executor: string;
+  settings: Settings;
+}
+
+export interface EventRecord {
+  id: string;
+  runId: string | null;
+  at: Date;
+  kind: string;
+  actor: string;
+  detail: Record<string, unknown>;
+}
+
+/**
+ * The control schema inside the target database: the truth about every run.
+ * Executors, the CLI and the dashboard all read and write runs through here.
+ */
+export class StateStore {
+  /** The schema's name quoted for SQL text. */
+  readonly schema: string;
+  readonly actor = currentActor();
+
+  constructor(
+    readonly pool: pg.Pool,
+    readonly schemaName = DEFAULT_STATE_SCHEMA,
+  ) {
+    this.schema = ident(schemaName);
+  }
+
+  async migrate(): Promise<void> {
+    await migrateState(this.pool, this.schemaName);
+  }
+
+  /**
+   * Creates a run, or refuses: a playbook already applied with another checksum,
+   * or a table that another unfinished run is changing. The check and the insert
+   * are one critical section, so two `start`s cannot both win.
+   */
+  async createRun(input: NewRun): Promise<RunRecord> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await advisoryXactLock(client, 'create-run');
+      const applied = await this.appliedPlaybook(input.playbook.name, client);
+      if (applied) {
+        await client.query('ROLLBACK');
+        if (applied.checksum !== input.checksum) {
+          throw new InputError(
+            `playbook ${input.playbook.name} was applied (run ${applied.runId}) with a different checksum; an applied playbook must not change, write a new one`,
+          );
+        }
+        throw new ConflictError(`playbook ${input.playbook.name} is already applied (run ${applied.runId})`);
+      }
+      const busy = await client.query<{ id: string; playbook_name: string; table: string }>(
+        `SELECT r.id::text AS id, r.playbook_name, t AS table
+           FROM ${this.schema}.runs r, unnest(r.tables) t
+          WHERE r.status <> ALL($1) AND t = ANY($2)
+          LIMIT 1`,
+        [FINISHED_STATUSES, input.plan.tables.map((t) => t.name)],
+      );
+      if (busy.rowCount) {
+        const b = busy.rows[0];
+        throw new ConflictError(
+          `table ${b.table} is already being migrated by run ${b.id} (${b.playbook_name}); finish or roll it back first`,
+        );
+      }
+      const { rows } = await client.query<RunRecord>(
+        `INSERT INTO ${this.schema}.runs (playbook_name, checksum, playbook, plan, tables, executor, phase, status, settings)
+         VALUES ($1, $2, $3, $4, $5, $6, 'expand', 'running', $7)
+         RETURNING ${RUN_COLUMNS}`,
+        [
+          input.playbook.name,
+          input.checksum,
+          input.playbook,
+          input.plan,
+          input.plan.tables.map((t) => t.name),
+          input.executor,
+          input.settings,
+        ],
+      );
+      await this.appendEvent(rows[0].id, 'run_created', { playbook: input.playbook.name, executor: input.executor }, client);
+      await client.query('COMMIT');
+      return rows[0];
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async getRun(id: string, db: Db = this.pool): Promise<RunRecord> {
+    const { rows } = await db.query<RunRecord>(`SELECT ${RUN_COLUMNS} FROM ${this.schema}.runs WHERE id = $1`, [id]);
+    if (!rows[0]) throw new InputError(`no run ${id}`);
+    return rows[0];
+  }
+
+  /** A run by id, or the latest run of a playbook by its name. */
+  async findRun(ref: string): Promise<RunRecord> {
+    const byId = /^\d+$/.test(ref);
+    const { rows } = await this.pool.query<RunRecord>(
+      byId
+        ? `SELECT ${RUN_COLUMNS} FROM ${this.schema}.runs WHERE id = $1`
+        : `SELECT ${RUN_COLUMNS} FROM ${this.schema}.runs WHERE playbook_name = $1 ORDER BY id DESC LIMIT 1`,
+      [ref],
+    );
+    if (!rows[0]) throw new InputError(`no run ${byId ? ref : `of playbook ${ref}`} (see bellows status)`);
+    return rows[0];
+  }
+
+  /** The unfinished run of this playbook, if any: `start` attaches to it instead of starting anew. */
+  async activeRunOf(playbookName: string): Promise<RunRecord | null> {
+    const { rows } = await this.pool.query<RunRecord>(
+      `SELECT ${RUN_COLUMNS} FROM ${this.schema}.runs WHERE playbook_name = $1 AND status <> ALL($2) ORDER BY id DESC LIMIT 1`,
+      [playbookName, FINISHED_STATUSES],
+    );
+    return rows[0] ?? null;
+  }
+
+  async listRuns(limit = 50): Promise<RunRecord[]> {
+    const { rows } = await this.pool.query<RunRecord>(
+      `SELECT ${RUN_COLUMNS} FROM ${this.schema}.runs ORDER BY id DESC LIMIT $1`,
+      [limit],
+    );
+    return rows;
+  }
+
+  async setPhase(id: string, phase: Phase, status: RunStatus = 'running', db: Db = this.pool): Promise<void> {
+    const { rows } = await db.query<{ phase: Phase; status: RunStatus }>(
+      `UPDATE ${this.schema}.runs r SET phase = $2, status = $3, error = NULL, updated_at = now(),
+              finished_at = CASE WHEN $3 = ANY($4) THEN now() END
+         FROM (SELECT phase, status FROM ${this.schema}.runs WHERE id = $1) old
+        WHERE r.id = $1 RETURNING old.phase, old.status`,
+      [id, phase, status, FINISHED_STATUSES],
+    );
+    const before = rows[0];
+    if (before && (before.phase !== phase || before.status !== status)) {
+      await this.appendEvent(id, 'phase', { from: before.phase, to: phase, status }, db);
+    }
+  }
+
+  async setStatus(id: string, status: RunStatus, error: string | null = null): Promise<void> {
+    await this.pool.query(
+      `UPDATE ${this.schema}.runs SET status = $2, error = $3, updated_at = now() WHERE id = $1`,
+      [id, status, error],
+    );
+    await this.appendEvent(id, status === 'failed' ? 'failed' : 'status', error ? { status, error } : { status });
+  }
+
+  async markActionDone(id: string, actionId: string, db: Db = this.pool): Promise<void> {
+    await db.query(
+      `UPDATE ${this.schema}.runs SET done_actions = array_append(done_actions, $2), updated_at = now()
+        WHERE id = $1 AND NOT ($2 = ANY(done_actions))`,
+      [id, actionId],
+    );
+  }
+
+  async markTimestamp(id: string, column: 'backfill_started_at' | 'backfill_done_at' | 'verified_at', db: Db = this.pool): Promise<void> {
+    await db.query(`UPDATE ${this.schema}.runs SET ${ident(column)} = clock_timestamp(), updated_at = now() WHERE id = $1`, [id]);
+  }
+
+  async clearTimestamps(id: string): Promise<void> {
+    await this.pool.query(`UPDATE ${this.schema}.runs SET verified_at = NULL WHERE id = $1`, [id]);
+  }
+
+  /** Records an operator's intent; drivers read it between batches. */
+  async setDesired(id: string, patch: DesiredState, kind: string, detail: Record<string, unknown> = {}): Promise<RunRecord> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE ${this.schema}.runs
+          SET desired = desired || $2::jsonb
+                        || CASE WHEN $3::jsonb IS NULL THEN '{}'::jsonb
+                                ELSE jsonb_build_object('tuning', coalesce(desired->'tuning', '{}'::jsonb) || $3::jsonb) END,
+              updated_at = now()
+        WHERE id = $1`,
+      [id, JSON.stringify({ ...patch, tuning: undefined }), patch.tuning ? JSON.stringify(patch.tuning) : null],
+    );
+    if (!rowCount) throw new InputError(`no run ${id}`);
+    await this.appendEvent(id, kind, { ...detail, ...patch });
+    return this.getRun(id);
+  }
+
+  async readDesired(id: string): Promise<DesiredState> {
+    const { rows } = await this.pool.query<{ desired: DesiredState }>(`SELECT desired FROM ${this.schema}.runs WHERE id = $1`, [id]);
+    return rows[0]?.desired ?? {};
+  }
+
+  async appendEvent(runId: string | null, kind: string, detail: Record<string, unknown> = {}, db: Db = this.pool): Promise<void> {
+    await db.query(`INSERT INTO ${this.schema}.events (run_id, kind, actor, detail) VALUES ($1, $2, $3, $4)`, [
+      runId,
+      kind,
+      this.actor,
+      detail,
+    ]);
+  }
+
+  async events(runId: string, afterId = '0', limit = 200): Promise<EventRecord[]> {
+    const { rows } = await this.pool.query<EventRecord>(
+      `SELECT id::text AS id, run_id::text AS "runId", at, kind, actor, detail FROM ${this.schema}.events
+        WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+      [runId, afterId, limit],
+    );
+    return rows;
+  }
+
+  async countEvents(runId: string, kind: string): Promise<number> {
+    const { rows } = await this.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${this.schema}.events WHERE run_id = $1 AND kind = $2`,
+      [runId, kind],
+    );
+    return rows[0].n;
+  }
+
+  // ---- ranges (backfill and verify checkpoints) ----
+
+  async getRanges(runId: string, task: RangeRecord['task'], db: Db = this.pool): Promise<RangeRecord[]> {
+    const { rows } = await db.query<RangeRecord>(
+      `SELECT ${RANGE_COLUMNS} FROM ${this.schema}.ranges WHERE run_id = $1 AND task = $2 ORDER BY table_name, range_no`,
+      [runId, task],
+    );
+    return rows;
+  }
+
+  async getRange(runId: string, task: RangeRecord['task'], table: string, rangeNo: number, db: Db = this.pool): Promise<RangeRecord> {
+    const { rows } = await db.query<RangeRecord>(
+      `SELECT ${RANGE_COLUMNS} FROM ${this.schema}.ranges WHERE run_id = $1 AND task = $2 AND table_name = $3 AND range_no = $4`,
+      [runId, task, table, rangeNo],
+    );
+    if (!rows[0]) throw new Error(`range ${task}:${table}:${rangeNo} of run ${runId} does not exist`);
+    return rows[0];
+  }
+
+  /** Creates the ranges of a task once; a resumed run finds them already there and keeps their checkpoints. */
+  async createRanges(
+    runId: string,
+    task: RangeRecord['task'],
+    table: string,
+    ranges: Array<{ lowerKey: KeyValue | null; upperKey: KeyValue | null; rowsEstimate: number }>,
+    db: Db = this.pool,
+  ): Promise<void> {
+    for (const [rangeNo, r] of ranges.entries()) {
+      await db.query(
+        `INSERT INTO ${this.schema}.ranges (run_id, task, table_name, range_no, lower_key, upper_key, last_key, rows_estimate)
+         VALUES ($1, $2, $3, $4, $5, $6, $5, $7) ON CONFLICT DO NOTHING`,
+        [runId, task, table, rangeNo, JSON.stringify(r.lowerKey), JSON.stringify(r.upperKey), Math.round(r.rowsEstimate)],
+      );
+    }
+  }
+
+  async deleteRanges(runId: string, task: RangeRecord['task'], db: Db = this.pool): Promise<void> {
+    await db.query(`DELETE FROM ${this.schema}.ranges WHERE run_id = $1 AND task = $2`, [runId, task]);
+  }
+
+  /** The checkpoint of one batch; called inside the batch's own transaction so both commit or neither. */
+  async checkpoint(
+    db: Db,
+    range: Pick<RangeRecord, 'runId' | 'task' | 'table' | 'rangeNo'>,
+    progress: { lastKey: KeyValue | null; rows: number; batchSize: number; rowsPerSec: number | null; done: boolean },
+  ): Promise<void> {
+    await db.query(
+      `UPDATE ${this.schema}.ranges
+          SET last_key = $5, rows_done = rows_done + $6, batches = batches + 1, batch_size = $7,
+              rows_per_sec = $8, done = $9, throttle = NULL, error = NULL, updated_at = now()
+        WHERE run_id = $1 AND task = $2 AND table_name = $3 AND range_no = $4`,
+      [range.runId, range.task, range.table, range.rangeNo, JSON.stringify(progress.lastKey), progress.rows, progress.batchSize, progress.rowsPerSec, progress.done],
+    );
+  }
+
+  async setRangeNote(
+    range: Pick<RangeRecord, 'runId' | 'task' | 'table' | 'rangeNo'>,
+    note: { throttle?: string | null; error?: string | null },
+  ): Promise<void> {
+    await this.pool.query(
+      `UPDATE ${this.schema}.ranges SET throttle = $5, error = $6, updated_at = now()
+        WHERE run_id = $1 AND task = $2 AND table_name = $3 AND range_no = $4`,
+      [range.runId, range.task, range.table, range.rangeNo, note.throttle ?? null, note.error ?? null],
+    );
+  }
+
+  // ---- history of applied playbooks ----
+
+  async appliedPlaybook(name: string, db: Db = this.pool): Promise<{ checksum: string; runId: string } | null> {
+    const { rows } = await db.query<{ checksum: string; runId: string }>(
+      `SELECT checksum, run_id::text AS "runId" FROM ${this.schema}.history WHERE playbook_name = $1`,
+      [name],
+    );
+    return rows[0] ?? null;
+  }
+
+  async recordApplied(db: Db, run: RunRecord): Promise<void> {
+    await db.query(`INSERT INTO ${this.schema}.history (playbook_name, checksum, run_id) VALUES ($1, $2, $3)`, [
+      run.playbookName,
+      run.checksum,
+      run.id,
+    ]);
+  }
+
+  async history(): Promise<Array<{ playbookName: string; checksum: string; runId: string; appliedAt: Date }>> {
+    const { rows } = await this.pool.query(
+      `SELECT playbook_name AS "playbookName", checksum, run_id::text AS "runId", applied_at AS "appliedAt"
+         FROM ${this.schema}.history ORDER BY playbook_name`,
+    );
+    return rows;
+  }
+}

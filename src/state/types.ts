@@ -1,0 +1,78 @@
+import type { Playbook, Settings } from '../playbook/schema.ts';
+import type { CompiledPlan } from '../engine/compile.ts';
+
+export const PHASES = ['expand', 'dual_write', 'backfill', 'verify', 'gate', 'contract', 'done'] as const;
+export type Phase = (typeof PHASES)[number] | 'rollback';
+
+export type RunStatus =
+  | 'running'
+  | 'paused'
+  | 'awaiting_approval'
+  | 'failed'
+  | 'rolling_back'
+  | 'completed'
+  | 'rolled_back';
+
+/** Runs in these states are finished with their tables; any other state holds them. */
+export const FINISHED_STATUSES: readonly RunStatus[] = ['completed', 'rolled_back'];
+
+/** Live-tunable settings: `bellows tune` writes these, every batch reads them. */
+export type Tuning = Partial<Pick<Settings, 'batchTimeMs' | 'batchSize' | 'minBatchSize' | 'maxBatchSize' | 'maxRowsPerSec' | 'parallelism' | 'throttleQuery' | 'maxReplicaLagMs' | 'maxReplicaLagBytes' | 'maxWalBytesPerSec' | 'maxLockWaiters'>>;
+
+/** What operators asked for. Drivers converge on it; they never write it. */
+export interface DesiredState {
+  paused?: boolean;
+  approved?: boolean;
+  abort?: boolean;
+  tuning?: Tuning;
+}
+
+export interface RunRecord {
+  id: string;
+  playbookName: string;
+  checksum: string;
+  playbook: Playbook;
+  plan: CompiledPlan;
+  tables: string[];
+  executor: string;
+  phase: Phase;
+  status: RunStatus;
+  desired: DesiredState;
+  settings: Settings;
+  doneActions: string[];
+  backfillStartedAt: Date | null;
+  backfillDoneAt: Date | null;
+  verifiedAt: Date | null;
+  error: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  finishedAt: Date | null;
+}
+
+export type KeyValue = string[];
+
+export interface RangeRecord {
+  runId: string;
+  task: 'backfill' | 'verify';
+  table: string;
+  rangeNo: number;
+  /** Exclusive lower bound; null = from the first key. */
+  lowerKey: KeyValue | null;
+  /** Inclusive upper bound, fixed when the range is made. */
+  upperKey: KeyValue | null;
+  /** Last key done: the checkpoint. */
+  lastKey: KeyValue | null;
+  rowsDone: number;
+  rowsEstimate: number;
+  batches: number;
+  batchSize: number | null;
+  rowsPerSec: number | null;
+  throttle: string | null;
+  done: boolean;
+  error: string | null;
+  updatedAt: Date;
+}
+
+export function effectiveSettings(run: Pick<RunRecord, 'settings' | 'desired'>): Settings {
+  return { ...run.settings, ...(run.desired.tuning ?? {}) } as Settings;
+}

@@ -1,0 +1,33 @@
+import pg from 'pg';
+import { randomBytes } from 'node:crypto';
+import { inject, afterAll } from 'vitest';
+
+export interface TestDatabase {
+  url: string;
+  pool: pg.Pool;
+  query<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<T>>;
+}
+
+/** A fresh database for this test file, dropped when the file is done. */
+export async function freshDatabase(): Promise<TestDatabase> {
+  const admin = inject('adminDatabaseUrl');
+  const name = `bellows_test_${randomBytes(5).toString('hex')}`;
+  const root = new pg.Client({ connectionString: admin });
+  await root.connect();
+  await root.query(`CREATE DATABASE ${name}`);
+  await root.end();
+  const u = new URL(admin);
+  u.pathname = `/${name}`;
+  const url = u.toString();
+  const pool = new pg.Pool({ connectionString: url, max: 20 });
+  pool.on('error', () => {});
+  await pool.query('CREATE EXTENSION IF NOT EXISTS citext');
+  afterAll(async () => {
+    await pool.end();
+    const c = new pg.Client({ connectionString: admin });
+    await c.connect();
+    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await c.end();
+  });
+  return { url, pool, query: (text, params) => pool.query(text, params as unknown[]) };
+}
