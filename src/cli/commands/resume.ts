@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { isAdvisoryLockHeld } from '../../db/advisory.ts';
+import { runLockName } from '../../executors/local/local-executor.ts';
+import { createExecutor } from '../../executors/index.ts';
+import { executorDeps, withDatabase } from '../context.ts';
+import { driveWithProgress, requireUnfinished } from '../drive.ts';
+import { print } from '../output.ts';
+
+export function resumeCommand(program: Command): void {
+  program
+    .command('resume')
+    .description('lift a pause, or continue a run whose process stopped, from its last checkpoint')
+    .argument('<run>', 'run id, or playbook name for its latest run')
+    .option('--wait-for-approval', 'stay at the contract gate until `bellows approve`, then contract')
+    .option('--no-progress', 'do not draw the progress display')
+    .action(async (ref: string, options, cmd: Command) => {
+      await withDatabase(cmd.optsWithGlobals(), async (ctx) => {
+        let run = await ctx.store.findRun(ref);
+        requireUnfinished(run, 'resume');
+        if (run.desired.paused) run = await ctx.store.setDesired(run.id, { paused: false }, 'resume');
+        if (run.executor !== 'local') {
+          const executor = await createExecutor(run.executor, executorDeps(ctx));
+          try {
+            await executor.notify(run, 'resume');
+          } finally {
+            await executor.close();
+          }
+          print(`run ${run.id} resumed on ${run.executor}`);
+          return;
+        }
+        if (await isAdvisoryLockHeld(ctx.pool, runLockName(run.id))) {
+          print(`run ${run.id} resumed; its driving process continues within one batch`);
+          return;
+        }
+        print(`resuming run ${run.id} from its last checkpoint (phase ${run.phase})`);
+        await driveWithProgress(ctx, run, { stopAtGate: !options.waitForApproval, progress: options.progress });
+      }, { poolSize: 16 });
+    });
+}

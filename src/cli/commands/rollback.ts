@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { isAdvisoryLockHeld } from '../../db/advisory.ts';
+import { RunFailedError } from '../../errors.ts';
+import { runLockName } from '../../executors/local/local-executor.ts';
+import { sleep } from '../../util/sleep.ts';
+import { withDatabase } from '../context.ts';
+import { driveWithProgress, requireUnfinished } from '../drive.ts';
+import { sendIntent } from '../intent.ts';
+import { print } from '../output.ts';
+
+const WAIT_MS = 10 * 60_000;
+
+export function rollbackCommand(program: Command): void {
+  program
+    .command('rollback')
+    .description('abort a run and restore the original schema and data (any time before contract completes)')
+    .argument('<run>', 'run id, or playbook name for its latest run')
+    .action(async (ref: string, _options, cmd: Command) => {
+      await withDatabase(cmd.optsWithGlobals(), async (ctx) => {
+        const run = await ctx.store.findRun(ref);
+        requireUnfinished(run, 'roll back');
+        const aborted = await sendIntent(ctx, run, 'abort', { abort: true, paused: false });
+        if (run.executor === 'local' && !(await isAdvisoryLockHeld(ctx.pool, runLockName(run.id)))) {
+          await driveWithProgress(ctx, aborted, { stopAtGate: true, progress: false });
+          return;
+        }
+        print(`rollback requested for run ${run.id}; waiting for its driver to roll it back`);
+        const deadline = Date.now() + WAIT_MS;
+        while (Date.now() < deadline) {
+          const current = await ctx.store.getRun(run.id);
+          if (current.status === 'rolled_back') return print(`run ${run.id} rolled back: the original schema and data are restored`);
+          if (current.status === 'failed') throw new RunFailedError(`run ${run.id}: rollback failed: ${current.error}`, run.id);
+          await sleep(250);
+        }
+        throw new RunFailedError(`run ${run.id}: rollback requested but not done after ${WAIT_MS / 60000} minutes; see bellows status ${run.id}`, run.id);
+      });
+    });
+}

@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { openRun } from '../../engine/start.ts';
+import { loadPlaybook } from '../../playbook/load.ts';
+import type { Settings } from '../../playbook/schema.ts';
+import { withDatabase } from '../context.ts';
+import { driveWithProgress } from '../drive.ts';
+import { print } from '../output.ts';
+import { addSettingsFlags, tuningFrom } from '../settings-flags.ts';
+
+export function startCommand(program: Command): void {
+  const command = program
+    .command('start')
+    .description('start a playbook, or continue its unfinished run')
+    .argument('<playbook>', 'playbook file (.yaml, .yml or .json)')
+    .option('--executor <name>', 'where the steps run: local (this process)', 'local')
+    .option('--wait-for-approval', 'stay at the contract gate until `bellows approve`, then contract')
+    .option('--no-progress', 'do not draw the progress display');
+  addSettingsFlags(command).action(async (path: string, options, cmd: Command) => {
+    const playbook = await loadPlaybook(path);
+    const overrides = tuningFrom(options) as Partial<Settings>;
+    const poolSize = 6 + (overrides.parallelism ?? playbook.settings.parallelism);
+    await withDatabase(cmd.optsWithGlobals(), async (ctx) => {
+      const { run, attached } = await openRun(ctx.pool, ctx.store, { playbook, executor: options.executor, overrides });
+      print(attached ? `attached to unfinished run ${run.id} of ${run.playbookName} (phase ${run.phase})` : `run ${run.id} started: ${run.playbookName}`);
+      await driveWithProgress(ctx, run, { stopAtGate: !options.waitForApproval, progress: options.progress });
+    }, { poolSize });
+  });
+}

@@ -1,0 +1,63 @@
+import type { DriveOutcome } from '../executors/executor.ts';
+import { createExecutor } from '../executors/index.ts';
+import type { RunRecord } from '../state/types.ts';
+import { RunFailedError } from '../errors.ts';
+import { executorDeps, type CliContext } from './context.ts';
+import { print } from './output.ts';
+import { watchRun } from './watch-loop.ts';
+
+/**
+ * Drives a run from this terminal with a live progress display. Ctrl-C stops
+ * it at the next batch boundary, checkpointed; `bellows resume` continues.
+ */
+export async function driveWithProgress(
+  ctx: CliContext,
+  run: RunRecord,
+  options: { stopAtGate: boolean; progress: boolean },
+): Promise<DriveOutcome> {
+  const interrupt = new AbortController();
+  const onSignal = () => interrupt.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const executor = await createExecutor(run.executor, executorDeps(ctx, interrupt.signal));
+  const stopView = new AbortController();
+  const view = options.progress ? watchRun(ctx, run.id, { stop: stopView.signal }).catch(() => null) : null;
+  let outcome: DriveOutcome;
+  try {
+    outcome = await executor.drive(run, { stopAtGate: options.stopAtGate });
+  } finally {
+    stopView.abort();
+    await view;
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await executor.close();
+  }
+  reportOutcome(run.id, outcome);
+  return outcome;
+}
+
+export function reportOutcome(runId: string, outcome: DriveOutcome): void {
+  switch (outcome) {
+    case 'completed':
+      print(`run ${runId} completed: contract done, the new schema is in place`);
+      break;
+    case 'awaiting_approval':
+      print(`run ${runId}: verify passed; contract waits for approval: bellows approve ${runId}`);
+      break;
+    case 'rolled_back':
+      print(`run ${runId} rolled back: the original schema and data are restored`);
+      break;
+    case 'stopped':
+      print(`run ${runId} stopped at a checkpoint; continue with: bellows resume ${runId}`);
+      break;
+    case 'submitted':
+      print(`run ${runId} submitted; follow it with: bellows watch ${runId}`);
+      break;
+  }
+}
+
+export function requireUnfinished(run: RunRecord, action: string): void {
+  if (run.status === 'completed' || run.status === 'rolled_back') {
+    throw new RunFailedError(`run ${run.id} is already ${run.status.replace('_', ' ')}; nothing to ${action}`, run.id);
+  }
+}

@@ -1,0 +1,69 @@
+import { Command, CommanderError, Option } from 'commander';
+import { isBellowsError } from '../errors.ts';
+import { redactText } from '../db/redact.ts';
+import { warn } from './output.ts';
+import { startCommand } from './commands/start.ts';
+import { statusCommand } from './commands/status.ts';
+import { watchCommand } from './commands/watch.ts';
+import { pauseCommand } from './commands/pause.ts';
+import { resumeCommand } from './commands/resume.ts';
+import { tuneCommand } from './commands/tune.ts';
+import { approveCommand } from './commands/approve.ts';
+import { rollbackCommand } from './commands/rollback.ts';
+import { planCommand } from './commands/plan.ts';
+import { historyCommand } from './commands/history.ts';
+import { schemaCommand } from './commands/schema.ts';
+import { demoCommand } from './commands/demo.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('bellows')
+    .description('zero-downtime expand/contract schema changes for PostgreSQL')
+    .version('0.1.0')
+    .addOption(new Option('--database-url <url>', 'PostgreSQL connection string').env('DATABASE_URL'))
+    .addOption(new Option('--state-schema <name>', 'schema of bellows’ own state tables').default('bellows'))
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+  for (const add of [
+    startCommand,
+    statusCommand,
+    watchCommand,
+    pauseCommand,
+    resumeCommand,
+    tuneCommand,
+    approveCommand,
+    rollbackCommand,
+    planCommand,
+    historyCommand,
+    schemaCommand,
+    demoCommand,
+  ]) {
+    add(program);
+  }
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+/**
+ * The one place errors become exit codes: 0 success, 1 failure, 2 bad input.
+ * A user error prints one line; only an unexpected error (a bug) shows its stack,
+ * and only with BELLOWS_DEBUG set.
+ */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return 0;
+      return 2; // commander already printed the one-line reason
+    }
+    if (isBellowsError(err)) {
+      warn(`bellows: ${redactText(err.message)}`);
+      return err.exitCode;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    warn(`bellows: unexpected error: ${redactText(message)}`);
+    if (process.env.BELLOWS_DEBUG && err instanceof Error) warn(redactText(err.stack ?? ''));
+    return 1;
+  }
+}

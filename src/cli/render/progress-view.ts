@@ -1,0 +1,46 @@
+import type { RunProgress, TaskProgress } from '../../state/progress.ts';
+import { formatDuration, formatNumber } from '../output.ts';
+
+const BAR_WIDTH = 28;
+
+function bar(percent: number): string {
+  const filled = Math.round((percent / 100) * BAR_WIDTH);
+  return '[' + '#'.repeat(filled) + '-'.repeat(BAR_WIDTH - filled) + ']';
+}
+
+function state(p: RunProgress): string {
+  if (p.status === 'running' && p.paused) return 'pausing';
+  if (p.status === 'running' && p.driver === 'none') return 'stalled: no process drives it (bellows resume ' + p.id + ')';
+  return p.status.replace('_', ' ');
+}
+
+function taskLine(t: TaskProgress): string {
+  const throttle = t.throttle ? `  throttled: ${t.throttle}` : '';
+  const batch = t.ranges.find((r) => !r.done)?.batchSize;
+  return (
+    `  ${t.task.padEnd(8)} ${t.table}  ${bar(t.percent)} ${t.percent.toFixed(1).padStart(5)}%  ` +
+    `${formatNumber(t.rowsDone)}/${formatNumber(t.rowsTotal)} rows  ${formatNumber(t.rowsPerSec)} rows/s  ` +
+    `ETA ${formatDuration(t.etaSeconds)}${batch ? `  batch ${formatNumber(batch)}` : ''}${throttle}`
+  );
+}
+
+/** The lines `watch` redraws and `status` prints: phase, state, and one bar per backfill or verify. */
+export function renderProgress(p: RunProgress, detail = false): string[] {
+  const lines = [`run ${p.id} ${p.playbook}  phase ${p.phase}  ${state(p)}  (executor ${p.executor})`];
+  for (const t of p.tasks) {
+    lines.push(taskLine(t));
+    if (detail && t.ranges.length > 1) {
+      for (const r of t.ranges) {
+        const pct = r.done ? 100 : r.rowsTotal > 0 ? Math.min(99.9, (100 * r.rowsDone) / r.rowsTotal) : 0;
+        lines.push(
+          `      range ${r.range} ${bar(pct)} ${formatNumber(r.rowsDone)}/${formatNumber(r.rowsTotal)}  ` +
+            `${formatNumber(r.rowsPerSec ?? 0)} rows/s  ETA ${formatDuration(r.etaSeconds)}  batch ${r.batchSize ?? '--'}` +
+            `${r.throttle ? `  throttled: ${r.throttle}` : ''}${r.error ? `  error: ${r.error}` : ''}`,
+        );
+      }
+    }
+  }
+  if (p.status === 'awaiting_approval') lines.push(`  verify passed; contract waits for: bellows approve ${p.id}`);
+  if (p.error) lines.push(`  error: ${p.error}`);
+  return lines;
+}

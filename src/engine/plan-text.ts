@@ -1,0 +1,55 @@
+import type { Action } from './action.ts';
+import type { CompiledPlan, CompiledTable } from './compile.ts';
+import { keyset } from '../backfill/keyset.ts';
+import { backfillStatement } from '../backfill/backfill-work.ts';
+import { anyMismatch } from '../verify/checks.ts';
+
+export interface PlanSection {
+  phase: string;
+  statements: Array<{ sql: string; lock: string; note: string }>;
+}
+
+function fromActions(phase: string, actions: Action[]): PlanSection {
+  return { phase, statements: actions.map((a) => ({ sql: a.sql, lock: a.lock, note: a.note })) };
+}
+
+/** The per-batch statements of a table: what `plan` shows for the backfill and verify phases. */
+function batchStatements(table: CompiledTable) {
+  const ks = keyset(table.ref, table.key!);
+  const params: unknown[] = [];
+  const where = `${ks.after(['<checkpoint>'], params)} AND ${ks.atMost(['<batch end>'], params)}`;
+  const find = `SELECT ${ks.selectText} FROM ${ks.table} WHERE ${ks.after(['<checkpoint>'], [])} AND ${ks.atMost(['<range end>'], [null])} ORDER BY ${ks.orderBy} LIMIT 1 OFFSET <batch size - 1>`;
+  return { find, where, ks };
+}
+
+/** Every statement of every phase, with its lock, in order: what a reviewer reads in a pull request. */
+export function describePlan(plan: CompiledPlan): PlanSection[] {
+  const backfill: PlanSection = { phase: 'backfill', statements: [] };
+  const verify: PlanSection = { phase: 'verify', statements: [] };
+  for (const table of plan.tables) {
+    if (!table.key) continue;
+    const { find, where, ks } = batchStatements(table);
+    if (table.backfill.length) {
+      backfill.statements.push(
+        { sql: find, lock: 'ACCESS SHARE (reads only)', note: `per batch: the batch's last key, by index-only scan of ${table.keyIndex}` },
+        { sql: backfillStatement(table, where), lock: 'ROW EXCLUSIVE (rows of one batch)', note: 'per batch, committed with its checkpoint' },
+      );
+    }
+    if (table.verify.length) {
+      verify.statements.push({
+        sql: `SELECT count(*), count(*) FILTER (WHERE ${anyMismatch(table)}) FROM ${ks.table} WHERE ${where}`,
+        lock: 'ACCESS SHARE (reads only)',
+        note: 'per chunk: every row must match',
+      });
+    }
+  }
+  verify.statements.push(...fromActions('verify', plan.verify).statements);
+  return [
+    fromActions('expand', plan.expand),
+    fromActions('dual-write', plan.dualWrite),
+    backfill,
+    verify,
+    fromActions('contract (one transaction, after approval)', plan.contract),
+    fromActions('rollback (any time before contract completes)', plan.rollback),
+  ];
+}
