@@ -18,6 +18,8 @@ export interface Keyset {
   after(key: KeyValue | null, params: unknown[]): string;
   /** `(cols) <= ($i::t, …)` for an inclusive upper bound. */
   atMost(key: KeyValue, params: unknown[]): string;
+  /** A key value as a typed row of parameters, `($i::t, …)`. */
+  bind(key: KeyValue, params: unknown[]): string;
 }
 
 export function keyset(table: TableRef, key: KeyColumn[]): Keyset {
@@ -38,6 +40,7 @@ export function keyset(table: TableRef, key: KeyColumn[]): Keyset {
     width: key.length,
     after: (value, params) => (value ? `${row} > ${bind(value, params)}` : 'true'),
     atMost: (value, params) => `${row} <= ${bind(value, params)}`,
+    bind,
   };
 }
 

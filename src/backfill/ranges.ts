@@ -57,3 +57,30 @@ export async function splitRanges(db: pg.Pool, table: CompiledTable, parts: numb
   }
   return ranges;
 }
+
+/**
+ * A key about halfway through the rows a range has left, from a page sample of
+ * that part of the key space; null when too few rows remain to be worth a split.
+ */
+export async function middleKey(db: pg.Pool, table: CompiledTable, after: KeyValue | null, upper: KeyValue, remainingRows: number): Promise<KeyValue | null> {
+  const ks = keyset(table.ref, table.key!);
+  const total = await estimateRows(db, table);
+  const percent = Math.min(100, (100 * SAMPLE_ROWS) / Math.max(total, 1));
+  const params: unknown[] = [percent];
+  const where = `${ks.after(after, params)} AND ${ks.atMost(upper, params)}`;
+  const sample = await db.query(`SELECT ${ks.selectText} FROM ${ks.table} TABLESAMPLE SYSTEM ($1) WHERE ${where} ORDER BY ${ks.orderBy}`, params);
+  if (sample.rows.length < 2 || remainingRows < 2) return null;
+  return rowToKey(sample.rows[Math.floor(sample.rows.length / 2)], ks.width);
+}
+
+/** Whether `key` lies strictly between a range's checkpoint and its upper end, by the key's own ordering. */
+export function keyBetween(table: CompiledTable, key: KeyValue) {
+  const ks = keyset(table.ref, table.key!);
+  return async (client: pg.ClientBase, lastKey: KeyValue | null, upperKey: KeyValue): Promise<boolean> => {
+    const params: unknown[] = [];
+    const lower = lastKey ? `${ks.bind(key, params)} > ${ks.bind(lastKey, params)}` : 'true';
+    const upper = `${ks.bind(key, params)} < ${ks.bind(upperKey, params)}`;
+    const { rows } = await client.query<{ ok: boolean }>(`SELECT (${lower}) AND (${upper}) AS ok`, params);
+    return rows[0].ok === true;
+  };
+}

@@ -4,12 +4,13 @@ import type { CompiledTable } from '../engine/compile.ts';
 import { BATCH_RETRY_CODES, isRetryable, sqlstateOf } from '../db/sqlstate.ts';
 import { backoffMs } from '../db/ddl.ts';
 import type { StateStore } from '../state/store.ts';
-import { effectiveSettings, type KeyValue, type RangeRecord, type RunRecord } from '../state/types.ts';
+import type { Settings } from '../playbook/schema.ts';
+import { effectiveSettings, type KeyValue, type RangeRecord } from '../state/types.ts';
 import { sleep } from '../util/sleep.ts';
 import { clampBatch, nextBatchSize, shrinkAfterConflict, type BatchBounds } from './batch-size.ts';
 import { keyset, rowToKey, type Keyset } from './keyset.ts';
 import { RateLimiter } from './rate-limit.ts';
-import { THROTTLES } from './throttles/index.ts';
+import { throttleGate } from './throttles/index.ts';
 
 export interface WalkDeps {
   db: pg.Pool;
@@ -19,12 +20,14 @@ export interface WalkDeps {
   signal?: AbortSignal;
   /** Called after every committed batch, e.g. a Temporal heartbeat. */
   onBatch?: (range: RangeRecord) => void;
+  /** Asked between batches: true when the executor wants this range to give its slot back (parallelism lowered). */
+  shouldYield?: () => boolean;
 }
 
 /** What one batch does between two keys, inside the batch's transaction. */
-export type BatchWork = (client: pg.ClientBase, where: string, params: unknown[]) => Promise<number>;
+export type BatchWork = (client: pg.ClientBase, where: string, params: unknown[], settings: Settings) => Promise<number>;
 
-export type WalkOutcome = 'done' | 'paused' | 'aborted' | 'stopped';
+export type WalkOutcome = 'done' | 'paused' | 'aborted' | 'stopped' | 'yielded';
 
 const MAX_CONFLICT_RETRIES = 30;
 const THROTTLE_POLL_MS = 500;
@@ -44,84 +47,128 @@ export async function walkRange(
   start: RangeRecord,
   work: BatchWork,
 ): Promise<WalkOutcome> {
-  const { db, store, log } = deps;
-  const ks = keyset(table.ref, table.key!);
-  let range = start;
-  if (range.done) return 'done';
+  if (start.done) return 'done';
+  const { store } = deps;
+  const throttles = throttleGate({ db: deps.db, table });
   const limiter = new RateLimiter();
-  let run: Pick<RunRecord, 'settings' | 'desired'> = await store.getRun(runId);
-  let size = range.batchSize ?? run.settings.batchSize;
+  const initial = await store.getRun(runId);
+  let range = start;
+  let size = range.batchSize ?? initial.settings.batchSize;
+  let tunedSize = initial.desired.tuning?.batchSize;
   let conflicts = 0;
   let throttledBy: string | null = null;
-  let rate: number | null = range.rowsPerSec;
+  try {
+    for (;;) {
+      const desired = await store.readDesired(runId);
+      if (desired.abort) return 'aborted';
+      if (desired.paused) return 'paused';
+      if (deps.signal?.aborted) return 'stopped';
+      if (deps.shouldYield?.()) return 'yielded';
+      const settings = effectiveSettings({ settings: initial.settings, desired });
+      if (desired.tuning?.batchSize !== tunedSize) {
+        // An operator's batch size replaces the adapted one; adaptation goes on from there.
+        tunedSize = desired.tuning?.batchSize;
+        if (tunedSize) size = tunedSize;
+      }
+      const bounds: BatchBounds = { targetMs: settings.batchTimeMs, min: settings.minBatchSize, max: settings.maxBatchSize };
+      size = clampBatch(size, bounds);
 
-  for (;;) {
-    run = { settings: run.settings, desired: await store.readDesired(runId) };
-    if (run.desired.abort) return 'aborted';
-    if (run.desired.paused) return 'paused';
-    if (deps.signal?.aborted) return 'stopped';
-    const settings = effectiveSettings(run);
-    const bounds: BatchBounds = { targetMs: settings.batchTimeMs, min: settings.minBatchSize, max: settings.maxBatchSize };
-    size = clampBatch(size, bounds);
-
-    const reason = await firstThrottle({ db, table, settings });
-    if (reason !== throttledBy) {
-      await store.setRangeNote(range, { throttle: reason });
-      await store.appendEvent(runId, reason ? 'throttle_engaged' : 'throttle_released', {
-        table: table.name,
-        range: range.rangeNo,
-        task: range.task,
-        ...(reason ? { reason } : { was: throttledBy }),
-      });
-      throttledBy = reason;
-    }
-    if (reason) {
-      await sleep(THROTTLE_POLL_MS, deps.signal);
-      continue;
-    }
-    await limiter.take(size, settings.maxRowsPerSec / Math.max(settings.parallelism, 1), deps.signal);
-
-    const started = performance.now();
-    const client = await db.connect();
-    let committed: { lastKey: KeyValue; rows: number; done: boolean };
-    try {
-      await client.query('BEGIN');
-      // The dual-write triggers skip this transaction's own writes: the batch sets both sides itself.
-      await client.query(`SELECT set_config('bellows.backfill', 'on', true), set_config('lock_timeout', $1, true)`, [
-        `${settings.lockTimeoutMs}ms`,
-      ]);
-      const batchUpper = await findBatchUpper(client, ks, range.lastKey, range.upperKey!, size);
-      const params: unknown[] = [];
-      const where = `${ks.after(range.lastKey, params)} AND ${ks.atMost(batchUpper ?? range.upperKey!, params)}`;
-      const rows = await work(client, where, params);
-      committed = { lastKey: batchUpper ?? range.upperKey!, rows, done: batchUpper === null };
-      const elapsed = performance.now() - started;
-      const batchRate = (rows * 1000) / Math.max(elapsed, 1);
-      rate = rate === null ? batchRate : rate * 0.7 + batchRate * 0.3;
-      await store.checkpoint(client, range, { lastKey: committed.lastKey, rows, batchSize: size, rowsPerSec: rate, done: committed.done });
-      await client.query('COMMIT');
-      size = nextBatchSize(size, elapsed, bounds);
-      conflicts = 0;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      if (isRetryable(err, BATCH_RETRY_CODES) && conflicts < MAX_CONFLICT_RETRIES) {
-        conflicts++;
-        size = shrinkAfterConflict(size, bounds);
-        log.warn({ table: table.name, range: range.rangeNo, sqlstate: sqlstateOf(err), size }, 'batch lost a lock race; retrying smaller');
-        await store.appendEvent(runId, 'batch_retry', { table: table.name, range: range.rangeNo, sqlstate: sqlstateOf(err), batchSize: size });
-        await sleep(backoffMs(conflicts), deps.signal);
+      const reason = await throttles.reason(settings);
+      if (reason !== throttledBy) {
+        await noteThrottle(store, runId, range, table, reason, throttledBy);
+        throttledBy = reason;
+      }
+      if (reason) {
+        await sleep(THROTTLE_POLL_MS, deps.signal);
         continue;
       }
-      const message = err instanceof Error ? err.message : String(err);
-      await store.setRangeNote(range, { error: message }).catch(() => {});
-      throw err;
-    } finally {
-      client.release();
+      await limiter.take(size, settings.maxRowsPerSec / Math.max(settings.parallelism, 1), deps.signal);
+
+      const started = performance.now();
+      const outcome = await runBatch(deps, table, range, size, settings, work);
+      const elapsed = performance.now() - started;
+      if ('error' in outcome) {
+        const err = outcome.error;
+        if (isRetryable(err, BATCH_RETRY_CODES) && conflicts < MAX_CONFLICT_RETRIES) {
+          conflicts++;
+          size = shrinkAfterConflict(size, bounds);
+          deps.log.warn({ table: table.name, range: range.rangeNo, sqlstate: sqlstateOf(err), size }, 'batch lost a lock race; retrying smaller');
+          await store.appendEvent(runId, 'batch_retry', { table: table.name, range: range.rangeNo, sqlstate: sqlstateOf(err), batchSize: size });
+          await sleep(backoffMs(conflicts), deps.signal);
+          continue;
+        }
+        const message = err instanceof Error ? err.message : String(err);
+        await store.setRangeNote(range, { error: message }).catch(() => {});
+        await store
+          .appendEvent(runId, 'range_failed', { table: table.name, range: range.rangeNo, task: range.task, sqlstate: sqlstateOf(err), error: message })
+          .catch(() => {});
+        throw err;
+      }
+      conflicts = 0;
+      size = nextBatchSize(size, elapsed, bounds);
+      range = outcome.range;
+      deps.onBatch?.(range);
+      if (range.done) return 'done';
     }
-    range = { ...range, lastKey: committed.lastKey, rowsDone: range.rowsDone + committed.rows, batchSize: size, rowsPerSec: rate, done: committed.done };
-    deps.onBatch?.(range);
-    if (committed.done) return 'done';
+  } finally {
+    await throttles.close();
   }
+}
+
+/**
+ * One batch in one short transaction: find its last key, do the work up to it,
+ * and advance the checkpoint. Errors are returned, not thrown, so the caller
+ * decides between retrying smaller and stopping the range.
+ */
+async function runBatch(
+  deps: WalkDeps,
+  table: CompiledTable,
+  range: RangeRecord,
+  size: number,
+  settings: Settings,
+  work: BatchWork,
+): Promise<{ range: RangeRecord } | { error: unknown }> {
+  const ks = keyset(table.ref, table.key!);
+  const client = await deps.db.connect();
+  const started = performance.now();
+  try {
+    await client.query('BEGIN');
+    // The dual-write triggers skip this transaction's own writes: the batch sets both sides itself.
+    await client.query(`SELECT set_config('bellows.backfill', 'on', true), set_config('lock_timeout', $1, true)`, [`${settings.lockTimeoutMs}ms`]);
+    const batchUpper = await findBatchUpper(client, ks, range.lastKey, range.upperKey!, size);
+    const lastKey = batchUpper ?? range.upperKey!;
+    const params: unknown[] = [];
+    const rows = await work(client, `${ks.after(range.lastKey, params)} AND ${ks.atMost(lastKey, params)}`, params, settings);
+    const batchRate = (rows * 1000) / Math.max(performance.now() - started, 1);
+    const rate = range.rowsPerSec === null ? batchRate : range.rowsPerSec * 0.7 + batchRate * 0.3;
+    const upperKey = await deps.store.checkpoint(client, range, { lastKey, rows, batchSize: size, rowsPerSec: rate, done: batchUpper === null });
+    await client.query('COMMIT');
+    return {
+      range: { ...range, lastKey, upperKey, rowsDone: range.rowsDone + rows, batches: range.batches + 1, batchSize: size, rowsPerSec: rate, done: batchUpper === null },
+    };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    return { error };
+  } finally {
+    client.release();
+  }
+}
+
+async function noteThrottle(
+  store: StateStore,
+  runId: string,
+  range: RangeRecord,
+  table: CompiledTable,
+  reason: string | null,
+  previous: string | null,
+): Promise<void> {
+  await store.setRangeNote(range, { throttle: reason });
+  await store.appendEvent(runId, reason ? 'throttle_engaged' : 'throttle_released', {
+    table: table.name,
+    range: range.rangeNo,
+    task: range.task,
+    ...(reason ? { reason } : { was: previous }),
+  });
 }
 
 /**
@@ -143,18 +190,4 @@ async function findBatchUpper(
     params,
   );
   return rows[0] ? rowToKey(rows[0], ks.width) : null;
-}
-
-async function firstThrottle(ctx: Parameters<(typeof THROTTLES)[number]['check']>[0]): Promise<string | null> {
-  for (const throttle of THROTTLES) {
-    if (!throttle.enabled(ctx.settings)) continue;
-    try {
-      const reason = await throttle.check(ctx);
-      if (reason) return reason;
-    } catch (err) {
-      // A throttle that cannot answer is treated as "wait": failing open would defeat its purpose.
-      return `${throttle.name} failed: ${(err as Error).message}`;
-    }
-  }
-  return null;
 }

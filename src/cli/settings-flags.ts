@@ -12,7 +12,16 @@ export function addSettingsFlags(command: Command): Command {
     .addOption(new Option('--max-rows-per-sec <n>', 'backfill rate cap across all ranges (0 = none)').argParser(nonNegative('--max-rows-per-sec')))
     .addOption(new Option('--parallelism <n>', 'key ranges backfilled at once').argParser(positiveInt('--parallelism')))
     .addOption(new Option('--throttle-query <sql>', 'SQL whose truthy result makes the backfill wait'))
-    .addOption(new Option('--max-lock-waiters <n>', 'wait while more sessions than this wait on the table’s locks').argParser(nonNegative('--max-lock-waiters')));
+    .addOption(new Option('--max-lock-waiters <n>', 'wait while more sessions than this wait on the table’s locks').argParser(nonNegative('--max-lock-waiters')))
+    .addOption(new Option('--replica-url <url>', 'a replica whose lag throttles the backfill (repeatable; default: pg_stat_replication)').argParser(collect))
+    .addOption(new Option('--max-replica-lag <ms>', 'wait while a replica replays more than this far behind').argParser(nonNegative('--max-replica-lag')))
+    .addOption(new Option('--max-replica-lag-bytes <n>', 'wait while a replica is more than this many WAL bytes behind').argParser(nonNegative('--max-replica-lag-bytes')))
+    .addOption(new Option('--max-wal-rate <bytes>', 'wait while the database writes more WAL per second than this').argParser(nonNegative('--max-wal-rate')))
+    .addOption(new Option('--repair', 'verify re-applies up to wrong rows (a few rounds) instead of only reporting them'));
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 export function tuningFrom(options: Record<string, unknown>): Tuning {
@@ -25,6 +34,11 @@ export function tuningFrom(options: Record<string, unknown>): Tuning {
     parallelism: options.parallelism as number | undefined,
     throttleQuery: options.throttleQuery as string | undefined,
     maxLockWaiters: options.maxLockWaiters as number | undefined,
+    replicaUrls: options.replicaUrl as string[] | undefined,
+    maxReplicaLagMs: options.maxReplicaLag as number | undefined,
+    maxReplicaLagBytes: options.maxReplicaLagBytes as number | undefined,
+    maxWalBytesPerSec: options.maxWalRate as number | undefined,
+    repair: options.repair as boolean | undefined,
   };
   return Object.fromEntries(Object.entries(tuning).filter(([, v]) => v !== undefined)) as Tuning;
 }

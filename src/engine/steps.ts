@@ -4,7 +4,7 @@ import { withLockRetry, type LockPolicy } from '../db/ddl.ts';
 import { RunFailedError } from '../errors.ts';
 import type { StateStore } from '../state/store.ts';
 import { effectiveSettings, type RangeRecord, type RunRecord } from '../state/types.ts';
-import { splitRanges } from '../backfill/ranges.ts';
+import { keyBetween, middleKey, splitRanges } from '../backfill/ranges.ts';
 import { walkRange, type WalkOutcome } from '../backfill/walker.ts';
 import { backfillWork } from '../backfill/backfill-work.ts';
 import { verifyWork } from '../verify/verify-range.ts';
@@ -73,12 +73,35 @@ export function createSteps(deps: EngineDeps) {
     return ranges.filter((r) => !r.done).map((r) => ({ task, table: r.table, rangeNo: r.rangeNo }));
   }
 
-  async function walk(runId: string, ref: RangeRef): Promise<WalkOutcome> {
+  async function walk(runId: string, ref: RangeRef, shouldYield?: () => boolean): Promise<WalkOutcome> {
     const run = await store.getRun(runId);
     const table = tableOf(run, ref.table);
     const range = await store.getRange(runId, ref.task, ref.table, ref.rangeNo);
-    const work = ref.task === 'backfill' ? backfillWork(table) : verifyWork(table);
-    return walkRange(deps, runId, table, range, work);
+    const onRepair = (rows: number) => store.appendEvent(runId, 'verify_repaired', { table: table.name, range: ref.rangeNo, rows });
+    const work = ref.task === 'backfill' ? backfillWork(table) : verifyWork(table, onRepair);
+    return walkRange({ ...deps, shouldYield }, runId, table, range, work);
+  }
+
+  /**
+   * Raising parallelism above the number of unfinished ranges splits the
+   * largest remaining ranges in two, so the new workers have work at once.
+   * Returns the ranges created.
+   */
+  async function rebalance(runId: string, task: RangeRecord['task']): Promise<RangeRef[]> {
+    const run = await store.getRun(runId);
+    const wanted = effectiveSettings(run).parallelism;
+    const created: RangeRef[] = [];
+    let open = (await store.getRanges(runId, task)).filter((r) => !r.done);
+    while (open.length > 0 && open.length < wanted) {
+      const largest = open.reduce((a, b) => (a.rowsEstimate - a.rowsDone >= b.rowsEstimate - b.rowsDone ? a : b));
+      const table = tableOf(run, largest.table);
+      const middle = await middleKey(db, table, largest.lastKey, largest.upperKey!, largest.rowsEstimate - largest.rowsDone);
+      const rangeNo = middle ? await store.splitRange(largest, middle, keyBetween(table, middle)) : null;
+      if (rangeNo === null) break;
+      created.push({ task, table: largest.table, rangeNo });
+      open = (await store.getRanges(runId, task)).filter((r) => !r.done);
+    }
+    return created;
   }
 
   async function allRangesDone(runId: string, task: RangeRecord['task']): Promise<boolean> {
@@ -98,7 +121,8 @@ export function createSteps(deps: EngineDeps) {
       return prepareRanges(runId, 'backfill');
     },
 
-    backfillRange: (runId: string, ref: RangeRef) => walk(runId, ref),
+    backfillRange: (runId: string, ref: RangeRef, shouldYield?: () => boolean) => walk(runId, ref, shouldYield),
+    rebalance,
 
     async finishBackfill(runId: string): Promise<void> {
       if (!(await allRangesDone(runId, 'backfill'))) throw new RunFailedError(`run ${runId}: backfill is not finished`, runId);
@@ -117,7 +141,7 @@ export function createSteps(deps: EngineDeps) {
       return prepareRanges(runId, 'verify');
     },
 
-    verifyRange: (runId: string, ref: RangeRef) => walk(runId, ref),
+    verifyRange: (runId: string, ref: RangeRef, shouldYield?: () => boolean) => walk(runId, ref, shouldYield),
 
     /** Validates the NOT VALID constraints, then records that this run's data passed verify. */
     async finishVerify(runId: string): Promise<void> {

@@ -70,7 +70,10 @@ export const addColumn = {
 
   verify(spec, ctx) {
     if (spec.nullable) return { checks: [], actions: [] };
-    return { checks: [{ column: spec.name, notNull: true }], actions: [notNullViaCheck(ctx, spec.name).validate] };
+    return {
+      checks: [{ column: spec.name, notNull: true, repairWith: valueExpression(spec) }],
+      actions: [notNullViaCheck(ctx, spec.name).validate],
+    };
   },
 
   contract(spec, ctx) {

@@ -33,6 +33,8 @@ export interface VerifyCheck {
   column: string;
   expression?: string;
   notNull?: boolean;
+  /** What `--repair` writes into a wrong row; defaults to `expression`. */
+  repairWith?: string;
 }
 
 export interface Operation<K extends OperationKind> {

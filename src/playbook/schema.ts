@@ -105,7 +105,8 @@ export const settingsSchema = z.strictObject({
   maxReplicaLagBytes: z.number().min(0).optional(),
   replicaUrls: z.array(z.string()).optional(),
   maxWalBytesPerSec: z.number().min(0).optional(),
-  maxLockWaiters: z.number().int().min(0).optional().describe('Back off while this many sessions wait on a lock on the table'),
+  maxLockWaiters: z.number().int().min(0).optional().describe('Back off while more sessions than this wait on a lock on the table'),
+  repair: z.boolean().default(false).describe('Verify re-applies up to mismatched rows (a few rounds) instead of only reporting them'),
 });
 
 export const playbookSchema = z.strictObject({

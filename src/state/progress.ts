@@ -4,6 +4,7 @@ import type { StateStore } from './store.ts';
 import type { RangeRecord, RunRecord } from './types.ts';
 import { effectiveSettings } from './types.ts';
 import { formatKey } from '../backfill/keyset.ts';
+import { redactUrl } from '../db/redact.ts';
 
 export interface RangeProgress {
   range: number;
@@ -104,6 +105,12 @@ export function summarizeTasks(ranges: RangeRecord[]): TaskProgress[] {
   });
 }
 
+/** Settings as shown to people: replica URLs without their passwords. */
+function publicSettings(run: RunRecord) {
+  const settings = effectiveSettings(run);
+  return settings.replicaUrls ? { ...settings, replicaUrls: settings.replicaUrls.map(redactUrl) } : settings;
+}
+
 export async function runProgress(pool: pg.Pool, store: StateStore, run: RunRecord, lockName: string): Promise<RunProgress> {
   const ranges = [...(await store.getRanges(run.id, 'backfill')), ...(await store.getRanges(run.id, 'verify'))];
   const driverActive = await isAdvisoryLockHeld(pool, lockName);
@@ -116,7 +123,7 @@ export async function runProgress(pool: pg.Pool, store: StateStore, run: RunReco
     driver: driverActive ? 'active' : run.executor === 'local' ? 'none' : 'remote',
     paused: Boolean(run.desired.paused),
     approved: Boolean(run.desired.approved),
-    settings: effectiveSettings(run),
+    settings: publicSettings(run),
     error: run.error,
     createdAt: run.createdAt,
     updatedAt: run.updatedAt,

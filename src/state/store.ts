@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { ident } from '../db/sql.ts';
+import { redactUrl } from '../db/redact.ts';
 import { advisoryXactLock } from '../db/advisory.ts';
 import { ConflictError, InputError } from '../errors.ts';
 import type { Playbook, Settings } from '../playbook/schema.ts';
@@ -208,7 +209,8 @@ export class StateStore {
       [id, JSON.stringify({ ...patch, tuning: undefined }), patch.tuning ? JSON.stringify(patch.tuning) : null],
     );
     if (!rowCount) throw new InputError(`no run ${id}`);
-    await this.appendEvent(id, kind, { ...detail, ...patch });
+    const tuning = patch.tuning?.replicaUrls ? { ...patch.tuning, replicaUrls: patch.tuning.replicaUrls.map(redactUrl) } : patch.tuning;
+    await this.appendEvent(id, kind, { ...detail, ...patch, ...(tuning ? { tuning } : {}) });
     return this.getRun(id);
   }
 
@@ -283,19 +285,74 @@ export class StateStore {
     await db.query(`DELETE FROM ${this.schema}.ranges WHERE run_id = $1 AND task = $2`, [runId, task]);
   }
 
-  /** The checkpoint of one batch; called inside the batch's own transaction so both commit or neither. */
+  /**
+   * The checkpoint of one batch; called inside the batch's own transaction so both
+   * commit or neither. Returns the range's upper key, which a split may have lowered.
+   */
   async checkpoint(
     db: Db,
     range: Pick<RangeRecord, 'runId' | 'task' | 'table' | 'rangeNo'>,
     progress: { lastKey: KeyValue | null; rows: number; batchSize: number; rowsPerSec: number | null; done: boolean },
-  ): Promise<void> {
-    await db.query(
+  ): Promise<KeyValue | null> {
+    const { rows } = await db.query<{ upperKey: KeyValue | null }>(
       `UPDATE ${this.schema}.ranges
           SET last_key = $5, rows_done = rows_done + $6, batches = batches + 1, batch_size = $7,
               rows_per_sec = $8, done = $9, throttle = NULL, error = NULL, updated_at = now()
-        WHERE run_id = $1 AND task = $2 AND table_name = $3 AND range_no = $4`,
+        WHERE run_id = $1 AND task = $2 AND table_name = $3 AND range_no = $4
+        RETURNING upper_key AS "upperKey"`,
       [range.runId, range.task, range.table, range.rangeNo, JSON.stringify(progress.lastKey), progress.rows, progress.batchSize, progress.rowsPerSec, progress.done],
     );
+    return rows[0]?.upperKey ?? null;
+  }
+
+  /**
+   * Splits a range at `middle` while its walker may be running: the range row is
+   * locked, so the walker's next checkpoint waits for the split and then reads
+   * its new, lower upper key. The new range starts at `middle`.
+   */
+  async splitRange(
+    range: Pick<RangeRecord, 'runId' | 'task' | 'table' | 'rangeNo'>,
+    middle: KeyValue,
+    isAfterCheckpoint: (client: pg.ClientBase, lastKey: KeyValue | null, upperKey: KeyValue) => Promise<boolean>,
+  ): Promise<number | null> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ lastKey: KeyValue | null; upperKey: KeyValue; done: boolean; estimate: number; rowsDone: number }>(
+        `SELECT last_key AS "lastKey", upper_key AS "upperKey", done, rows_estimate::float8 AS estimate, rows_done::float8 AS "rowsDone"
+           FROM ${this.schema}.ranges WHERE run_id = $1 AND task = $2 AND table_name = $3 AND range_no = $4 FOR UPDATE`,
+        [range.runId, range.task, range.table, range.rangeNo],
+      );
+      const current = rows[0];
+      if (!current || current.done || !(await isAfterCheckpoint(client, current.lastKey, current.upperKey))) {
+        await client.query('ROLLBACK');
+        return null;
+      }
+      const half = Math.max(0, (current.estimate - current.rowsDone) / 2);
+      const next = await client.query<{ n: number }>(
+        `SELECT coalesce(max(range_no), -1) + 1 AS n FROM ${this.schema}.ranges WHERE run_id = $1 AND task = $2 AND table_name = $3`,
+        [range.runId, range.task, range.table],
+      );
+      const rangeNo = next.rows[0].n;
+      await client.query(
+        `UPDATE ${this.schema}.ranges SET upper_key = $5, rows_estimate = rows_done + $6, updated_at = now()
+          WHERE run_id = $1 AND task = $2 AND table_name = $3 AND range_no = $4`,
+        [range.runId, range.task, range.table, range.rangeNo, JSON.stringify(middle), Math.round(half)],
+      );
+      await client.query(
+        `INSERT INTO ${this.schema}.ranges (run_id, task, table_name, range_no, lower_key, upper_key, last_key, rows_estimate)
+         VALUES ($1, $2, $3, $4, $5, $6, $5, $7)`,
+        [range.runId, range.task, range.table, rangeNo, JSON.stringify(middle), JSON.stringify(current.upperKey), Math.round(half)],
+      );
+      await this.appendEvent(range.runId, 'range_split', { table: range.table, task: range.task, range: range.rangeNo, into: rangeNo }, client);
+      await client.query('COMMIT');
+      return rangeNo;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
   }
 
   async setRangeNote(

@@ -1,4 +1,4 @@
-import { ident } from '../db/sql.ts';
+import { ident, qualified } from '../db/sql.ts';
 import type { CompiledTable } from '../engine/compile.ts';
 import type { VerifyCheck } from '../operations/operation.ts';
 
@@ -21,4 +21,14 @@ export function mismatchReport(table: CompiledTable): string {
       `${JSON.stringify(c.column).replace(/"/g, "'")}, jsonb_build_object('actual', ${ident(c.column)}::text, 'expected', ${c.expression ? `(${c.expression})::text` : `'NOT NULL'`}, 'wrong', ${mismatchCondition(c)})`,
   );
   return `jsonb_build_object('key', ${key}, 'columns', jsonb_build_object(${fields.join(', ')}))`;
+}
+
+/** `--repair`: re-applies each check's expression to the rows of the chunk it finds wrong. */
+export function repairStatement(table: CompiledTable, where: string): string {
+  const repairable = table.verify.filter((c) => c.repairWith ?? c.expression);
+  const sets = repairable
+    .map((c) => `${ident(c.column)} = CASE WHEN ${mismatchCondition(c)} THEN (${c.repairWith ?? c.expression}) ELSE ${ident(c.column)} END`)
+    .join(', ');
+  const wrong = repairable.map((c) => `(${mismatchCondition(c)})`).join(' OR ');
+  return `UPDATE ${qualified(table.ref)} SET ${sets} WHERE (${where}) AND (${wrong})`;
 }

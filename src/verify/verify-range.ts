@@ -3,9 +3,10 @@ import type { CompiledTable } from '../engine/compile.ts';
 import { RunFailedError } from '../errors.ts';
 import type { BatchWork } from '../backfill/walker.ts';
 import { keyset } from '../backfill/keyset.ts';
-import { anyMismatch, mismatchReport } from './checks.ts';
+import { anyMismatch, mismatchReport, repairStatement } from './checks.ts';
 
 const EXAMPLES = 5;
+const REPAIR_ROUNDS = 3;
 
 export interface Mismatch {
   key: string;
@@ -17,6 +18,7 @@ export class VerifyMismatchError extends RunFailedError {
   constructor(
     readonly table: string,
     readonly mismatches: Mismatch[],
+    repaired: boolean,
   ) {
     const examples = mismatches
       .map((m) => {
@@ -26,28 +28,37 @@ export class VerifyMismatchError extends RunFailedError {
         return `key ${m.key}: ${cols.join(', ')}`;
       })
       .join('; ');
-    super(`verify failed on ${table}: ${examples}`);
+    const hint = repaired ? `still wrong after ${REPAIR_ROUNDS} repair rounds` : 'resume with --repair to re-apply up to these rows';
+    super(`verify failed on ${table} (${hint}): ${examples}`);
   }
 }
 
 /**
- * One verify chunk: counts the rows between the two keys and, if any is wrong,
- * fetches a few examples and stops the run, naming each key with both values.
+ * One verify chunk: counts the rows between the two keys and checks each one.
+ * A wrong row stops the run, naming its key with both values; with `repair`, the
+ * chunk first re-applies `up` to the wrong rows and checks again, a few rounds.
  */
-export function verifyWork(table: CompiledTable): BatchWork {
+export function verifyWork(table: CompiledTable, onRepair?: (rows: number) => Promise<void>): BatchWork {
   const ks = keyset(table.ref, table.key!);
   const wrong = anyMismatch(table);
-  return async (client: pg.ClientBase, where: string, params: unknown[]) => {
-    const { rows } = await client.query<{ n: number; bad: number }>(
+  const count = (client: pg.ClientBase, where: string, params: unknown[]) =>
+    client.query<{ n: number; bad: number }>(
       `SELECT count(*)::int AS n, count(*) FILTER (WHERE ${wrong})::int AS bad FROM ${ks.table} WHERE ${where}`,
       params,
     );
+  return async (client, where, params, settings) => {
+    let { rows } = await count(client, where, params);
+    for (let round = 0; settings.repair && rows[0].bad > 0 && round < REPAIR_ROUNDS; round++) {
+      const fixed = await client.query(repairStatement(table, where), params);
+      await onRepair?.(fixed.rowCount ?? 0);
+      ({ rows } = await count(client, where, params));
+    }
     if (rows[0].bad > 0) {
       const examples = await client.query<{ m: Mismatch }>(
         `SELECT ${mismatchReport(table)} AS m FROM ${ks.table} WHERE ${where} AND (${wrong}) ORDER BY ${ks.orderBy} LIMIT ${EXAMPLES}`,
         params,
       );
-      throw new VerifyMismatchError(table.name, examples.rows.map((r) => r.m));
+      throw new VerifyMismatchError(table.name, examples.rows.map((r) => r.m), settings.repair);
     }
     return rows[0].n;
   };

@@ -1,7 +1,35 @@
-import type { Throttle } from './throttle.ts';
+import type { Settings } from '../../playbook/schema.ts';
+import type { Throttle, ThrottleContext, ThrottleProbe } from './throttle.ts';
 import { customQueryThrottle } from './custom-query.ts';
 import { lockWaitersThrottle } from './lock-waiters.ts';
+import { replicaLagThrottle } from './replica-lag.ts';
+import { walRateThrottle } from './wal-rate.ts';
 
-export const THROTTLES: readonly Throttle[] = [customQueryThrottle, lockWaitersThrottle];
+export const THROTTLES: readonly Throttle[] = [replicaLagThrottle, walRateThrottle, lockWaitersThrottle, customQueryThrottle];
 
-export type { Throttle, ThrottleContext } from './throttle.ts';
+/** The throttles of one range walk: asks each enabled one, in order, whether to wait. */
+export function throttleGate(ctx: ThrottleContext) {
+  const probes = new Map<Throttle, ThrottleProbe>();
+  return {
+    async reason(settings: Settings): Promise<string | null> {
+      for (const throttle of THROTTLES) {
+        if (!throttle.enabled(settings)) continue;
+        let probe = probes.get(throttle);
+        if (!probe) probes.set(throttle, (probe = throttle.probe(ctx)));
+        try {
+          const reason = await probe.check(settings);
+          if (reason) return reason;
+        } catch (err) {
+          // A throttle that cannot answer means "wait": failing open would defeat its purpose.
+          return `${throttle.name} check failed: ${(err as Error).message}`;
+        }
+      }
+      return null;
+    },
+    async close() {
+      await Promise.all([...probes.values()].map((p) => p.close?.()));
+    },
+  };
+}
+
+export type { Throttle, ThrottleContext, ThrottleProbe } from './throttle.ts';

@@ -11,6 +11,7 @@ export function resumeCommand(program: Command): void {
     .command('resume')
     .description('lift a pause, or continue a run whose process stopped, from its last checkpoint')
     .argument('<run>', 'run id, or playbook name for its latest run')
+    .option('--repair', 'verify re-applies up to wrong rows instead of only reporting them')
     .option('--wait-for-approval', 'stay at the contract gate until `bellows approve`, then contract')
     .option('--no-progress', 'do not draw the progress display')
     .action(async (ref: string, options, cmd: Command) => {
@@ -18,6 +19,7 @@ export function resumeCommand(program: Command): void {
         let run = await ctx.store.findRun(ref);
         requireUnfinished(run, 'resume');
         if (run.desired.paused) run = await ctx.store.setDesired(run.id, { paused: false }, 'resume');
+        if (options.repair) run = await ctx.store.setDesired(run.id, { tuning: { repair: true } }, 'tune');
         if (run.executor !== 'local') {
           const executor = await createExecutor(run.executor, executorDeps(ctx));
           try {

@@ -5,11 +5,10 @@ import { ConflictError, RunFailedError, isBellowsError } from '../../errors.ts';
 import type { StateStore } from '../../state/store.ts';
 import { effectiveSettings, type RangeRecord, type RunRecord } from '../../state/types.ts';
 import { createSteps, type RangeRef, type Steps } from '../../engine/steps.ts';
-import type { WalkOutcome } from '../../backfill/walker.ts';
 import { sleep } from '../../util/sleep.ts';
 import { redactText } from '../../db/redact.ts';
 import type { DriveOutcome, Executor } from '../executor.ts';
-import { mapPooled } from './pool.ts';
+import { scheduleRanges } from './range-scheduler.ts';
 
 const POLL_MS = 250;
 
@@ -76,14 +75,14 @@ export class LocalExecutor implements Executor {
         await steps.prepareBackfill(run.id);
         return null;
       case 'backfill': {
-        const outcome = await this.runRanges(run.id, () => steps.prepareBackfill(run.id), (ref) => steps.backfillRange(run.id, ref));
+        const outcome = await this.runRanges(run.id, 'backfill', () => steps.prepareBackfill(run.id));
         if (outcome !== 'done') return outcome;
         await steps.finishBackfill(run.id);
         await steps.prepareVerify(run.id);
         return null;
       }
       case 'verify': {
-        const outcome = await this.runRanges(run.id, () => steps.prepareVerify(run.id), (ref) => steps.verifyRange(run.id, ref));
+        const outcome = await this.runRanges(run.id, 'verify', () => steps.prepareVerify(run.id));
         if (outcome !== 'done') return outcome;
         await steps.finishVerify(run.id);
         return null;
@@ -107,28 +106,32 @@ export class LocalExecutor implements Executor {
   }
 
   /**
-   * Runs a task's ranges, `parallelism` at a time. A paused range returns at its
-   * next batch boundary; once all have, this waits (holding no connection) until
-   * the operator resumes, then carries on from the checkpoints.
+   * Runs a task's ranges, `parallelism` at a time (tunable while they run). A
+   * paused range returns at its next batch boundary; once all have, this waits
+   * (holding no connection) until the operator resumes, then carries on from
+   * the checkpoints.
    */
   private async runRanges(
     runId: string,
+    task: 'backfill' | 'verify',
     prepare: () => Promise<RangeRef[]>,
-    walk: (ref: RangeRef) => Promise<WalkOutcome>,
-  ): Promise<'done' | 'rolled_back' | 'stopped' | null> {
+  ): Promise<'done' | 'stopped' | null> {
     const { store } = this.deps;
+    const walk = task === 'backfill' ? this.steps.backfillRange : this.steps.verifyRange;
     for (;;) {
       const refs = await prepare();
       if (refs.length === 0) return 'done';
-      const parallelism = async () => effectiveSettings(await store.getRun(runId)).parallelism;
-      const limit = await parallelism();
-      const outcomes = await mapPooled(refs, () => limit, walk);
+      const outcomes = await scheduleRanges(refs, {
+        parallelism: async () => effectiveSettings(await store.getRun(runId)).parallelism,
+        rebalance: () => this.steps.rebalance(runId, task),
+        walk: (ref, shouldYield) => walk(runId, ref, shouldYield),
+      });
       if (outcomes.includes('aborted')) return null; // the drive loop sees desired.abort and rolls back
       if (outcomes.includes('stopped')) return 'stopped';
       if (outcomes.includes('paused')) {
-        const stillPaused = await this.waitWhilePaused(runId);
-        if (stillPaused === 'stopped') return 'stopped';
-        if (stillPaused === 'abort') return null;
+        const after = await this.waitWhilePaused(runId);
+        if (after === 'stopped') return 'stopped';
+        if (after === 'abort') return null;
       }
     }
   }
