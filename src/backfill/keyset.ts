@@ -12,6 +12,8 @@ export interface Keyset {
   table: string;
   columns: string;
   orderBy: string;
+  /** Descending on every key column (a bare DESC would apply to the last one only). */
+  orderByDesc: string;
   selectText: string;
   width: number;
   /** `(cols) > ($i::t, …)` for the range's exclusive lower bound, or `true` without one. */
@@ -36,6 +38,7 @@ export function keyset(table: TableRef, key: KeyColumn[]): Keyset {
     table: qualified(table),
     columns: row,
     orderBy: cols.join(', '),
+    orderByDesc: cols.map((c) => `${c} DESC`).join(', '),
     selectText: cols.map((c, i) => `${c}::text AS k${i}`).join(', '),
     width: key.length,
     after: (value, params) => (value ? `${row} > ${bind(value, params)}` : 'true'),

@@ -10,6 +10,8 @@ export interface KeyRange {
 }
 
 const SAMPLE_ROWS = 10_000;
+/** Below this, a range finishes sooner than a split would pay for itself. */
+const MIN_SPLIT_ROWS = 1000;
 
 /** The planner's estimate, or an exact count for a table never analyzed (small, or brand new). */
 export async function estimateRows(db: pg.Pool, table: CompiledTable): Promise<number> {
@@ -32,7 +34,7 @@ export async function estimateRows(db: pg.Pool, table: CompiledTable): Promise<n
  */
 export async function splitRanges(db: pg.Pool, table: CompiledTable, parts: number): Promise<KeyRange[]> {
   const ks = keyset(table.ref, table.key!);
-  const last = await db.query(`SELECT ${ks.selectText} FROM ${ks.table} ORDER BY ${ks.orderBy} DESC LIMIT 1`);
+  const last = await db.query(`SELECT ${ks.selectText} FROM ${ks.table} ORDER BY ${ks.orderByDesc} LIMIT 1`);
   if (last.rowCount === 0) return [];
   const upper = rowToKey(last.rows[0], ks.width);
   const total = await estimateRows(db, table);
@@ -69,7 +71,7 @@ export async function middleKey(db: pg.Pool, table: CompiledTable, after: KeyVal
   const params: unknown[] = [percent];
   const where = `${ks.after(after, params)} AND ${ks.atMost(upper, params)}`;
   const sample = await db.query(`SELECT ${ks.selectText} FROM ${ks.table} TABLESAMPLE SYSTEM ($1) WHERE ${where} ORDER BY ${ks.orderBy}`, params);
-  if (sample.rows.length < 2 || remainingRows < 2) return null;
+  if (sample.rows.length < 2 || remainingRows < MIN_SPLIT_ROWS) return null;
   return rowToKey(sample.rows[Math.floor(sample.rows.length / 2)], ks.width);
 }
 

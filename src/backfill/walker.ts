@@ -135,13 +135,16 @@ async function runBatch(
     await client.query('BEGIN');
     // The dual-write triggers skip this transaction's own writes: the batch sets both sides itself.
     await client.query(`SELECT set_config('bellows.backfill', 'on', true), set_config('lock_timeout', $1, true)`, [`${settings.lockTimeoutMs}ms`]);
-    const batchUpper = await findBatchUpper(client, ks, range.lastKey, range.upperKey!, size);
-    const lastKey = batchUpper ?? range.upperKey!;
+    // Locking the range row first makes a concurrent split wait for this batch, and
+    // tells this batch where its range ends now (a split may have lowered it).
+    const upperKey = await deps.store.lockRange(client, range);
+    const batchUpper = await findBatchUpper(client, ks, range.lastKey, upperKey, size);
+    const lastKey = batchUpper ?? upperKey;
     const params: unknown[] = [];
     const rows = await work(client, `${ks.after(range.lastKey, params)} AND ${ks.atMost(lastKey, params)}`, params, settings);
     const batchRate = (rows * 1000) / Math.max(performance.now() - started, 1);
     const rate = range.rowsPerSec === null ? batchRate : range.rowsPerSec * 0.7 + batchRate * 0.3;
-    const upperKey = await deps.store.checkpoint(client, range, { lastKey, rows, batchSize: size, rowsPerSec: rate, done: batchUpper === null });
+    await deps.store.checkpoint(client, range, { lastKey, rows, batchSize: size, rowsPerSec: rate, done: batchUpper === null });
     await client.query('COMMIT');
     return {
       range: { ...range, lastKey, upperKey, rowsDone: range.rowsDone + rows, batches: range.batches + 1, batchSize: size, rowsPerSec: rate, done: batchUpper === null },

@@ -75,16 +75,7 @@ export class StateStore {
     try {
       await client.query('BEGIN');
       await advisoryXactLock(client, 'create-run');
-      const applied = await this.appliedPlaybook(input.playbook.name, client);
-      if (applied) {
-        await client.query('ROLLBACK');
-        if (applied.checksum !== input.checksum) {
-          throw new InputError(
-            `playbook ${input.playbook.name} was applied (run ${applied.runId}) with a different checksum; an applied playbook must not change, write a new one`,
-          );
-        }
-        throw new ConflictError(`playbook ${input.playbook.name} is already applied (run ${applied.runId})`);
-      }
+      await this.refuseApplied(input.playbook.name, input.checksum, client);
       const busy = await client.query<{ id: string; playbook_name: string; table: string }>(
         `SELECT r.id::text AS id, r.playbook_name, t AS table
            FROM ${this.schema}.runs r, unnest(r.tables) t
@@ -285,24 +276,29 @@ export class StateStore {
     await db.query(`DELETE FROM ${this.schema}.ranges WHERE run_id = $1 AND task = $2`, [runId, task]);
   }
 
-  /**
-   * The checkpoint of one batch; called inside the batch's own transaction so both
-   * commit or neither. Returns the range's upper key, which a split may have lowered.
-   */
+  /** Locks a range's row for the batch's transaction and returns its current upper key. */
+  async lockRange(db: Db, range: Pick<RangeRecord, 'runId' | 'task' | 'table' | 'rangeNo'>): Promise<KeyValue> {
+    const { rows } = await db.query<{ upperKey: KeyValue }>(
+      `SELECT upper_key AS "upperKey" FROM ${this.schema}.ranges
+        WHERE run_id = $1 AND task = $2 AND table_name = $3 AND range_no = $4 FOR NO KEY UPDATE`,
+      [range.runId, range.task, range.table, range.rangeNo],
+    );
+    return rows[0].upperKey;
+  }
+
+  /** The checkpoint of one batch; called inside the batch's own transaction so both commit or neither. */
   async checkpoint(
     db: Db,
     range: Pick<RangeRecord, 'runId' | 'task' | 'table' | 'rangeNo'>,
     progress: { lastKey: KeyValue | null; rows: number; batchSize: number; rowsPerSec: number | null; done: boolean },
-  ): Promise<KeyValue | null> {
-    const { rows } = await db.query<{ upperKey: KeyValue | null }>(
+  ): Promise<void> {
+    await db.query(
       `UPDATE ${this.schema}.ranges
           SET last_key = $5, rows_done = rows_done + $6, batches = batches + 1, batch_size = $7,
               rows_per_sec = $8, done = $9, throttle = NULL, error = NULL, updated_at = now()
-        WHERE run_id = $1 AND task = $2 AND table_name = $3 AND range_no = $4
-        RETURNING upper_key AS "upperKey"`,
+        WHERE run_id = $1 AND task = $2 AND table_name = $3 AND range_no = $4`,
       [range.runId, range.task, range.table, range.rangeNo, JSON.stringify(progress.lastKey), progress.rows, progress.batchSize, progress.rowsPerSec, progress.done],
     );
-    return rows[0]?.upperKey ?? null;
   }
 
   /**
@@ -374,6 +370,18 @@ export class StateStore {
       [name],
     );
     return rows[0] ?? null;
+  }
+
+  /** Throws if the playbook was applied: unchanged, a conflict; changed since, bad input. */
+  async refuseApplied(name: string, checksum: string, db: Db = this.pool): Promise<void> {
+    const applied = await this.appliedPlaybook(name, db);
+    if (!applied) return;
+    if (applied.checksum !== checksum) {
+      throw new InputError(
+        `playbook ${name} was applied (run ${applied.runId}) with a different checksum; an applied playbook must not change, write a new one`,
+      );
+    }
+    throw new ConflictError(`playbook ${name} is already applied (run ${applied.runId})`);
   }
 
   async recordApplied(db: Db, run: RunRecord): Promise<void> {
