@@ -1,0 +1,127 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
+import { engineFor, silentLog } from '../helpers/engine.ts';
+import { SMALL_BATCHES, stepsFor, tableState } from '../helpers/lifecycle.ts';
+import { LocalExecutor } from '../../src/executors/local/local-executor.ts';
+import { RunFailedError } from '../../src/errors.ts';
+
+/**
+ * alter_column rolled back from every phase before contract: the table, its
+ * indexes, constraints, triggers, functions and rows are exactly the original,
+ * and the same playbook then runs to the end.
+ */
+
+type Stop = 'after expand' | 'after dual_write' | 'mid-backfill' | 'mid-verify' | 'at the gate' | 'after a failed verify';
+const STOPS: Stop[] = ['after expand', 'after dual_write', 'mid-backfill', 'mid-verify', 'at the gate', 'after a failed verify'];
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await freshDatabase();
+  for (const [i] of STOPS.entries()) {
+    await db.query(`CREATE TABLE rb${i} (id bigserial PRIMARY KEY, email text NOT NULL DEFAULT 'nobody@example.com', note text)`);
+    await db.query(`CREATE UNIQUE INDEX rb${i}_email_key ON rb${i} (email)`);
+    await db.query(`INSERT INTO rb${i} (email, note) SELECT 'User' || g || '@Example.COM', 'n' || g FROM generate_series(1, 1200) g`);
+  }
+  await db.query('ANALYZE');
+});
+
+function playbook(i: number) {
+  return {
+    name: `rb_${i}_email_citext`,
+    settings: SMALL_BATCHES,
+    operations: [{ alter_column: { table: `rb${i}`, column: 'email', type: 'citext', up: 'lower(email)', down: 'email::text' } }],
+  };
+}
+
+/** An executor that stops itself (as a worker shutting down would) after `batches` committed batches of `task`. */
+function stoppingExecutor(task: 'backfill' | 'verify', batches: number) {
+  const controller = new AbortController();
+  let seen = 0;
+  const engine = engineFor(db.pool);
+  return new LocalExecutor({
+    db: db.pool,
+    store: engine.store,
+    log: silentLog,
+    signal: controller.signal,
+    onBatch: (range) => {
+      if (range.task === task && ++seen >= batches) controller.abort();
+    },
+  });
+}
+
+describe.each(STOPS.map((stop, i) => ({ stop, i })))('alter_column rolled back $stop', ({ stop, i }) => {
+  it('leaves the original schema and data, and the playbook can run again to the end', async () => {
+    const engine = engineFor(db.pool);
+    const steps = stepsFor(engine.store, db.pool);
+    const table = `public.rb${i}`;
+    const original = await tableState(db.pool, table);
+    const doc = playbook(i);
+    const run = await engine.open(doc);
+
+    switch (stop) {
+      case 'after expand':
+        await steps.expand(run.id);
+        expect((await tableState(db.pool, table)).schema.indexes).toHaveLength(3);
+        break;
+      case 'after dual_write':
+        await steps.expand(run.id);
+        await steps.dualWrite(run.id);
+        expect((await tableState(db.pool, table)).schema.triggers).toHaveLength(1);
+        break;
+      case 'mid-backfill': {
+        expect(await stoppingExecutor('backfill', 2).drive(run, { stopAtGate: true })).toBe('stopped');
+        const [range] = await engine.store.getRanges(run.id, 'backfill');
+        expect(range.done).toBe(false);
+        expect(range.rowsDone).toBeGreaterThan(0);
+        expect(range.rowsDone).toBeLessThan(1200);
+        const { rows } = await db.query(`SELECT count(*)::int AS n FROM ${table} WHERE _bellows_new_email IS NOT NULL`);
+        expect(rows[0].n).toBe(range.rowsDone);
+        break;
+      }
+      case 'mid-verify': {
+        // backfill to its end, then stop inside verify
+        expect(await stoppingExecutor('verify', 1).drive(run, { stopAtGate: true })).toBe('stopped');
+        const current = await engine.store.getRun(run.id);
+        expect(current.phase).toBe('verify');
+        expect(current.verifiedAt).toBeNull();
+        const [range] = await engine.store.getRanges(run.id, 'verify');
+        expect(range).toMatchObject({ done: false });
+        break;
+      }
+      case 'at the gate':
+        expect(await engine.executor.drive(run, { stopAtGate: true })).toBe('awaiting_approval');
+        break;
+      case 'after a failed verify': {
+        await steps.expand(run.id);
+        await steps.dualWrite(run.id);
+        for (const ref of await steps.prepareBackfill(run.id)) await steps.backfillRange(run.id, ref);
+        await steps.finishBackfill(run.id);
+        const bad = await db.pool.connect();
+        try {
+          await bad.query('BEGIN');
+          await bad.query(`SET LOCAL bellows.backfill = 'on'`);
+          await bad.query(`UPDATE ${table} SET _bellows_new_email = 'wrong@example.com' WHERE id = 42`);
+          await bad.query('COMMIT');
+        } finally {
+          bad.release();
+        }
+        await expect(engine.executor.drive(await engine.store.getRun(run.id), { stopAtGate: true })).rejects.toThrow(RunFailedError);
+        expect(await engine.store.getRun(run.id)).toMatchObject({ phase: 'verify', status: 'failed' });
+        break;
+      }
+    }
+
+    await engine.store.setDesired(run.id, { abort: true }, 'rollback');
+    expect(await engine.executor.drive(await engine.store.getRun(run.id), { stopAtGate: true })).toBe('rolled_back');
+    expect(await engine.store.getRun(run.id)).toMatchObject({ phase: 'rollback', status: 'rolled_back' });
+    expect(await tableState(db.pool, table)).toEqual(original);
+    // a second rollback is a no-op, not an error
+    await steps.rollback(run.id);
+    expect(await tableState(db.pool, table)).toEqual(original);
+
+    const again = await engine.runToEnd(doc);
+    expect(again).toMatchObject({ status: 'completed', phase: 'done' });
+    const { rows } = await db.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE email::text <> lower(email::text))::int AS upper FROM ${table}`);
+    expect(rows[0]).toEqual({ n: 1200, upper: 0 });
+  });
+});
