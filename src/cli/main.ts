@@ -21,7 +21,9 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .addOption(new Option('--database-url <url>', 'PostgreSQL connection string').env('DATABASE_URL'))
     .addOption(new Option('--state-schema <name>', 'schema of bellows’ own state tables').default('bellows'))
-    .showHelpAfterError('(add --help for usage)')
+    // commander's own errors (unknown command or option, missing argument) get the
+    // same one `bellows: …` line as ours; its default is `error: …` plus a hint line.
+    .configureOutput({ outputError: (message, write) => write(`bellows: ${oneLine(message)} (add --help for usage)\n`) })
     .exitOverride();
   for (const add of [
     startCommand,
@@ -41,6 +43,10 @@ export function buildProgram(): Command {
   }
   for (const command of program.commands) command.exitOverride();
   return program;
+}
+
+function oneLine(message: string): string {
+  return message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim();
 }
 
 /**

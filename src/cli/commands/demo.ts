@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { connect } from '../../db/pool.ts';
 import { startEmbeddedPostgres } from '../../db/embedded.ts';
 import { openRun } from '../../engine/start.ts';
-import { RunFailedError } from '../../errors.ts';
+import { InputError, RunFailedError } from '../../errors.ts';
 import { createLogger } from '../../log.ts';
 import { loadPlaybook } from '../../playbook/load.ts';
 import { StateStore } from '../../state/store.ts';
@@ -14,15 +14,23 @@ import { formatNumber, print } from '../output.ts';
 
 const DEMO_PLAYBOOK = fileURLToPath(new URL('../../../playbooks/0001_users_email_citext.yaml', import.meta.url));
 
+// Bad flags are bad input (exit 2), found before the embedded PostgreSQL starts.
+function wholeNumber(flag: string, min: number) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InputError(`${flag}: expected a whole number of at least ${min}, got "${value}"`);
+    return n;
+  };
+}
+
 export function demoCommand(program: Command): void {
   program
     .command('demo')
     .description('run an example migration end to end on an embedded PostgreSQL, under live application writes')
-    .option('--rows <n>', 'rows in the sample table', (v) => Number(v), 1_000_000)
-    .option('--writers <n>', 'concurrent application writers', (v) => Number(v), 4)
+    .option('--rows <n>', 'rows in the sample table', wholeNumber('--rows', 1), 1_000_000)
+    .option('--writers <n>', 'concurrent application writers', wholeNumber('--writers', 0), 4)
     .option('--no-progress', 'do not draw the progress display')
     .action(async (options) => {
-      if (!Number.isInteger(options.rows) || options.rows < 1) throw new RunFailedError('--rows: expected a whole number of at least 1');
       print('starting an embedded PostgreSQL (data in a temporary directory, removed afterwards)');
       const server = await startEmbeddedPostgres('demo');
       try {
