@@ -32,6 +32,9 @@ export async function openRun(db: pg.Pool, store: StateStore, request: StartRequ
     }
     return { run: active, attached: true };
   }
+  // Before the catalog check: an applied playbook no longer fits the schema it
+  // changed, and "column does not exist" would hide the real reason.
+  await store.refuseApplied(request.playbook.name, checksum);
   const settings = settingsSchema.parse({ ...request.playbook.settings, ...stripUndefined(request.overrides ?? {}) });
   const plan = await compilePlan(db, request.playbook, store.schemaName);
   const run = await store.createRun({ playbook: request.playbook, checksum, plan, executor: request.executor, settings });
