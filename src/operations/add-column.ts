@@ -65,7 +65,9 @@ export const addColumn = {
 
   backfill(spec) {
     const expression = valueExpression(spec);
-    return expression ? [{ column: spec.name, expression }] : [];
+    // Only rows still without a value: the new application may already have
+    // written this column on existing rows, and the backfill must not undo that.
+    return expression ? [{ column: spec.name, expression: `COALESCE(${ident(spec.name)}, ${expression})` }] : [];
   },
 
   verify(spec, ctx) {

@@ -3,7 +3,7 @@ import type { Action } from '../engine/action.ts';
 import type { Operation, OpContext } from './operation.ts';
 import type { AlterColumnSpec } from '../playbook/schema.ts';
 import type { IndexInfo } from '../catalog/introspect.ts';
-import { dropDualWrite, dualWriteTrigger } from './trigger.ts';
+import { dropDualWrite, dualWriteTrigger, inOldShape } from './trigger.ts';
 import { notNullViaCheck } from './not-null.ts';
 import { names } from './names.ts';
 import {
@@ -89,7 +89,11 @@ export const alterColumn = {
     const shadow = ident(names.shadow(spec.column));
     const actions = dualWriteTrigger(ctx, {
       fromOldApp: `NEW.${shadow} := ${spec.up};`,
-      fromNewApp: `IF TG_OP = 'INSERT' OR NEW.${shadow} IS DISTINCT FROM OLD.${shadow} THEN NEW.${ident(spec.column)} := ${spec.down}; END IF;`,
+      // An update that leaves the new column alone may hit a row the backfill has
+      // not reached yet (shadow still NULL): keep the shadow equal to up(old) there too.
+      fromNewApp:
+        `IF TG_OP = 'INSERT' OR NEW.${shadow} IS DISTINCT FROM OLD.${shadow} THEN NEW.${ident(spec.column)} := ${spec.down};\n` +
+        `      ELSE ${inOldShape(ctx, `NEW.${shadow} := ${spec.up};`)}\n      END IF;`,
     });
     if (original(spec, ctx).notNull) actions.push(notNullViaCheck(ctx, names.shadow(spec.column)).add);
     return actions;

@@ -19,6 +19,14 @@ function declareRow(ctx: OpContext, shape: RowShape[]): string {
   return shape.map((c) => `      ${ident(c.name)} ${table}.${ident(c.physical)}%TYPE := NEW.${ident(c.physical)};`).join('\n');
 }
 
+/**
+ * A nested block in which the column names mean the row as the old application
+ * sees it, for statements of the new application's branch that need `up`.
+ */
+export function inOldShape(ctx: OpContext, statements: string): string {
+  return `DECLARE\n${declareRow(ctx, oldShape(ctx))}\n      BEGIN\n        ${statements}\n      END;`;
+}
+
 export function oldShape(ctx: OpContext): RowShape[] {
   return ctx.table.original.columns.map((c) => ({ name: c.name, physical: c.name }));
 }
