@@ -11,7 +11,7 @@ export interface SchedulerHooks {
   walk(ref: RangeRef, shouldYield: () => boolean): Promise<WalkOutcome>;
 }
 
-const RECHECK_MS = 1000;
+const RECHECK_MS = 500;
 
 /**
  * Runs ranges with a parallelism that may change while they run. Lowering it
