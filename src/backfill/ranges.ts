@@ -10,8 +10,22 @@ export interface KeyRange {
 }
 
 const SAMPLE_ROWS = 10_000;
+const ROW_SAMPLING_LIMIT = 2_000_000;
 /** Below this, a range finishes sooner than a split would pay for itself. */
 const MIN_SPLIT_ROWS = 1000;
+
+/**
+ * Page sampling (SYSTEM) reads only the sampled pages, which is what a large
+ * table needs; but keys stored in order make whole pages fall into one range,
+ * so on a smaller table row sampling (BERNOULLI, one cheap pass) splits better.
+ */
+function sampleMethod(totalRows: number): 'SYSTEM' | 'BERNOULLI' {
+  return totalRows > ROW_SAMPLING_LIMIT ? 'SYSTEM' : 'BERNOULLI';
+}
+
+function samplePercent(totalRows: number): number {
+  return Math.min(100, (100 * SAMPLE_ROWS) / Math.max(totalRows, 1));
+}
 
 /** The planner's estimate, or an exact count for a table never analyzed (small, or brand new). */
 export async function estimateRows(db: pg.Pool, table: CompiledTable): Promise<number> {
@@ -40,10 +54,9 @@ export async function splitRanges(db: pg.Pool, table: CompiledTable, parts: numb
   const total = await estimateRows(db, table);
   if (parts <= 1 || total < parts * 2) return [{ lowerKey: null, upperKey: upper, rowsEstimate: total }];
 
-  const percent = Math.min(100, (100 * SAMPLE_ROWS) / Math.max(total, 1));
   const sample = await db.query(
-    `SELECT ${ks.selectText} FROM ${ks.table} TABLESAMPLE SYSTEM ($1) ORDER BY ${ks.orderBy}`,
-    [percent],
+    `SELECT ${ks.selectText} FROM ${ks.table} TABLESAMPLE ${sampleMethod(total)} ($1) ORDER BY ${ks.orderBy}`,
+    [samplePercent(total)],
   );
   const keys = sample.rows.map((r) => rowToKey(r, ks.width));
   const bounds: KeyValue[] = [];
@@ -67,10 +80,12 @@ export async function splitRanges(db: pg.Pool, table: CompiledTable, parts: numb
 export async function middleKey(db: pg.Pool, table: CompiledTable, after: KeyValue | null, upper: KeyValue, remainingRows: number): Promise<KeyValue | null> {
   const ks = keyset(table.ref, table.key!);
   const total = await estimateRows(db, table);
-  const percent = Math.min(100, (100 * SAMPLE_ROWS) / Math.max(total, 1));
-  const params: unknown[] = [percent];
+  const params: unknown[] = [samplePercent(total)];
   const where = `${ks.after(after, params)} AND ${ks.atMost(upper, params)}`;
-  const sample = await db.query(`SELECT ${ks.selectText} FROM ${ks.table} TABLESAMPLE SYSTEM ($1) WHERE ${where} ORDER BY ${ks.orderBy}`, params);
+  const sample = await db.query(
+    `SELECT ${ks.selectText} FROM ${ks.table} TABLESAMPLE ${sampleMethod(total)} ($1) WHERE ${where} ORDER BY ${ks.orderBy}`,
+    params,
+  );
   if (sample.rows.length < 2 || remainingRows < MIN_SPLIT_ROWS) return null;
   return rowToKey(sample.rows[Math.floor(sample.rows.length / 2)], ks.width);
 }
