@@ -1,0 +1,179 @@
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
+import { createSampleTable } from '../../src/demo/sample.ts';
+import { loadPlaybook, playbookChecksum } from '../../src/playbook/load.ts';
+import { catalogSnapshot, describe as show, playbookPath, runCli, scratchDir, stderrLines } from '../helpers/cli.ts';
+
+/**
+ * Every example playbook, through the CLI as an operator runs it, one after the
+ * other on the demo's table: start (stops at the gate), approve, then the schema
+ * and the data are checked with SQL.
+ */
+
+const ROWS = 3000;
+let db: TestDatabase;
+
+beforeAll(async () => {
+  db = await freshDatabase();
+  await createSampleTable(db.pool, ROWS);
+});
+
+async function columns(): Promise<Array<{ name: string; type: string; notnull: boolean; def: string | null }>> {
+  const { rows } = await db.query<{ name: string; type: string; notnull: boolean; def: string | null }>(
+    `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS notnull, pg_get_expr(d.adbin, d.adrelid) AS def
+       FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+      WHERE a.attrelid = 'public.users'::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+  );
+  return rows;
+}
+
+/** Nothing of bellows' machinery may outlive a completed run: no shadow columns, triggers, functions, version schemas. */
+async function expectNoLeftovers() {
+  const snap = await catalogSnapshot(db.pool);
+  // Index columns keep the name their column had when the index was built (PostgreSQL does not
+  // rename them), so the copied email index shows `_bellows_new_email`: cosmetic, not checked here.
+  const userObjects = Object.values(snap)
+    .flat()
+    .filter((o) => !JSON.stringify(o).includes('"bellows') && !(o as { relname?: string }).relname?.endsWith('_key'));
+  expect(userObjects.map((o) => JSON.stringify(o)).filter((t) => t.includes('_bellows'))).toEqual([]);
+  expect(snap.schemas.map((s) => (s as { nspname: string }).nspname).sort()).toEqual(['bellows', 'public']);
+  expect(snap.triggers.filter((t) => (t as { rel: string }).rel === 'users')).toEqual([]);
+}
+
+/** start → exit 0 at the gate; approve → completed. Returns the run id. */
+async function startAndApprove(file: string, atGate?: (runId: string) => Promise<void>): Promise<string> {
+  const started = await runCli(['start', playbookPath(file), '--no-progress'], { db: db.url });
+  expect(started.code, show(started)).toBe(0);
+  const id = /run (\d+) started/.exec(started.stdout)?.[1];
+  expect(id, show(started)).toBeDefined();
+  expect(started.stdout).toContain(`bellows approve ${id}`);
+  const run = await db.query(`SELECT phase, status FROM bellows.runs WHERE id = $1`, [id]);
+  expect(run.rows[0]).toEqual({ phase: 'gate', status: 'awaiting_approval' });
+  await atGate?.(id!);
+  const approved = await runCli(['approve', id!], { db: db.url });
+  expect(approved.code, show(approved)).toBe(0);
+  expect(approved.stdout).toContain(`run ${id} completed`);
+  const done = await db.query(`SELECT phase, status FROM bellows.runs WHERE id = $1`, [id]);
+  expect(done.rows[0]).toEqual({ phase: 'done', status: 'completed' });
+  return id!;
+}
+
+describe('the example playbooks, end to end through the CLI', () => {
+  const ids: string[] = [];
+
+  it('0001 email → citext: lower-cased, case-insensitive, still unique and NOT NULL', async () => {
+    const id = await startAndApprove('0001_users_email_citext.yaml', async (runId) => {
+      // At the gate the new application already sees the new shape through the version schema.
+      const view = await db.query(`SELECT email, pg_typeof(email)::text AS type FROM "0001_users_email_citext".users WHERE id = 7`);
+      expect(view.rows[0]).toEqual({ email: 'user7@example.com', type: 'citext' });
+      const old = await db.query(`SELECT email FROM public.users WHERE id = 7`);
+      expect(old.rows[0].email).toBe('User7@Example.COM');
+      // watch on a run at the gate: prints the state and exits 0
+      const watched = await runCli(['watch', runId], { db: db.url });
+      expect(watched.code, show(watched)).toBe(0);
+      expect(watched.stdout).toContain(`bellows approve ${runId}`);
+      expect(watched.stdout).toMatch(/backfill\s+public\.users .*100\.0%\s+3,000\/3,000 rows/);
+    });
+    ids.push(id);
+    expect((await columns()).find((c) => c.name === 'email')).toEqual({ name: 'email', type: 'citext', notnull: true, def: null });
+    const data = await db.query(
+      `SELECT count(*)::int AS n, count(*) FILTER (WHERE email::text <> lower('User' || id || '@Example.COM'))::int AS wrong FROM users`,
+    );
+    expect(data.rows[0]).toEqual({ n: ROWS, wrong: 0 });
+    expect((await db.query(`SELECT id FROM users WHERE email = 'USER42@EXAMPLE.COM'`)).rows).toEqual([{ id: '42' }]);
+    const idx = await db.query(`SELECT indexdef FROM pg_indexes WHERE indexname = 'users_email_key'`);
+    expect(idx.rows[0].indexdef).toMatch(/UNIQUE INDEX users_email_key ON public\.users USING btree \(email\)/);
+    await expectNoLeftovers();
+
+    // watch on a finished run prints the final state and exits 0
+    const watched = await runCli(['watch', id], { db: db.url });
+    expect(watched.code, show(watched)).toBe(0);
+    expect(watched.stdout).toMatch(new RegExp(`run ${id} 0001_users_email_citext\\s+phase done\\s+completed`));
+  });
+
+  it('0002 add NOT NULL column with a default: every row has it, new rows get it', async () => {
+    ids.push(await startAndApprove('0002_users_add_plan.yaml'));
+    expect((await columns()).find((c) => c.name === 'plan')).toEqual({ name: 'plan', type: 'text', notnull: true, def: "'free'::text" });
+    const data = await db.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE plan = 'free')::int AS free FROM users`);
+    expect(data.rows[0]).toEqual({ n: ROWS, free: ROWS });
+    const client = await db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const inserted = await client.query(`INSERT INTO users (email, name) VALUES ('new@example.com', 'New') RETURNING plan`);
+      expect(inserted.rows[0].plan).toBe('free');
+      await expect(client.query(`INSERT INTO users (email, name, plan) VALUES ('null@example.com', 'Null', NULL)`)).rejects.toThrow(/null value in column "plan"/);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+    await expectNoLeftovers();
+  });
+
+  it('0003 rename column: the values move with it', async () => {
+    ids.push(
+      await startAndApprove('0003_users_rename_name.yaml', async () => {
+        const view = await db.query(`SELECT full_name FROM "0003_users_rename_name".users WHERE id = 5`);
+        expect(view.rows[0].full_name).toBe('User 5');
+      }),
+    );
+    // renamed in place: the column keeps its position, no copy was made
+    expect((await columns()).map((c) => c.name)).toEqual(['id', 'full_name', 'created_at', 'email', 'plan']);
+    const data = await db.query(`SELECT count(*) FILTER (WHERE full_name = 'User ' || id)::int AS ok FROM users`);
+    expect(data.rows[0].ok).toBe(ROWS);
+    await expectNoLeftovers();
+  });
+
+  it('0004 create index concurrently: a valid index on created_at', async () => {
+    ids.push(await startAndApprove('0004_users_created_at_index.yaml'));
+    const idx = await db.query(
+      `SELECT i.indisvalid, i.indisready, pg_get_indexdef(i.indexrelid) AS def FROM pg_index i
+        WHERE i.indexrelid = 'public.users_created_at_idx'::regclass`,
+    );
+    expect(idx.rows[0]).toEqual({ indisvalid: true, indisready: true, def: 'CREATE INDEX users_created_at_idx ON public.users USING btree (created_at)' });
+    expect((await db.query(`SELECT count(*)::int AS n FROM users`)).rows[0].n).toBe(ROWS);
+    await expectNoLeftovers();
+  });
+
+  it('history lists them in name order with their checksums', async () => {
+    const names = ['0001_users_email_citext', '0002_users_add_plan', '0003_users_rename_name', '0004_users_created_at_index'];
+    const [json, human] = await Promise.all([runCli(['history', '--json'], { db: db.url }), runCli(['history'], { db: db.url })]);
+    expect(json.code, show(json)).toBe(0);
+    const history = JSON.parse(json.stdout) as Array<{ playbookName: string; checksum: string; runId: string; appliedAt: string }>;
+    const expected = await Promise.all(names.map(async (n) => playbookChecksum(await loadPlaybook(playbookPath(`${n}.yaml`)))));
+    expect(history.map((h) => [h.playbookName, h.runId, h.checksum])).toEqual(names.map((n, i) => [n, ids[i], expected[i]]));
+    expect(human.code, show(human)).toBe(0);
+    for (const [i, n] of names.entries()) expect(human.stdout).toMatch(new RegExp(`${n}\\s+${ids[i]}\\s+\\S+\\s+${expected[i].slice(0, 12)}`));
+  });
+
+  it('an applied playbook is refused: unchanged exits 1, changed exits 2, and nothing runs', async () => {
+    const files = scratchDir();
+    const original = readFileSync(playbookPath('0002_users_add_plan.yaml'), 'utf8');
+    // Only comments and settings differ: the same migration, so the same checksum.
+    const retuned = files.write('0002-retuned.yaml', `# reformatted\n${original}settings:\n  batchTimeMs: 50\n`);
+    const changed = files.write('0002-changed.yaml', original.replace(`default: "'free'"`, `default: "'pro'"`));
+    expect(readFileSync(changed, 'utf8')).not.toBe(original);
+    const before = await catalogSnapshot(db.pool);
+    const runsBefore = (await db.query(`SELECT count(*)::int AS n FROM bellows.runs`)).rows[0].n;
+    const [again, renamedAgain, retunedAgain, changedAgain] = await Promise.all([
+      runCli(['start', playbookPath('0001_users_email_citext.yaml'), '--no-progress'], { db: db.url }),
+      // Its column "name" is gone now: the refusal must still say why, not "column does not exist".
+      runCli(['start', playbookPath('0003_users_rename_name.yaml'), '--no-progress'], { db: db.url }),
+      runCli(['start', retuned, '--no-progress'], { db: db.url }),
+      runCli(['start', changed, '--no-progress'], { db: db.url }),
+    ]);
+    for (const [r, name, id] of [
+      [again, '0001_users_email_citext', ids[0]],
+      [renamedAgain, '0003_users_rename_name', ids[2]],
+      [retunedAgain, '0002_users_add_plan', ids[1]],
+    ] as const) {
+      expect(r.code, show(r)).toBe(1);
+      expect(stderrLines(r)).toEqual([`bellows: playbook ${name} is already applied (run ${id})`]);
+    }
+    expect(changedAgain.code, show(changedAgain)).toBe(2);
+    expect(stderrLines(changedAgain)).toHaveLength(1);
+    expect(changedAgain.stderr).toMatch(/^bellows: playbook 0002_users_add_plan was applied \(run \d+\) with a different checksum/);
+    expect(await catalogSnapshot(db.pool)).toEqual(before);
+    expect((await db.query(`SELECT count(*)::int AS n FROM bellows.runs`)).rows[0].n).toBe(runsBefore);
+  });
+});
