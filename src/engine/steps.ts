@@ -104,6 +104,25 @@ export function createSteps(deps: EngineDeps) {
     return created;
   }
 
+  /**
+   * The run as it is now, its row locked until `c`'s transaction ends. Contract
+   * and rollback both take it, so one of them always sees the other's outcome:
+   * a rolled-back run is never contracted, a contracted one never rolled back.
+   */
+  async function lockedRun(c: pg.ClientBase, runId: string): Promise<RunRecord> {
+    await c.query(`SELECT 1 FROM ${store.schema}.runs WHERE id = $1 FOR UPDATE`, [runId]);
+    return store.getRun(runId, c);
+  }
+
+  function refuseIfRollingBack(run: RunRecord): void {
+    if (run.phase === 'rollback' || run.desired.abort) {
+      throw new RunFailedError(
+        `run ${run.id}: contract refused: the run ${run.status === 'rolled_back' ? 'was rolled back' : 'is being rolled back'}`,
+        run.id,
+      );
+    }
+  }
+
   async function allRangesDone(runId: string, task: RangeRecord['task']): Promise<boolean> {
     return (await store.getRanges(runId, task)).every((r) => r.done);
   }
@@ -162,6 +181,7 @@ export function createSteps(deps: EngineDeps) {
     async contract(runId: string): Promise<void> {
       const run = await store.getRun(runId);
       if (run.phase === 'done') return;
+      refuseIfRollingBack(run);
       const backfilled = run.backfillDoneAt !== null && (await allRangesDone(runId, 'backfill'));
       const verified = run.verifiedAt !== null && run.backfillDoneAt !== null && run.verifiedAt >= run.backfillDoneAt;
       if (!backfilled || !verified) {
@@ -174,6 +194,7 @@ export function createSteps(deps: EngineDeps) {
       const client = await db.connect();
       try {
         await withLockRetry(client, lockPolicy(run), async (c) => {
+          refuseIfRollingBack(await lockedRun(c, runId));
           for (const action of run.plan.contract) await c.query(action.sql);
           await store.recordApplied(c, run);
           await store.setPhase(runId, 'done', 'completed', c);
@@ -188,7 +209,21 @@ export function createSteps(deps: EngineDeps) {
       const run = await store.getRun(runId);
       if (run.phase === 'done') throw new RunFailedError(`run ${runId} is completed; contract is final and cannot be rolled back`, runId);
       if (run.status === 'rolled_back') return;
-      await store.setPhase(runId, 'rollback', 'rolling_back');
+      const client = await db.connect();
+      try {
+        await client.query('BEGIN');
+        // Re-read under the run's lock: a contract may have committed since the read above.
+        if ((await lockedRun(client, runId)).phase === 'done') {
+          throw new RunFailedError(`run ${runId} is completed; contract is final and cannot be rolled back`, runId);
+        }
+        await store.setPhase(runId, 'rollback', 'rolling_back', client);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
       await runActions(deps, run, run.plan.rollback, lockPolicy(run), false);
       await store.setPhase(runId, 'rollback', 'rolled_back');
     },
