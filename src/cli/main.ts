@@ -14,6 +14,8 @@ import { planCommand } from './commands/plan.ts';
 import { historyCommand } from './commands/history.ts';
 import { schemaCommand } from './commands/schema.ts';
 import { demoCommand } from './commands/demo.ts';
+import { workerCommand } from './commands/worker.ts';
+import { addTemporalFlags } from './temporal-flags.ts';
 
 export function buildProgram(): Command {
   const program = new Command('bellows')
@@ -25,6 +27,7 @@ export function buildProgram(): Command {
     // same one `bellows: …` line as ours; its default is `error: …` plus a hint line.
     .configureOutput({ outputError: (message, write) => write(`bellows: ${oneLine(message)} (add --help for usage)\n`) })
     .exitOverride();
+  addTemporalFlags(program);
   for (const add of [
     startCommand,
     statusCommand,
@@ -38,6 +41,7 @@ export function buildProgram(): Command {
     historyCommand,
     schemaCommand,
     demoCommand,
+    workerCommand,
   ]) {
     add(program);
   }

@@ -4,8 +4,10 @@ import { InputError } from '../errors.ts';
 import type { StateStore } from '../state/store.ts';
 import type { Executor } from './executor.ts';
 import { LocalExecutor } from './local/local-executor.ts';
+import { TemporalExecutor } from './temporal/temporal-executor.ts';
+import { temporalSettings } from './temporal/config.ts';
 
-export const EXECUTORS = ['local'] as const;
+export const EXECUTORS = ['local', 'temporal'] as const;
 
 export interface ExecutorDeps {
   db: pg.Pool;
@@ -18,6 +20,8 @@ export async function createExecutor(name: string, deps: ExecutorDeps): Promise<
   switch (name) {
     case 'local':
       return new LocalExecutor(deps);
+    case 'temporal':
+      return new TemporalExecutor(deps, temporalSettings());
     default:
       throw new InputError(`unknown executor "${name}" (choose one of: ${EXECUTORS.join(', ')})`);
   }

@@ -12,7 +12,7 @@ export function startCommand(program: Command): void {
     .command('start')
     .description('start a playbook, or continue its unfinished run')
     .argument('<playbook>', 'playbook file (.yaml, .yml or .json)')
-    .option('--executor <name>', 'where the steps run: local (this process)', 'local')
+    .option('--executor <name>', 'where the steps run: local (this process) or temporal (workers; see --temporal-* flags)', 'local')
     .option('--wait-for-approval', 'stay at the contract gate until `bellows approve`, then contract')
     .option('--no-progress', 'do not draw the progress display');
   addSettingsFlags(command).action(async (path: string, options, cmd: Command) => {

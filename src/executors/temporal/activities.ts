@@ -22,8 +22,17 @@ export interface RunSnapshot {
   parallelism: number;
 }
 
-/** A range attempt either finishes, stops for the operator, or hands back after its time slice. */
-export type RangeOutcome = 'done' | 'paused' | 'aborted' | 'sliced';
+/**
+ * A range attempt finishes, stops for the operator, or yields its slot: after its
+ * time slice, or when the operator changed the parallelism the round started with.
+ */
+export type RangeOutcome = 'done' | 'paused' | 'aborted' | 'yielded';
+
+export interface RangeAttempt {
+  sliceMs: number;
+  /** The parallelism this round was scheduled with; a different one in the store ends the round. */
+  parallelism: number;
+}
 
 /** The heartbeat payload: a copy of the checkpoint, so a retry can say where the last attempt got to. */
 export interface RangeHeartbeat {
@@ -32,7 +41,7 @@ export interface RangeHeartbeat {
   batches: number;
 }
 
-/** Keeps a silent but alive attempt (throttled, rate limited) from being declared lost. */
+/** Keeps a silent but alive attempt (throttled, rate limited) from being declared lost; also how often tuning is re-read. */
 const KEEPALIVE_MS = 1000;
 
 /**
@@ -60,7 +69,7 @@ export function createActivities(deps: ActivityDeps) {
   const { store, log } = deps;
   const steps = createSteps(deps);
 
-  async function walk(runId: string, ref: RangeRef, sliceMs: number): Promise<RangeOutcome> {
+  async function walk(runId: string, ref: RangeRef, { sliceMs, parallelism }: RangeAttempt): Promise<RangeOutcome> {
     const ctx = Context.current();
     const { attempt, heartbeatDetails } = ctx.info;
     const checkpoint = await store.getRange(runId, ref.task, ref.table, ref.rangeNo);
@@ -77,33 +86,38 @@ export function createActivities(deps: ActivityDeps) {
       });
       log.info({ step: rangeStepId(ref), attempt, heartbeat: last }, 'range attempt continues from its checkpoint');
     }
-    const stop = new AbortController();
-    const slice = setTimeout(() => stop.abort(), sliceMs);
-    const onCancel = () => stop.abort();
-    ctx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
+    let yieldNow = false;
+    const slice = setTimeout(() => (yieldNow = true), sliceMs);
     ctx.heartbeat(beat);
-    const keepalive = setInterval(() => ctx.heartbeat(beat), KEEPALIVE_MS);
+    const keepalive = setInterval(() => {
+      ctx.heartbeat(beat);
+      store
+        .readDesired(runId)
+        .then((desired) => {
+          const wanted = desired.tuning?.parallelism;
+          if (wanted !== undefined && wanted !== parallelism) yieldNow = true;
+        })
+        .catch(() => {});
+    }, KEEPALIVE_MS);
     try {
       const walking = createSteps({
         ...deps,
-        signal: stop.signal,
+        signal: ctx.cancellationSignal,
         onBatch: (r: RangeRecord) => {
           beat = { lastKey: r.lastKey, rowsDone: r.rowsDone, batches: beat.batches + 1 };
           ctx.heartbeat(beat);
         },
       });
       const outcome = await classified(() =>
-        ref.task === 'backfill' ? walking.backfillRange(runId, ref) : walking.verifyRange(runId, ref),
+        ref.task === 'backfill' ? walking.backfillRange(runId, ref, () => yieldNow) : walking.verifyRange(runId, ref, () => yieldNow),
       );
       if (outcome !== 'stopped') return outcome;
       // Cancelled (worker shutdown, lost heartbeat, workflow gone): fail this attempt so Temporal retries it
       // elsewhere, from the checkpoint the last batch committed.
-      if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? new Error('range attempt cancelled');
-      return 'sliced';
+      throw ctx.cancellationSignal.reason ?? new Error('range attempt cancelled');
     } finally {
       clearTimeout(slice);
       clearInterval(keepalive);
-      ctx.cancellationSignal.removeEventListener('abort', onCancel);
     }
   }
 
@@ -127,6 +141,7 @@ export function createActivities(deps: ActivityDeps) {
     prepareBackfill: (runId: string) => classified(() => steps.prepareBackfill(runId)),
     finishBackfill: (runId: string) => classified(() => steps.finishBackfill(runId)),
     prepareVerify: (runId: string) => classified(() => steps.prepareVerify(runId)),
+    rebalance: (runId: string, task: RangeRef['task']) => classified(() => steps.rebalance(runId, task)),
     finishVerify: (runId: string) => classified(() => steps.finishVerify(runId)),
     contract: (runId: string) => classified(() => steps.contract(runId)),
     rollback: (runId: string) => classified(() => steps.rollback(runId)),
