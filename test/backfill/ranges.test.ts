@@ -97,6 +97,31 @@ describe('parallel ranges', () => {
     const splits = await db.query(`SELECT count(*)::int AS n FROM bellows.events WHERE run_id = $1 AND kind = 'range_split'`, [run.id]);
     expect(splits.rows[0].n).toBeGreaterThanOrEqual(2);
   });
+
+  it('parallelism lowered by tune mid-run gives slots back at the next batch; the run still completes', async () => {
+    await db.query(`CREATE TABLE narrow (id int PRIMARY KEY, v int NOT NULL)`);
+    await db.query(`INSERT INTO narrow SELECT g, g FROM generate_series(1, 9000) g`);
+    await db.query(`ANALYZE narrow`);
+    const engine = engineFor(db.pool);
+    const run = await engine.open({
+      name: 'narrow_tune',
+      settings: { batchSize: 50, maxBatchSize: 50, maxRowsPerSec: 600, parallelism: 3 },
+      operations: [{ alter_column: { table: 'narrow', column: 'v', type: 'bigint', up: 'v::bigint', down: 'v::int' } }],
+    });
+    const driving = engine.executor.drive(run, { stopAtGate: true });
+    await waitFor('all three ranges moving', async () => (await rangeRows(run.id)).filter((r) => r.rows_done > 0).length === 3);
+    await engine.store.setDesired(run.id, { tuning: { parallelism: 1 } }, 'tune');
+    // The scheduler rechecks within half a second and each walker yields at its next batch.
+    await new Promise((r) => setTimeout(r, 1500));
+    const before = await rangeRows(run.id);
+    await new Promise((r) => setTimeout(r, 1000));
+    const after = await rangeRows(run.id);
+    const moving = after.filter((r, i) => r.rows_done !== before[i].rows_done);
+    expect(moving.length).toBe(1);
+    await engine.store.setDesired(run.id, { tuning: { maxRowsPerSec: 0 } }, 'tune');
+    expect(await driving).toBe('awaiting_approval');
+    expect((await rangeRows(run.id)).reduce((n, r) => n + r.rows_done, 0)).toBe(9000);
+  });
 });
 
 describe('verify', () => {

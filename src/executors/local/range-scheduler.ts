@@ -25,12 +25,15 @@ export async function scheduleRanges(refs: RangeRef[], hooks: SchedulerHooks): P
   const outcomes: WalkOutcome[] = [];
   let limit = await hooks.parallelism();
   let surplus = 0;
+  // Walkers that took a yield token but have not returned yet: still in `running`, already leaving.
+  let leaving = 0;
   let failure: unknown = null;
   let stopping = false;
 
   const shouldYield = () => {
     if (surplus <= 0) return false;
     surplus--;
+    leaving++;
     return true;
   };
 
@@ -41,8 +44,10 @@ export async function scheduleRanges(refs: RangeRef[], hooks: SchedulerHooks): P
       hooks
         .walk(ref, shouldYield)
         .then((outcome) => {
-          if (outcome === 'yielded') queue.push(ref);
-          else outcomes.push(outcome);
+          if (outcome === 'yielded') {
+            leaving--;
+            queue.push(ref);
+          } else outcomes.push(outcome);
           if (outcome === 'paused' || outcome === 'aborted' || outcome === 'stopped') stopping = true;
         })
         .catch((err) => {
@@ -59,7 +64,7 @@ export async function scheduleRanges(refs: RangeRef[], hooks: SchedulerHooks): P
     await Promise.race([...running.values(), sleep(RECHECK_MS)]);
     if (stopping) continue;
     limit = await hooks.parallelism();
-    surplus = Math.max(0, running.size - limit);
+    surplus = Math.max(0, running.size - leaving - limit);
     if (queue.length === 0 && running.size < limit) queue.push(...(await hooks.rebalance()));
   }
   if (failure !== null) throw failure;
