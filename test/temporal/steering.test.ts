@@ -1,0 +1,94 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
+import { schemaSnapshot } from '../helpers/engine.ts';
+import { waitFor } from '../helpers/poll.ts';
+import { sendIntent } from '../../src/cli/intent.ts';
+import { statusQuery } from '../../workflows/definitions.ts';
+import { temporalHarness } from './harness.ts';
+
+const ROWS = 4000;
+const BATCH = 100;
+const RANGES = 2;
+
+let db: TestDatabase;
+let t: Awaited<ReturnType<typeof temporalHarness>>;
+beforeAll(async () => {
+  db = await freshDatabase();
+  for (const table of ['orders', 'accounts']) {
+    await db.query(`CREATE TABLE ${table} (id bigserial PRIMARY KEY, email text NOT NULL, note text)`);
+    await db.query(`INSERT INTO ${table} (email, note) SELECT 'Someone' || g || '@Example.com', 'n' || g FROM generate_series(1, ${ROWS}) g`);
+  }
+  // A small history bound, so this run also continues as new (several times) on its way.
+  t = await temporalHarness(db, { settings: { historyLimit: 60 } });
+});
+
+function playbook(name: string, table: string) {
+  return {
+    name,
+    settings: { batchSize: BATCH, minBatchSize: BATCH, maxBatchSize: BATCH, parallelism: RANGES, maxRowsPerSec: 1500, autoContract: true },
+    operations: [{ alter_column: { table, column: 'email', type: 'citext', up: 'lower(email)', down: 'email::text' } }],
+  };
+}
+
+describe('operators steer a Temporal run', () => {
+  it('pauses within one batch per range holding no activity, takes a tune while paused, and resumes to the end', async () => {
+    const run = await t.open(playbook('0001_orders_email', 'orders'));
+    await t.executor.drive(run);
+    const handle = await t.executor.handle(run);
+    await waitFor('the backfill to make progress', async () => (await t.rowsDone(run.id)) >= BATCH * 2, 30_000);
+
+    // As `bellows pause` does: the store first (from then on no range starts another batch), then the signal.
+    const paused = await t.store.setDesired(run.id, { paused: true }, 'pause');
+    const atPause = await t.rowsDone(run.id);
+    await t.executor.notify(paused, 'pause');
+    await waitFor('the run to pause', async () => (await t.store.getRun(run.id)).status === 'paused');
+    const settled = await t.rowsDone(run.id);
+    expect(settled - atPause).toBeLessThanOrEqual(RANGES * BATCH);
+    expect(settled).toBeLessThan(ROWS);
+
+    const status = await waitFor('the workflow to wait for resume', async () => {
+      const s = await handle.query(statusQuery);
+      return s.step === 'waiting for resume' && s;
+    });
+    expect(status).toMatchObject({ paused: true, rangesInFlight: [] });
+    // Paused holds no worker slot: no activity is scheduled or running while it waits.
+    expect((await handle.describe()).raw.pendingActivities ?? []).toEqual([]);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await t.rowsDone(run.id)).toBe(settled);
+
+    const tuning = { batchSize: 300, minBatchSize: 300, maxBatchSize: 300 };
+    await sendIntent(t.ctx, await t.store.getRun(run.id), 'tune', { tuning });
+    expect((await handle.query(statusQuery)).tuning).toMatchObject(tuning);
+
+    // As `bellows resume` does for a remote run.
+    const resumed = await t.store.setDesired(run.id, { paused: false }, 'resume');
+    await t.executor.notify(resumed, 'resume');
+    expect(await handle.result()).toBe('completed');
+
+    const ranges = await t.store.getRanges(run.id, 'backfill');
+    expect(ranges.reduce((n, r) => n + r.rowsDone, 0)).toBe(ROWS);
+    expect(ranges.map((r) => r.batchSize)).toEqual(ranges.map(() => 300));
+    expect(await t.store.getRun(run.id)).toMatchObject({ phase: 'done', status: 'completed' });
+    expect((await db.query(`SELECT count(*)::int AS n FROM orders WHERE email::text <> lower(email::text)`)).rows[0].n).toBe(0);
+    // History stayed bounded: the run went on in later executions of the same workflow id.
+    expect((await handle.query(statusQuery)).generation).toBeGreaterThan(0);
+  });
+
+  it('rolls back on abort mid-backfill, to the exact original schema and data', async () => {
+    const schemaBefore = await schemaSnapshot(db.pool, 'public.accounts');
+    const rows = `SELECT id, email, note FROM accounts ORDER BY id`;
+    const dataBefore = (await db.query(rows)).rows;
+    const run = await t.open(playbook('0002_accounts_email', 'accounts'));
+    await t.executor.drive(run);
+    const handle = await t.executor.handle(run);
+    await waitFor('the backfill to make progress', async () => (await t.rowsDone(run.id)) > 0, 30_000);
+    expect(await schemaSnapshot(db.pool, 'public.accounts')).not.toEqual(schemaBefore);
+
+    await sendIntent(t.ctx, await t.store.getRun(run.id), 'abort', { abort: true, paused: false });
+    expect(await handle.result()).toBe('rolled_back');
+    expect(await t.store.getRun(run.id)).toMatchObject({ phase: 'rollback', status: 'rolled_back' });
+    expect(await t.rowsDone(run.id)).toBeLessThan(ROWS);
+    expect(await schemaSnapshot(db.pool, 'public.accounts')).toEqual(schemaBefore);
+    expect((await db.query(rows)).rows).toEqual(dataBefore);
+  });
+});
