@@ -116,8 +116,14 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
     const table = perTable.get(tableKey(ctx.table.ref))!;
     plan.expand.push(...op.expand(spec, ctx));
     plan.dualWrite.push(...op.dualWrite(spec, ctx));
-    table.backfill.push(...op.backfill(spec, ctx));
+    const backfill = op.backfill(spec, ctx);
     const verify = op.verify(spec, ctx);
+    if ((backfill.length || verify.checks.length) && !table.key) {
+      throw new InputError(
+        `operations[${entry.index}].${entry.kind}.table: table ${table.name} has no primary key and no unique index over NOT NULL columns; bellows walks a table by its key to backfill and verify it in batches`,
+      );
+    }
+    table.backfill.push(...backfill);
     table.verify.push(...verify.checks);
     plan.verify.push(...verify.actions);
     plan.contract.push(...op.contract(spec, ctx));
@@ -126,13 +132,5 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
   plan.dualWrite.push(...views.create);
   plan.contract.unshift(...views.contract);
   plan.rollback = [...views.rollback, ...rollback.flat()];
-
-  for (const table of plan.tables) {
-    if ((table.backfill.length || table.verify.length) && !table.key) {
-      throw new InputError(
-        `table ${table.name} has no primary key and no unique index over NOT NULL columns; bellows walks a table by its key to backfill and verify it in batches`,
-      );
-    }
-  }
   return plan;
 }

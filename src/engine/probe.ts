@@ -11,6 +11,13 @@ import type { Probe } from '../operations/operation.ts';
 export function databaseProbe(db: pg.Pool): Probe {
   return {
     typeExists: (type) => typeExists(db, type),
+    async relationExists(schema, name) {
+      const { rowCount } = await db.query(
+        `SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
+        [schema, name],
+      );
+      return (rowCount ?? 0) > 0;
+    },
     async expressionError(expression, columns, castTo) {
       const row = columns.map((c) => `NULL::${c.type} AS ${ident(c.name)}`).join(', ');
       const value = castTo ? `(${expression})::${castTo}` : `(${expression})`;

@@ -16,6 +16,12 @@ export const createIndex = {
     if (ctx.table.indexes.has(spec.name)) {
       throw new InputError(`${where(ctx, 'create_index', 'name')}: index "${spec.name}" already exists on ${ctx.table.ref.schema}.${ctx.table.ref.name}`);
     }
+    // Index names share one namespace with every relation of the schema. Without
+    // this, IF NOT EXISTS would skip the build silently and rollback would drop
+    // the other relation's index.
+    if (await probe.relationExists(ctx.table.ref.schema, spec.name)) {
+      throw new InputError(`${where(ctx, 'create_index', 'name')}: "${spec.name}" already exists in schema ${ctx.table.ref.schema} (indexes share one namespace with tables, views and other indexes)`);
+    }
     if (spec.where) await requireExpression(ctx, 'create_index', 'where', probe, spec.where, newColumns(ctx), 'boolean');
     ctx.table.indexes.add(spec.name);
   },

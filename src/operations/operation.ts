@@ -15,6 +15,8 @@ export interface OpContext {
 /** What validation may ask the live database, without changing it. */
 export interface Probe {
   typeExists(type: string): Promise<boolean>;
+  /** Whether a table, index, view, sequence … of this name exists in the schema (they share one namespace). */
+  relationExists(schema: string, name: string): Promise<boolean>;
   /**
    * Null if `expression` is valid over a row of the given columns (and castable to
    * `castTo`), otherwise PostgreSQL's complaint.

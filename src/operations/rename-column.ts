@@ -13,7 +13,7 @@ export const renameColumn = {
   async validate(spec, ctx) {
     const column = requireColumn(ctx, 'rename_column', 'from', spec.from);
     requireNoColumn(ctx, 'rename_column', 'to', spec.to);
-    refuseKeyColumn(ctx, 'rename_column', spec.from);
+    refuseKeyColumn(ctx, 'rename_column', spec.from, 'from');
     column.name = spec.to;
   },
 

@@ -22,10 +22,10 @@ export function requireNoColumn(ctx: OpContext, kind: string, field: string, nam
   }
 }
 
-export function refuseKeyColumn(ctx: OpContext, kind: string, name: string): void {
+export function refuseKeyColumn(ctx: OpContext, kind: string, name: string, field = 'column'): void {
   const key = ctx.table.original.key;
   if (key?.columns.some((c) => c.name === name)) {
-    throw new InputError(`${where(ctx, kind, 'column')}: "${name}" is part of the ${key.kind} that the backfill walks; changing it is not supported`);
+    throw new InputError(`${where(ctx, kind, field)}: "${name}" is part of the ${key.kind} that the backfill walks; changing it is not supported`);
   }
 }
 

@@ -35,10 +35,14 @@ async function setup(rows = 800) {
   return { table, qualified: `public.${table}`, engine, run, doc };
 }
 
-async function expectContractRefused(
-  ctx: Awaited<ReturnType<typeof setup>>,
-  reason: RegExp,
-): Promise<void> {
+interface RunUnderTest {
+  qualified: string;
+  engine: ReturnType<typeof engineFor>;
+  run: { id: string };
+  doc: { name: string };
+}
+
+async function expectContractRefused(ctx: RunUnderTest, reason: RegExp): Promise<void> {
   const steps = stepsFor(ctx.engine.store, db.pool);
   const before = await tableState(db.pool, ctx.qualified);
   const runBefore = await ctx.engine.store.getRun(ctx.run.id);
@@ -135,7 +139,7 @@ describe('contract refuses', () => {
     const run = await engine.open(doc);
     expect(await engine.executor.drive(run, { stopAtGate: true })).toBe('awaiting_approval');
     await stepsFor(engine.store, db.pool).rollback(run.id);
-    await expectContractRefused({ table: 'cvdrop', qualified: 'public.cvdrop', engine, run, doc }, /was rolled back/);
+    await expectContractRefused({ qualified: 'public.cvdrop', engine, run, doc }, /was rolled back/);
     expect(await tableState(db.pool, 'public.cvdrop')).toEqual(original);
   });
 });

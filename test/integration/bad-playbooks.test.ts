@@ -1,0 +1,234 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
+import { engineFor } from '../helpers/engine.ts';
+import { SMALL_BATCHES, bellowsRunCount, stepsFor, tableState } from '../helpers/lifecycle.ts';
+import { ConflictError, InputError } from '../../src/errors.ts';
+
+/**
+ * Bad playbooks at the engine level: each is refused with a typed error whose
+ * message names the path of the field at fault, before any DDL runs and before
+ * any run is recorded.
+ */
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await freshDatabase();
+  await db.query(`CREATE TABLE users (id bigserial PRIMARY KEY, email text NOT NULL, name text, nick text NOT NULL DEFAULT 'x')`);
+  await db.query(`CREATE INDEX users_name_idx ON users (name)`);
+  await db.query(`INSERT INTO users (email, name) SELECT 'u' || g || '@x.com', 'n' || g FROM generate_series(1, 200) g`);
+  await db.query(`CREATE TABLE nokey (a int, b text)`);
+  await db.query(`INSERT INTO nokey SELECT g, 'b' || g FROM generate_series(1, 50) g`);
+  await db.query(`CREATE TABLE orders (id bigserial PRIMARY KEY, total int NOT NULL)`);
+  await db.query(`CREATE INDEX orders_total_idx ON orders (total)`);
+  await db.query(`INSERT INTO orders (total) SELECT g FROM generate_series(1, 200) g`);
+});
+
+/** What "no DDL ran" means: every table, function, schema and row as before, and no new run. */
+async function everything() {
+  return {
+    users: await tableState(db.pool, 'public.users'),
+    nokey: await tableState(db.pool, 'public.nokey', 'a'),
+    orders: await tableState(db.pool, 'public.orders'),
+    runs: await bellowsRunCount(db.pool),
+  };
+}
+
+async function refusal(doc: unknown): Promise<unknown> {
+  const engine = engineFor(db.pool);
+  return engine.open(doc).then(
+    () => null,
+    (err: unknown) => err,
+  );
+}
+
+const op = (operation: Record<string, unknown>, name = 'bad') => ({ name, settings: SMALL_BATCHES, operations: [operation] });
+const alter = (spec: Record<string, unknown>) => op({ alter_column: { table: 'users', column: 'email', type: 'citext', up: 'lower(email)', down: 'email::text', ...spec } });
+
+interface BadCase {
+  name: string;
+  doc: unknown;
+  message: string | RegExp;
+}
+
+const cases: BadCase[] = [
+  { name: 'missing field', doc: op({ alter_column: { table: 'users', column: 'email', down: 'email' } }), message: 'playbook: operations[0].alter_column.up: Required' },
+  { name: 'missing name', doc: { operations: [{ rename_column: { table: 'users', from: 'name', to: 'n' } }] }, message: 'playbook: name: Required' },
+  { name: 'unknown operation', doc: op({ frobnicate: { table: 'users' } }), message: /^playbook: operations\[0\]: Unrecognized key: "frobnicate"/ },
+  { name: 'unknown field', doc: op({ add_column: { table: 'users', name: 'a', type: 'int', nulable: true } }), message: /^playbook: operations\[0\]\.add_column: Unrecognized key: "nulable"/ },
+  {
+    name: 'two operations in one entry',
+    doc: op({ rename_column: { table: 'users', from: 'name', to: 'n' }, drop_column: { table: 'users', column: 'name' } }),
+    message: /^playbook: operations\[0\]: each operation has exactly one of: add_column, alter_column/,
+  },
+  {
+    name: 'wrong type',
+    doc: op({ add_column: { table: 'users', name: 'a', type: 'int', nullable: 'yes' } }),
+    message: 'playbook: operations[0].add_column.nullable: Invalid input: expected boolean, received string',
+  },
+  { name: 'wrong setting type', doc: { ...alter({}), settings: { batchSize: 'big' } }, message: /^playbook: settings\.batchSize: Invalid input: expected number/ },
+  { name: 'bad playbook name', doc: { ...alter({}), name: 'Drop Table' }, message: /^playbook: name: lowercase letters/ },
+  { name: 'table that does not exist', doc: alter({ table: 'nope' }), message: 'operations[0].alter_column.table: table public.nope does not exist' },
+  { name: 'schema that does not exist', doc: alter({ table: 'nope.users' }), message: 'operations[0].alter_column.table: table nope.users does not exist' },
+  { name: 'column that does not exist', doc: alter({ column: 'mail' }), message: 'operations[0].alter_column.column: column "mail" does not exist in public.users' },
+  { name: 'type that does not exist', doc: alter({ type: 'emailaddress' }), message: /^operations\[0\]\.alter_column\.type: type "emailaddress" does not exist/ },
+  { name: 'type that does not parse', doc: alter({ type: 'int; DROP TABLE users' }), message: /^operations\[0\]\.alter_column\.type: type "int; DROP TABLE users" does not exist/ },
+  { name: 'invalid up SQL', doc: alter({ up: 'lower(emial)' }), message: /^operations\[0\]\.alter_column\.up: invalid expression "lower\(emial\)": column "emial" does not exist/ },
+  { name: 'up that does not cast to the new type', doc: alter({ type: 'int', up: `now()`, down: 'email::text' }), message: /^operations\[0\]\.alter_column\.up: invalid expression "now\(\)"/ },
+  {
+    name: 'up that smuggles a second statement',
+    doc: alter({ up: `lower(email)) FROM users; DROP TABLE users; SELECT (1` }),
+    message: /^operations\[0\]\.alter_column\.up: invalid expression/,
+  },
+  { name: 'invalid down SQL', doc: alter({ down: 'email::textt' }), message: /^operations\[0\]\.alter_column\.down: invalid expression "email::textt": type "textt" does not exist/ },
+  {
+    name: 'invalid default',
+    doc: op({ add_column: { table: 'users', name: 'plan', type: 'int', default: `'free'` } }),
+    message: /^operations\[0\]\.add_column\.default: invalid expression "'free'"/,
+  },
+  {
+    name: 'NOT NULL add without default or up',
+    doc: op({ add_column: { table: 'users', name: 'plan', type: 'text', nullable: false } }),
+    message: 'playbook: operations[0].add_column.nullable: a NOT NULL column needs a default or an up expression',
+  },
+  { name: 'add of a column that exists', doc: op({ add_column: { table: 'users', name: 'email', type: 'text' } }), message: 'operations[0].add_column.name: column "email" already exists in public.users' },
+  {
+    name: 'drop_column of a NOT NULL column without default or down',
+    doc: op({ drop_column: { table: 'users', column: 'email' } }),
+    message: /^operations\[0\]\.drop_column\.down: Required, because "email" is NOT NULL without a default/,
+  },
+  { name: 'rename to a name that exists', doc: op({ rename_column: { table: 'users', from: 'name', to: 'email' } }), message: 'operations[0].rename_column.to: column "email" already exists in public.users' },
+  { name: 'rename of the key column', doc: op({ rename_column: { table: 'users', from: 'id', to: 'user_id' } }), message: /^operations\[0\]\.rename_column\.from: "id" is part of the primary key/ },
+  { name: 'alter of the key column', doc: alter({ column: 'id', type: 'text', up: 'id::text', down: 'id::bigint' }), message: /^operations\[0\]\.alter_column\.column: "id" is part of the primary key/ },
+  { name: 'create_index on a column that does not exist', doc: op({ create_index: { table: 'users', name: 'ix', columns: ['email', 'nope'] } }), message: 'operations[0].create_index.columns[1]: column "nope" does not exist in public.users' },
+  { name: 'create_index with a name taken on the table', doc: op({ create_index: { table: 'users', name: 'users_name_idx', columns: ['email'] } }), message: /^operations\[0\]\.create_index\.name: .*"users_name_idx" already exists/ },
+  {
+    name: 'create_index with the name of another table’s index',
+    doc: op({ create_index: { table: 'users', name: 'orders_total_idx', columns: ['email'] } }),
+    message: /^operations\[0\]\.create_index\.name: .*"orders_total_idx" already exists/,
+  },
+  { name: 'create_index with the name of a table', doc: op({ create_index: { table: 'users', name: 'orders', columns: ['email'] } }), message: /^operations\[0\]\.create_index\.name: .*"orders" already exists/ },
+  { name: 'invalid partial index predicate', doc: op({ create_index: { table: 'users', name: 'ix', columns: ['email'], where: 'active' } }), message: /^operations\[0\]\.create_index\.where: invalid expression "active"/ },
+  {
+    name: 'a later operation at fault',
+    doc: { name: 'bad', operations: [{ add_column: { table: 'users', name: 'plan', type: 'text' } }, { add_column: { table: 'users', name: 'plan', type: 'int' } }] },
+    message: 'operations[1].add_column.name: column "plan" already exists in public.users',
+  },
+  {
+    name: 'an operation on a column an earlier one dropped',
+    doc: { name: 'bad', operations: [{ drop_column: { table: 'users', column: 'name' } }, { rename_column: { table: 'users', from: 'name', to: 'n' } }] },
+    message: 'operations[1].rename_column.from: column "name" does not exist in public.users',
+  },
+  {
+    name: 'a backfilling operation on a table without a key',
+    doc: op({ alter_column: { table: 'nokey', column: 'b', up: 'upper(b)', down: 'b' } }),
+    message: /^operations\[0\]\.alter_column\.table: table public\.nokey has no primary key and no unique index over NOT NULL columns/,
+  },
+  {
+    name: 'an add_column with up on a table without a key',
+    doc: op({ add_column: { table: 'nokey', name: 'c', type: 'int', up: 'a * 2' } }),
+    message: /^operations\[0\]\.add_column\.table: table public\.nokey has no primary key/,
+  },
+  { name: 'the state schema', doc: op({ add_column: { table: 'bellows.runs', name: 'x', type: 'int' } }), message: /^operations\[0\]: bellows does not migrate its own state schema/ },
+];
+
+describe.each(cases)('refuses $name', ({ doc, message }) => {
+  it('with an InputError naming the field, and runs nothing', async () => {
+    const before = await everything();
+    const err = await refusal(doc);
+    expect(err).toBeInstanceOf(InputError);
+    if (typeof message === 'string') expect((err as Error).message).toBe(message);
+    else expect((err as Error).message).toMatch(message);
+    expect(await everything()).toEqual(before);
+  });
+});
+
+describe('accepted on a table without a key', () => {
+  it('operations that need no backfill (rename, nullable add, index) run to the end', async () => {
+    const engine = engineFor(db.pool);
+    const run = await engine.runToEnd({
+      name: 'nokey_ok',
+      operations: [
+        { rename_column: { table: 'nokey', from: 'b', to: 'label' } },
+        { add_column: { table: 'nokey', name: 'note', type: 'text' } },
+        { create_index: { table: 'nokey', name: 'nokey_a_idx', columns: ['a'] } },
+      ],
+    });
+    expect(run.status).toBe('completed');
+    const state = await tableState(db.pool, 'public.nokey', 'a');
+    expect(state.schema.columns.map((c) => c.name)).toEqual(['a', 'label', 'note']);
+    expect(state.rows).toHaveLength(50);
+  });
+});
+
+describe('refusals that depend on other runs', () => {
+  it('an applied playbook: the same again is a ConflictError, a changed one an InputError; nothing runs', async () => {
+    const engine = engineFor(db.pool);
+    const doc = op({ add_column: { table: 'orders', name: 'note', type: 'text' } }, 'applied_once');
+    expect((await engine.runToEnd(doc)).status).toBe('completed');
+    const before = await everything();
+
+    const again = await refusal(doc);
+    expect(again).toBeInstanceOf(ConflictError);
+    expect((again as Error).message).toMatch(/^playbook applied_once is already applied \(run \d+\)$/);
+
+    const changed = await refusal(op({ add_column: { table: 'orders', name: 'note', type: 'varchar(20)' } }, 'applied_once'));
+    expect(changed).toBeInstanceOf(InputError);
+    expect((changed as Error).message).toMatch(/^playbook applied_once was applied \(run \d+\) with a different checksum/);
+    expect(await everything()).toEqual(before);
+  });
+
+  it('a second run on a table already under migration is a ConflictError; nothing runs', async () => {
+    const engine = engineFor(db.pool);
+    const steps = stepsFor(engine.store, db.pool);
+    const first = await engine.open(op({ alter_column: { table: 'orders', column: 'total', type: 'bigint', up: 'total::bigint', down: 'total::int' } }, 'orders_first'));
+    await steps.expand(first.id);
+    await steps.dualWrite(first.id);
+    const before = await everything();
+
+    const err = await refusal(op({ create_index: { table: 'orders', name: 'orders_id_total', columns: ['id', 'total'] } }, 'orders_second'));
+    expect(err).toBeInstanceOf(ConflictError);
+    expect((err as Error).message).toBe(`table public.orders is already being migrated by run ${first.id} (orders_first); finish or roll it back first`);
+    expect(await everything()).toEqual(before);
+
+    // opening the first playbook again attaches to its run; changing it while it runs is refused
+    expect((await engine.open(op({ alter_column: { table: 'orders', column: 'total', type: 'bigint', up: 'total::bigint', down: 'total::int' } }, 'orders_first'))).id).toBe(first.id);
+    const changed = await refusal(op({ alter_column: { table: 'orders', column: 'total', type: 'numeric', up: 'total::numeric', down: 'total::int' } }, 'orders_first'));
+    expect(changed).toBeInstanceOf(InputError);
+    expect((changed as Error).message).toMatch(/^playbook orders_first changed since run \d+ started/);
+    expect(await everything()).toEqual(before);
+
+    await steps.rollback(first.id);
+  });
+
+  it('a playbook whose name is taken by an existing schema', async () => {
+    await db.query(`CREATE SCHEMA taken_name`);
+    const before = await everything();
+    const err = await refusal(op({ add_column: { table: 'users', name: 'z', type: 'int' } }, 'taken_name'));
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toMatch(/^schema "taken_name" already exists/);
+    expect(await everything()).toEqual(before);
+  });
+
+  it('runs on different tables are active at the same time and both complete', async () => {
+    await db.query(`CREATE TABLE a_side (id int PRIMARY KEY, v text NOT NULL)`);
+    await db.query(`CREATE TABLE b_side (id int PRIMARY KEY, v int NOT NULL)`);
+    await db.query(`INSERT INTO a_side SELECT g, 'V' || g FROM generate_series(1, 300) g`);
+    await db.query(`INSERT INTO b_side SELECT g, g FROM generate_series(1, 300) g`);
+    const engine = engineFor(db.pool);
+    const a = await engine.open(op({ alter_column: { table: 'a_side', column: 'v', up: 'lower(v)', down: 'v' } }, 'side_a'));
+    const b = await engine.open(op({ alter_column: { table: 'b_side', column: 'v', type: 'bigint', up: 'v::bigint', down: 'v::int' } }, 'side_b'));
+    const [outA, outB] = await Promise.all([
+      engine.executor.drive(a, { stopAtGate: true }),
+      engine.executor.drive(b, { stopAtGate: true }),
+    ]);
+    expect([outA, outB]).toEqual(['awaiting_approval', 'awaiting_approval']);
+    const active = (await engine.store.listRuns()).filter((r) => r.status === 'awaiting_approval').map((r) => r.playbookName);
+    expect(active.sort()).toEqual(['side_a', 'side_b']);
+    for (const run of [a, b]) {
+      await engine.store.setDesired(run.id, { approved: true }, 'approve');
+      expect(await engine.executor.drive(run, { stopAtGate: true })).toBe('completed');
+    }
+    expect((await db.query(`SELECT count(*)::int AS n FROM a_side WHERE v <> lower(v)`)).rows[0].n).toBe(0);
+    expect((await db.query(`SELECT pg_typeof(v)::text AS t FROM b_side LIMIT 1`)).rows[0].t).toBe('bigint');
+  });
+});
