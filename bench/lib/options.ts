@@ -1,0 +1,44 @@
+/** The benchmark's knobs, all from the environment so `npm run bench` needs no flags. */
+export interface BenchOptions {
+  databaseUrl: string;
+  /** pgbench scale factors: 1 = 100k rows in pgbench_accounts. */
+  scales: number[];
+  /** Scale of the foreground-load section (default: the largest). */
+  loadScale: number;
+  loadSeconds: number;
+  skipLoad: boolean;
+  /** Scale of the pause and kill -9 section (default: the smallest; it measures batches, not size). */
+  resumeScale: number;
+  /** Parallelism of the pause and kill -9 runs: 2, so "one batch per range" is tested with more than one range. */
+  resumeParallelism: number;
+  pgrollBin: string | null;
+}
+
+function intList(text: string, name: string): number[] {
+  const values = text.split(',').map((s) => Number(s.trim()));
+  if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v < 1)) {
+    throw new Error(`${name}: expected comma-separated whole numbers of at least 1, got "${text}"`);
+  }
+  return values;
+}
+
+function positive(text: string | undefined, name: string, fallback: number): number {
+  if (text === undefined || text === '') return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name}: expected a whole number of at least 1, got "${text}"`);
+  return n;
+}
+
+export function readOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions {
+  const scales = intList(env.BENCH_SCALES ?? '10,50', 'BENCH_SCALES');
+  return {
+    databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+    scales,
+    loadScale: positive(env.BENCH_LOAD_SCALE, 'BENCH_LOAD_SCALE', Math.max(...scales)),
+    loadSeconds: positive(env.BENCH_LOAD_SECONDS, 'BENCH_LOAD_SECONDS', 60),
+    skipLoad: env.BENCH_SKIP_LOAD === '1',
+    resumeScale: positive(env.BENCH_RESUME_SCALE, 'BENCH_RESUME_SCALE', Math.min(...scales)),
+    resumeParallelism: positive(env.BENCH_RESUME_PARALLELISM, 'BENCH_RESUME_PARALLELISM', 2),
+    pgrollBin: env.PGROLL_BIN || null,
+  };
+}
