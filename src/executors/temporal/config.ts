@@ -29,6 +29,11 @@ export interface TemporalSettings {
   heartbeatTimeoutMs?: number;
   sliceMs?: number;
   historyLimit?: number;
+  /**
+   * How long the server keeps a workflow task for the worker that last ran the workflow before any worker
+   * may take it: after a worker dies, its workflows wait this long (the SDK's default is 10 s).
+   */
+  stickyTimeoutMs?: number;
 }
 
 function positive(name: string, value: string | undefined): number | undefined {
@@ -58,6 +63,7 @@ export function temporalSettings(overrides: Partial<TemporalSettings> = {}, env:
     heartbeatTimeoutMs: overrides.heartbeatTimeoutMs ?? positive('BELLOWS_TEMPORAL_HEARTBEAT_TIMEOUT_MS', env.BELLOWS_TEMPORAL_HEARTBEAT_TIMEOUT_MS),
     sliceMs: overrides.sliceMs ?? positive('BELLOWS_TEMPORAL_SLICE_MS', env.BELLOWS_TEMPORAL_SLICE_MS),
     historyLimit: overrides.historyLimit ?? positive('BELLOWS_TEMPORAL_HISTORY_LIMIT', env.BELLOWS_TEMPORAL_HISTORY_LIMIT),
+    stickyTimeoutMs: overrides.stickyTimeoutMs ?? positive('BELLOWS_TEMPORAL_STICKY_TIMEOUT_MS', env.BELLOWS_TEMPORAL_STICKY_TIMEOUT_MS),
   };
 }
 

@@ -48,6 +48,7 @@ export async function createBellowsWorker(options: BellowsWorkerOptions): Promis
     // Ranges stop at their next batch boundary once cancelled: a short grace is enough, and the
     // cancelled attempts are retried on another worker from their checkpoints.
     shutdownGraceTime: options.shutdownGraceMs ?? 5_000,
+    ...(settings.stickyTimeoutMs ? { stickyQueueScheduleToStartTimeout: settings.stickyTimeoutMs } : {}),
   });
   return { worker, taskQueue, connection };
 }
