@@ -41,12 +41,17 @@ export async function tryAdvisoryLock(pool: pg.Pool, name: string): Promise<Held
   };
 }
 
-/** Whether some session holds the named lock right now (for "is anyone driving this run?"). */
+/**
+ * Whether some session holds the named lock right now (for "is anyone driving this run?").
+ * pg_locks shows the whole server, and advisory locks are per database: without the
+ * database filter, run 1 of another database on the same server looks driven.
+ */
 export async function isAdvisoryLockHeld(pool: pg.Pool, name: string): Promise<boolean> {
   const { rows } = await pool.query<{ held: boolean }>(
     `SELECT EXISTS (
        SELECT 1 FROM pg_locks
         WHERE locktype = 'advisory' AND granted
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
           AND classid = hashtext($1)::oid AND objid = hashtext($2)::oid AND objsubid = 2
      ) AS held`,
     [NAMESPACE, name],
