@@ -114,6 +114,18 @@ export async function waitFor<T>(what: string, check: () => Promise<T | null | u
   }
 }
 
+/** The id `start` printed; fails at once, with the output, if the process exits before printing it. */
+export async function startedRunId(proc: CliProcess, timeoutMs = 60_000): Promise<string> {
+  let exited: CliResult | null = null;
+  void proc.exited.then((r) => (exited = r));
+  return waitFor('`start` to create its run', async () => {
+    const id = /run (\d+) started/.exec(proc.stdout())?.[1];
+    if (id) return id;
+    if (exited) throw new Error(`start exited before creating its run:\n${describe(exited)}`);
+    return null;
+  }, timeoutMs);
+}
+
 /** A scratch directory for playbooks written by a test, removed after the file. */
 export function scratchDir(): { dir: string; write(name: string, text: string): string } {
   const dir = mkdtempSync(join(tmpdir(), 'bellows-e2e-'));
