@@ -4,7 +4,7 @@ import { playbookChecksum } from '../playbook/load.ts';
 import type { Playbook, Settings } from '../playbook/schema.ts';
 import { settingsSchema } from '../playbook/schema.ts';
 import type { StateStore } from '../state/store.ts';
-import type { RunRecord } from '../state/types.ts';
+import type { RunRecord, Tuning } from '../state/types.ts';
 import { compilePlan } from './compile.ts';
 
 export interface StartRequest {
@@ -30,7 +30,10 @@ export async function openRun(db: pg.Pool, store: StateStore, request: StartRequ
         `playbook ${request.playbook.name} changed since run ${active.id} started; finish or roll back that run before changing it`,
       );
     }
-    return { run: active, attached: true };
+    // Flags given on the `start` that attaches apply as a live tune, not silently dropped.
+    const tuning = stripUndefined(request.overrides ?? {}) as Tuning;
+    const run = Object.keys(tuning).length ? await store.setDesired(active.id, { tuning }, 'tune', { via: 'start' }) : active;
+    return { run, attached: true };
   }
   // Before the catalog check: an applied playbook no longer fits the schema it
   // changed, and "column does not exist" would hide the real reason.

@@ -295,7 +295,7 @@ export class StateStore {
     await db.query(
       `UPDATE ${this.schema}.ranges
           SET last_key = $5, rows_done = rows_done + $6, batches = batches + 1, batch_size = $7,
-              rows_per_sec = $8, done = $9, throttle = NULL, error = NULL, updated_at = now()
+              rows_per_sec = $8, done = $9, throttle = NULL, error = NULL, updated_at = clock_timestamp()
         WHERE run_id = $1 AND task = $2 AND table_name = $3 AND range_no = $4`,
       [range.runId, range.task, range.table, range.rangeNo, JSON.stringify(progress.lastKey), progress.rows, progress.batchSize, progress.rowsPerSec, progress.done],
     );
