@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { ident } from '../db/sql.ts';
 import { typeExists } from '../catalog/introspect.ts';
-import type { Probe } from '../operations/operation.ts';
+import type { ColumnDependent, Probe } from '../operations/operation.ts';
 
 /**
  * Answers validation's questions by asking PostgreSQL to plan, not run, a query.
@@ -17,6 +17,31 @@ export function databaseProbe(db: pg.Pool): Probe {
         [schema, name],
       );
       return (rowCount ?? 0) > 0;
+    },
+    async columnDependents(table, column) {
+      const { rows } = await db.query<ColumnDependent>(
+        `WITH col AS (
+           SELECT a.attrelid AS rel, a.attnum FROM pg_attribute a
+            WHERE a.attrelid = (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2)
+              AND a.attname = $3
+         ), rebuilt AS (
+           SELECT i.indexrelid FROM pg_index i, col
+            WHERE i.indrelid = col.rel AND i.indisvalid AND NOT i.indisprimary AND i.indexprs IS NULL AND i.indpred IS NULL
+         )
+         SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS what,
+                bool_or(d.deptype = 'a') AS auto,
+                bool_or(CASE d.classid
+                          WHEN 'pg_class'::regclass THEN d.objid IN (SELECT indexrelid FROM rebuilt)
+                          WHEN 'pg_constraint'::regclass THEN EXISTS (SELECT 1 FROM pg_constraint k WHERE k.oid = d.objid AND k.contype = 'u' AND k.conindid IN (SELECT indexrelid FROM rebuilt))
+                          ELSE false END) AS rebuilt
+           FROM pg_depend d, col
+          WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = col.rel AND d.refobjsubid = col.attnum
+            AND d.deptype IN ('n', 'a')
+            AND NOT (d.classid = 'pg_attrdef'::regclass AND (SELECT adnum FROM pg_attrdef WHERE oid = d.objid) = col.attnum)
+          GROUP BY 1 ORDER BY 1`,
+        [table.schema, table.name, column],
+      );
+      return rows;
     },
     async expressionError(expression, columns, castTo) {
       const row = columns.map((c) => `NULL::${c.type} AS ${ident(c.name)}`).join(', ');

@@ -2,7 +2,10 @@ import type pg from 'pg';
 import { InputError } from '../errors.ts';
 import { playbookChecksum } from '../playbook/load.ts';
 import type { Playbook, Settings } from '../playbook/schema.ts';
-import { settingsSchema } from '../playbook/schema.ts';
+import { operationEntries, settingsSchema, type OperationKind } from '../playbook/schema.ts';
+import { OPERATIONS } from '../operations/index.ts';
+import type { Operation } from '../operations/operation.ts';
+import { parseTableRef, tableKey } from '../db/sql.ts';
 import type { StateStore } from '../state/store.ts';
 import type { RunRecord, Tuning } from '../state/types.ts';
 import { compilePlan } from './compile.ts';
@@ -38,10 +41,17 @@ export async function openRun(db: pg.Pool, store: StateStore, request: StartRequ
   // Before the catalog check: an applied playbook no longer fits the schema it
   // changed, and "column does not exist" would hide the real reason.
   await store.refuseApplied(request.playbook.name, checksum);
+  // Also before it: another run's half-done objects (shadow columns, version views)
+  // would otherwise surface as confusing catalog errors. createRun checks again under its lock.
+  await store.refuseBusyTables(playbookTables(request.playbook));
   const settings = settingsSchema.parse({ ...request.playbook.settings, ...stripUndefined(request.overrides ?? {}) });
   const plan = await compilePlan(db, request.playbook, store.schemaName);
   const run = await store.createRun({ playbook: request.playbook, checksum, plan, executor: request.executor, settings });
   return { run, attached: false };
+}
+
+function playbookTables(playbook: Playbook): string[] {
+  return operationEntries(playbook).map((e) => tableKey(parseTableRef((OPERATIONS[e.kind] as Operation<OperationKind>).table(e.spec as never))));
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

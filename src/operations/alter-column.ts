@@ -42,6 +42,15 @@ export const alterColumn = {
       throw new InputError(`${where(ctx, 'alter_column', 'column')}: "${spec.column}" is already changed earlier in this playbook; combine the changes into one alter_column`);
     }
     refuseKeyColumn(ctx, 'alter_column', spec.column);
+    // Contract drops the old column, and with it everything built on it; only
+    // plain indexes are rebuilt on the new column. Anything else would vanish
+    // silently (a CHECK, a foreign key, a partial unique index) or make contract fail.
+    const lost = (await probe.columnDependents(ctx.table.ref, spec.column)).filter((d) => !d.rebuilt);
+    if (lost.length) {
+      throw new InputError(
+        `${where(ctx, 'alter_column', 'column')}: "${spec.column}" is used by ${lost.map((d) => d.what).join(', ')}; contract would lose ${lost.length > 1 ? 'them' : 'it'} with the old column. Drop ${lost.length > 1 ? 'them' : 'it'} first and recreate ${lost.length > 1 ? 'them' : 'it'} after contract`,
+      );
+    }
     if (spec.type) await requireType(ctx, 'alter_column', probe, spec.type);
     const type = newType(spec, ctx);
     await requireExpression(ctx, 'alter_column', 'up', probe, spec.up, oldColumns(ctx), type);

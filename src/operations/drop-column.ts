@@ -16,6 +16,13 @@ export const dropColumn = {
   async validate(spec, ctx, probe) {
     const column = requireColumn(ctx, 'drop_column', 'column', spec.column);
     refuseKeyColumn(ctx, 'drop_column', spec.column);
+    // Indexes and constraints of the column go with it; anything else would make contract fail at the very end.
+    const blocking = (await probe.columnDependents(ctx.table.ref, spec.column)).filter((d) => !d.auto);
+    if (blocking.length) {
+      throw new InputError(
+        `${where(ctx, 'drop_column', 'column')}: "${spec.column}" is used by ${blocking.map((d) => d.what).join(', ')}; drop ${blocking.length > 1 ? 'them' : 'it'} first`,
+      );
+    }
     const position = ctx.table.columns.indexOf(column);
     ctx.table.columns.splice(position, 1);
     if (spec.down) {

@@ -17,11 +17,22 @@ export interface Probe {
   typeExists(type: string): Promise<boolean>;
   /** Whether a table, index, view, sequence … of this name exists in the schema (they share one namespace). */
   relationExists(schema: string, name: string): Promise<boolean>;
+  /** What depends on a column (its own default aside): what a DROP COLUMN of it would drop or be blocked by. */
+  columnDependents(table: { schema: string; name: string }, column: string): Promise<ColumnDependent[]>;
   /**
    * Null if `expression` is valid over a row of the given columns (and castable to
    * `castTo`), otherwise PostgreSQL's complaint.
    */
   expressionError(expression: string, columns: ReadonlyArray<{ name: string; type: string }>, castTo?: string): Promise<string | null>;
+}
+
+export interface ColumnDependent {
+  /** As PostgreSQL names it: `index users_lower_email`, `constraint users_email_check on table users`. */
+  what: string;
+  /** DROP COLUMN drops it silently; otherwise (views, other tables' foreign keys, triggers …) DROP COLUMN fails. */
+  auto: boolean;
+  /** A valid plain index that is not the key (or the unique constraint of one): alter_column rebuilds it on the new column. */
+  rebuilt: boolean;
 }
 
 /** One column the backfill fills: `SET column = expression` over the old columns. */

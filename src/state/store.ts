@@ -76,19 +76,7 @@ export class StateStore {
       await client.query('BEGIN');
       await advisoryXactLock(client, 'create-run');
       await this.refuseApplied(input.playbook.name, input.checksum, client);
-      const busy = await client.query<{ id: string; playbook_name: string; table: string }>(
-        `SELECT r.id::text AS id, r.playbook_name, t AS table
-           FROM ${this.schema}.runs r, unnest(r.tables) t
-          WHERE r.status <> ALL($1) AND t = ANY($2)
-          LIMIT 1`,
-        [FINISHED_STATUSES, input.plan.tables.map((t) => t.name)],
-      );
-      if (busy.rowCount) {
-        const b = busy.rows[0];
-        throw new ConflictError(
-          `table ${b.table} is already being migrated by run ${b.id} (${b.playbook_name}); finish or roll it back first`,
-        );
-      }
+      await this.refuseBusyTables(input.plan.tables.map((t) => t.name), client);
       const { rows } = await client.query<RunRecord>(
         `INSERT INTO ${this.schema}.runs (playbook_name, checksum, playbook, plan, tables, executor, phase, status, settings)
          VALUES ($1, $2, $3, $4, $5, $6, 'expand', 'running', $7)
@@ -373,6 +361,23 @@ export class StateStore {
   }
 
   /** Throws if the playbook was applied: unchanged, a conflict; changed since, bad input. */
+  /** Refuses tables (`schema.table`) that an unfinished run is changing. */
+  async refuseBusyTables(tables: string[], db: Db = this.pool): Promise<void> {
+    const busy = await db.query<{ id: string; playbook_name: string; table: string }>(
+      `SELECT r.id::text AS id, r.playbook_name, t AS table
+         FROM ${this.schema}.runs r, unnest(r.tables) t
+        WHERE r.status <> ALL($1) AND t = ANY($2)
+        LIMIT 1`,
+      [FINISHED_STATUSES, tables],
+    );
+    if (busy.rowCount) {
+      const b = busy.rows[0];
+      throw new ConflictError(
+        `table ${b.table} is already being migrated by run ${b.id} (${b.playbook_name}); finish or roll it back first`,
+      );
+    }
+  }
+
   async refuseApplied(name: string, checksum: string, db: Db = this.pool): Promise<void> {
     const applied = await this.appliedPlaybook(name, db);
     if (!applied) return;

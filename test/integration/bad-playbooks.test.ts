@@ -21,13 +21,35 @@ beforeAll(async () => {
   await db.query(`CREATE TABLE orders (id bigserial PRIMARY KEY, total int NOT NULL)`);
   await db.query(`CREATE INDEX orders_total_idx ON orders (total)`);
   await db.query(`INSERT INTO orders (total) SELECT g FROM generate_series(1, 200) g`);
+  // Columns with things built on them that contract's DROP COLUMN would take along or trip on.
+  await db.query(`CREATE TABLE guarded (
+    id bigserial PRIMARY KEY,
+    g_check text CHECK (g_check <> ''),
+    g_fk bigint REFERENCES orders (id),
+    g_expr text,
+    g_part text,
+    g_view text,
+    g_seq serial,
+    g_gen_src text,
+    g_gen text GENERATED ALWAYS AS (upper(g_gen_src)) STORED,
+    g_ok text CONSTRAINT guarded_g_ok_key UNIQUE,
+    g_refd text UNIQUE
+  )`);
+  await db.query(`CREATE INDEX guarded_lower_expr ON guarded (lower(g_expr))`);
+  await db.query(`CREATE UNIQUE INDEX guarded_live_part ON guarded (g_part) WHERE g_part <> ''`);
+  await db.query(`CREATE INDEX guarded_ok_id ON guarded (g_ok, id)`);
+  await db.query(`CREATE VIEW guarded_v AS SELECT id, g_view FROM guarded`);
+  await db.query(`CREATE TABLE guarded_ref (id int PRIMARY KEY, g_refd text REFERENCES guarded (g_refd))`);
+  await db.query(`INSERT INTO guarded (g_check, g_fk, g_expr, g_part, g_view, g_gen_src, g_ok) SELECT 'c' || g, g, 'E' || g, 'p' || g, 'v' || g, 's' || g, 'ok' || g FROM generate_series(1, 100) g`);
 });
 
 /** What "no DDL ran" means: every table, function, schema and row as before, and no new run. */
 async function everything() {
   return {
     users: await tableState(db.pool, 'public.users'),
+    guarded: await tableState(db.pool, 'public.guarded'),
     nokey: await tableState(db.pool, 'public.nokey', 'a'),
+    guardedRef: await tableState(db.pool, 'public.guarded_ref'),
     orders: await tableState(db.pool, 'public.orders'),
     runs: await bellowsRunCount(db.pool),
   };
@@ -128,6 +150,32 @@ const cases: BadCase[] = [
     doc: op({ add_column: { table: 'nokey', name: 'c', type: 'int', up: 'a * 2' } }),
     message: /^operations\[0\]\.add_column\.table: table public\.nokey has no primary key/,
   },
+  ...(
+    [
+      ['g_check', 'constraint guarded_g_check_check on table guarded'],
+      ['g_fk', 'constraint guarded_g_fk_fkey on table guarded'],
+      ['g_expr', 'index guarded_lower_expr'],
+      ['g_part', 'index guarded_live_part'],
+      ['g_view', 'rule _RETURN on view guarded_v'],
+      ['g_seq', 'sequence guarded_g_seq_seq'],
+      ['g_gen_src', 'default value for column g_gen of table guarded'],
+      ['g_refd', 'constraint guarded_ref_g_refd_fkey on table guarded_ref'],
+    ] as const
+  ).map(([column, what]) => ({
+    name: `alter_column of a column with ${what.split(' ')[0] === 'rule' ? 'a view' : what.split(' on ')[0].split(' of ')[0]} built on it (${column})`,
+    doc: op({ alter_column: { table: 'guarded', column, up: column, down: column } }),
+    message: `operations[0].alter_column.column: "${column}" is used by ${what}; contract would lose it with the old column. Drop it first and recreate it after contract`,
+  })),
+  {
+    name: 'drop_column of a column a view reads',
+    doc: op({ drop_column: { table: 'guarded', column: 'g_view' } }),
+    message: 'operations[0].drop_column.column: "g_view" is used by rule _RETURN on view guarded_v; drop it first',
+  },
+  {
+    name: 'drop_column of a column another table’s foreign key references',
+    doc: op({ drop_column: { table: 'guarded', column: 'g_refd' } }),
+    message: 'operations[0].drop_column.column: "g_refd" is used by constraint guarded_ref_g_refd_fkey on table guarded_ref; drop it first',
+  },
   { name: 'the state schema', doc: op({ add_column: { table: 'bellows.runs', name: 'x', type: 'int' } }), message: /^operations\[0\]: bellows does not migrate its own state schema/ },
 ];
 
@@ -160,6 +208,27 @@ describe('accepted on a table without a key', () => {
   });
 });
 
+describe('accepted with dependents contract keeps', () => {
+  it('alter_column of a column with a unique constraint and a plain index keeps both working', async () => {
+    const engine = engineFor(db.pool);
+    const run = await engine.runToEnd(op({ alter_column: { table: 'guarded', column: 'g_ok', type: 'citext', up: 'g_ok', down: 'g_ok::text' } }, 'guarded_ok'));
+    expect(run.status).toBe('completed');
+    const indexes = (await tableState(db.pool, 'public.guarded')).schema.indexes.map((i) => i.indexdef);
+    expect(indexes).toContain('CREATE UNIQUE INDEX guarded_g_ok_key ON public.guarded USING btree (g_ok)');
+    expect(indexes).toContain('CREATE INDEX guarded_ok_id ON public.guarded USING btree (g_ok, id)');
+    await expect(db.query(`INSERT INTO guarded (g_ok) VALUES ('OK1')`)).rejects.toThrow(/duplicate key value violates unique constraint "guarded_g_ok_key"/);
+  });
+
+  it('drop_column of a column with a CHECK and an expression index', async () => {
+    const engine = engineFor(db.pool);
+    const run = await engine.runToEnd(op({ drop_column: { table: 'guarded', column: 'g_expr' } }, 'guarded_drop'));
+    expect(run.status).toBe('completed');
+    const state = await tableState(db.pool, 'public.guarded');
+    expect(state.schema.columns.map((c) => c.name)).not.toContain('g_expr');
+    expect(state.schema.indexes.map((i) => i.indexdef).join('\n')).not.toContain('guarded_lower_expr');
+  });
+});
+
 describe('refusals that depend on other runs', () => {
   it('an applied playbook: the same again is a ConflictError, a changed one an InputError; nothing runs', async () => {
     const engine = engineFor(db.pool);
@@ -185,9 +254,15 @@ describe('refusals that depend on other runs', () => {
     await steps.dualWrite(first.id);
     const before = await everything();
 
-    const err = await refusal(op({ create_index: { table: 'orders', name: 'orders_id_total', columns: ['id', 'total'] } }, 'orders_second'));
-    expect(err).toBeInstanceOf(ConflictError);
-    expect((err as Error).message).toBe(`table public.orders is already being migrated by run ${first.id} (orders_first); finish or roll it back first`);
+    for (const second of [
+      op({ create_index: { table: 'orders', name: 'orders_id_total', columns: ['id', 'total'] } }, 'orders_second'),
+      // the same column again: refused for the other run, not for the other run's shadow column or view
+      op({ alter_column: { table: 'orders', column: 'total', type: 'numeric', up: 'total::numeric', down: 'total::int' } }, 'orders_third'),
+    ]) {
+      const err = await refusal(second);
+      expect(err).toBeInstanceOf(ConflictError);
+      expect((err as Error).message).toBe(`table public.orders is already being migrated by run ${first.id} (orders_first); finish or roll it back first`);
+    }
     expect(await everything()).toEqual(before);
 
     // opening the first playbook again attaches to its run; changing it while it runs is refused
