@@ -32,6 +32,11 @@ export async function driveWithProgress(
     process.off('SIGTERM', onSignal);
     await executor.close();
   }
+  if (outcome === 'stopped') {
+    // Interrupted (Ctrl-C, SIGTERM): the run is not where this command promised to
+    // take it, so a script running `bellows start … && deploy` must not go on.
+    throw new RunFailedError(`run ${run.id} stopped at a checkpoint; continue with: bellows resume ${run.id}`, run.id);
+  }
   reportOutcome(run.id, outcome);
   return outcome;
 }
