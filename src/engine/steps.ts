@@ -155,6 +155,8 @@ export function createSteps(deps: EngineDeps) {
       const run = await store.getRun(runId);
       if (run.phase !== 'verify') {
         await store.deleteRanges(runId, 'verify');
+        // A new verify withdraws the old verdict: until it passes, contract must refuse.
+        await store.clearTimestamps(runId);
         await store.setPhase(runId, 'verify');
       }
       return prepareRanges(runId, 'verify');

@@ -113,6 +113,13 @@ describe('contract refuses', () => {
     await expectContractRefused(ctx, /verify has not passed since the backfill/);
   });
 
+  it('while a new verify is in progress, even though an earlier one passed', async () => {
+    const ctx = await setup();
+    expect(await ctx.engine.executor.drive(ctx.run, { stopAtGate: true })).toBe('awaiting_approval');
+    await stepsFor(ctx.engine.store, db.pool).prepareVerify(ctx.run.id);
+    await expectContractRefused(ctx, /verify has not passed since the backfill/);
+  });
+
   it('after a rollback, even though verify had passed', async () => {
     const ctx = await setup();
     const original = await tableState(db.pool, ctx.qualified);
