@@ -151,6 +151,41 @@ describe('contract refuses', () => {
   });
 });
 
+describe('contract under lock contention', () => {
+  it('gives up on a lock it cannot get, changes nothing, and succeeds once the lock is free', async () => {
+    await db.query(`CREATE TABLE cvlock (id bigserial PRIMARY KEY, email text NOT NULL)`);
+    await db.query(`INSERT INTO cvlock (email) SELECT 'L' || g || '@X.COM' FROM generate_series(1, 300) g`);
+    const engine = engineFor(db.pool);
+    const doc = {
+      name: 'cv_lock',
+      settings: { ...SMALL_BATCHES, lockTimeoutMs: 50, retries: 1 },
+      operations: [{ alter_column: { table: 'cvlock', column: 'email', type: 'citext', up: 'lower(email)', down: 'email::text' } }],
+    };
+    const run = await engine.open(doc);
+    expect(await engine.executor.drive(run, { stopAtGate: true })).toBe('awaiting_approval');
+    const atGate = await tableState(db.pool, 'public.cvlock');
+
+    // a long reader: its ACCESS SHARE lock blocks contract's ACCESS EXCLUSIVE
+    const reader = await db.pool.connect();
+    try {
+      await reader.query('BEGIN');
+      await reader.query('SELECT count(*) FROM cvlock');
+      const steps = stepsFor(engine.store, db.pool);
+      await expect(steps.contract(run.id)).rejects.toMatchObject({ code: '55P03' });
+      expect(await tableState(db.pool, 'public.cvlock')).toEqual(atGate);
+      expect((await engine.store.history()).map((h) => h.playbookName)).not.toContain('cv_lock');
+      await reader.query('COMMIT');
+      await steps.contract(run.id);
+    } finally {
+      reader.release();
+    }
+    expect(await engine.store.getRun(run.id)).toMatchObject({ phase: 'done', status: 'completed' });
+    expect((await engine.store.history()).map((h) => h.playbookName)).toContain('cv_lock');
+    const events = await engine.store.events(run.id);
+    expect(events.some((e) => e.kind === 'phase' && e.detail.to === 'done')).toBe(true);
+  });
+});
+
 describe('rollback', () => {
   it('refuses once contract has completed, and changes nothing', async () => {
     const ctx = await setup(200);

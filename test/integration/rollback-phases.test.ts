@@ -49,6 +49,36 @@ function stoppingExecutor(task: 'backfill' | 'verify', batches: number) {
   });
 }
 
+describe('a rollback interrupted half way', () => {
+  it('is finished by the next drive and leaves exactly the original', async () => {
+    await db.query(`CREATE TABLE rbhalf (id bigserial PRIMARY KEY, email text NOT NULL DEFAULT 'x@example.com')`);
+    await db.query(`CREATE UNIQUE INDEX rbhalf_email_key ON rbhalf (email)`);
+    await db.query(`INSERT INTO rbhalf (email) SELECT 'H' || g || '@X.COM' FROM generate_series(1, 400) g`);
+    const engine = engineFor(db.pool);
+    const original = await tableState(db.pool, 'public.rbhalf');
+    const run = await engine.open({
+      name: 'rb_half',
+      settings: SMALL_BATCHES,
+      operations: [
+        { alter_column: { table: 'rbhalf', column: 'email', type: 'citext', up: 'lower(email)', down: 'email::text' } },
+        { add_column: { table: 'rbhalf', name: 'plan', type: 'text', nullable: false, default: `'free'` } },
+      ],
+    });
+    expect(await engine.executor.drive(run, { stopAtGate: true })).toBe('awaiting_approval');
+
+    // the process died after the first half of the rollback's statements
+    await engine.store.setPhase(run.id, 'rollback', 'rolling_back');
+    const actions = run.plan.rollback;
+    expect(actions.length).toBeGreaterThan(4);
+    for (const action of actions.slice(0, Math.ceil(actions.length / 2))) await db.query(action.sql);
+    expect(await tableState(db.pool, 'public.rbhalf')).not.toEqual(original);
+
+    expect(await engine.executor.drive(await engine.store.getRun(run.id), { stopAtGate: true })).toBe('rolled_back');
+    expect(await engine.store.getRun(run.id)).toMatchObject({ status: 'rolled_back' });
+    expect(await tableState(db.pool, 'public.rbhalf')).toEqual(original);
+  });
+});
+
 describe.each(STOPS.map((stop, i) => ({ stop, i })))('alter_column rolled back $stop', ({ stop, i }) => {
   it('leaves the original schema and data, and the playbook can run again to the end', async () => {
     const engine = engineFor(db.pool);
