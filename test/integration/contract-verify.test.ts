@@ -244,6 +244,25 @@ describe('verify', () => {
     await expectContractRefused(ctx, /verify has not passed/);
   });
 
+  it('a NOT NULL add_column whose up leaves rows without a value stops in the backfill and rolls back clean', async () => {
+    await db.query(`CREATE TABLE cvnn (id int PRIMARY KEY, nick text)`);
+    await db.query(`INSERT INTO cvnn SELECT g, CASE WHEN g IN (77, 78) THEN NULL ELSE 'k' || g END FROM generate_series(1, 300) g`);
+    const engine = engineFor(db.pool);
+    const original = await tableState(db.pool, 'public.cvnn');
+    const run = await engine.open({ name: 'cv_nn', settings: SMALL_BATCHES, operations: [{ add_column: { table: 'cvnn', name: 'handle', type: 'text', nullable: false, up: 'upper(nick)' } }] });
+    const err = await engine.executor.drive(run, { stopAtGate: true }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    // The NOT VALID check already guards the backfill's own UPDATE, so the batch fails before verify.
+    expect(err).toBeInstanceOf(RunFailedError);
+    expect((err as Error).message).toContain('violates check constraint "_bellows_nn_0_handle"');
+    expect(await engine.store.getRun(run.id)).toMatchObject({ phase: 'backfill', status: 'failed', verifiedAt: null });
+    await engine.store.setDesired(run.id, { abort: true }, 'rollback');
+    expect(await engine.executor.drive(await engine.store.getRun(run.id), { stopAtGate: true })).toBe('rolled_back');
+    expect(await tableState(db.pool, 'public.cvnn')).toEqual(original);
+  });
+
   it('passes on a correct table and reports how many rows it checked', async () => {
     const ctx = await setup(650);
     expect(await ctx.engine.executor.drive(ctx.run, { stopAtGate: true })).toBe('awaiting_approval');
