@@ -59,6 +59,8 @@ function oneLine(message: string): string {
  * and only with BELLOWS_DEBUG set.
  */
 export async function main(argv: string[]): Promise<number> {
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
   try {
     await buildProgram().parseAsync(argv);
     return 0;
@@ -71,9 +73,24 @@ export async function main(argv: string[]): Promise<number> {
       warn(`bellows: ${redactText(err.message)}`);
       return err.exitCode;
     }
-    const message = err instanceof Error ? err.message : String(err);
-    warn(`bellows: unexpected error: ${redactText(message)}`);
-    if (process.env.BELLOWS_DEBUG && err instanceof Error) warn(redactText(err.stack ?? ''));
+    reportUnexpected(err);
     return 1;
   }
+}
+
+function reportUnexpected(err: unknown): void {
+  const message = err instanceof Error ? err.message : String(err);
+  warn(`bellows: unexpected error: ${redactText(message)}`);
+  if (process.env.BELLOWS_DEBUG && err instanceof Error) warn(redactText(err.stack ?? ''));
+}
+
+/**
+ * An error outside any command's promise chain, e.g. the server ending the session
+ * that holds a run's lock (pg emits 'error' on a checked-out client): the same one
+ * line and exit 1 as any unexpected error. The process ends as if killed, which the
+ * run survives: its lock went with the session, and `bellows resume` continues it.
+ */
+function crash(err: unknown): void {
+  reportUnexpected(err);
+  process.exit(1);
 }
