@@ -112,6 +112,26 @@ describe('rollback from the CLI', () => {
     await expectOriginal(runId);
   });
 
+  it('the server ends every bellows session mid-backfill: one line, exit 1; resume finishes, rollback restores', async () => {
+    const { driver, runId } = await startMidBackfill();
+    // What a failover, a restart or an administrator's pg_terminate_backend does to the driver.
+    await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'bellows'`);
+    const ended = await driver.exited;
+    expect(ended.code, show(ended)).toBe(1);
+    expect(stderrLines(ended), show(ended)).toHaveLength(1);
+    expect(ended.stderr).toMatch(/^bellows: .*terminating connection due to administrator command/);
+    expect(ended.stderr).not.toMatch(/^\s+at /m);
+    await waitFor('the ended sessions to go', async () => (await bellowsSessions()) === 0, 30_000);
+    expect((await runCli(['tune', runId, '--max-rows-per-sec', '0', '--max-batch-size', '20000'], { db: db.url })).code).toBe(0);
+    const resumed = await runCli(['resume', runId, '--no-progress'], { db: db.url });
+    expect(resumed.code, show(resumed)).toBe(0);
+    expect(resumed.stdout).toContain(`bellows approve ${runId}`);
+    expect(await rowsDone(runId)).toBe(ROWS);
+    const rolledBack = await runCli(['rollback', runId], { db: db.url });
+    expect(rolledBack.code, show(rolledBack)).toBe(0);
+    await expectOriginal(runId);
+  });
+
   it('at the gate, after verify passed: rollback still restores everything', async () => {
     const started = await runCli(['start', playbookPath('0001_users_email_citext.yaml'), '--no-progress'], { db: db.url });
     expect(started.code, show(started)).toBe(0);
