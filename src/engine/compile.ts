@@ -87,6 +87,7 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
     }
     const ctx: OpContext = { index: entry.index, playbook: playbook.name, versionSchema, table: model };
     await op.validate(entry.spec as never, ctx, probe);
+    ctx.columnsAfter = model.columns.map((c) => ({ name: c.name, physical: c.physical }));
     contexts.push(ctx);
   }
 

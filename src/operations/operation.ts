@@ -10,6 +10,12 @@ export interface OpContext {
   /** The schema of views that shows the new version of every table the run touches. */
   versionSchema: string;
   table: ModelTable;
+  /**
+   * The new version's columns as this operation left them. `table` is the model
+   * after the whole playbook; an operation's `down` is written against its own
+   * position (a later rename_column must not change what its names mean).
+   */
+  columnsAfter?: ReadonlyArray<{ name: string; physical: string }>;
 }
 
 /** What validation may ask the live database, without changing it. */

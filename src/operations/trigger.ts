@@ -32,7 +32,7 @@ export function oldShape(ctx: OpContext): RowShape[] {
 }
 
 export function newShape(ctx: OpContext): RowShape[] {
-  return ctx.table.columns.map((c) => ({ name: c.name, physical: c.physical }));
+  return (ctx.columnsAfter ?? ctx.table.columns).map((c) => ({ name: c.name, physical: c.physical }));
 }
 
 /**

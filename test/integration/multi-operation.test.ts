@@ -165,3 +165,46 @@ describe('identifiers that need quoting', () => {
     ]);
   });
 });
+
+describe('alter_column then rename_column of the same column', () => {
+  beforeAll(async () => {
+    await db.query(`CREATE TABLE contacts (id int PRIMARY KEY, email text NOT NULL)`);
+    await db.query(`INSERT INTO contacts SELECT g, 'C' || g || '@X.COM' FROM generate_series(1, 300) g`);
+  });
+
+  it('the alter’s down keeps its own names: new-application writes through the renamed column reach the old one', async () => {
+    const engine = engineFor(db.pool);
+    const steps = stepsFor(engine.store, db.pool);
+    const name = 'mo_alter_rename';
+    const run = await engine.open({
+      name,
+      settings: SMALL_BATCHES,
+      operations: [
+        { alter_column: { table: 'contacts', column: 'email', type: 'citext', up: 'lower(email)', down: 'email::text' } },
+        { rename_column: { table: 'contacts', from: 'email', to: 'contact' } },
+      ],
+    });
+    await steps.expand(run.id);
+    await steps.dualWrite(run.id);
+    const { oldApp, newApp } = await applications(db, name);
+    await newApp.query(`INSERT INTO contacts (id, contact) VALUES (1001, 'new@x.com')`);
+    await oldApp.query(`INSERT INTO contacts (id, email) VALUES (1002, 'Old@X.COM')`);
+    const base = await db.query(`SELECT id, email, _bellows_new_email::text AS new FROM contacts WHERE id > 1000 ORDER BY id`);
+    expect(base.rows).toEqual([
+      { id: 1001, email: 'new@x.com', new: 'new@x.com' },
+      { id: 1002, email: 'Old@X.COM', new: 'old@x.com' },
+    ]);
+    await backfillAndVerify(steps, run.id);
+    await newApp.query(`UPDATE contacts SET contact = 'changed@x.com' WHERE id = 1`);
+    expect((await oldApp.query(`SELECT email FROM contacts WHERE id = 1`)).rows[0].email).toBe('changed@x.com');
+    await backfillAndVerify(steps, run.id); // verify again after the last write
+    await steps.contract(run.id);
+    const after = await tableState(db.pool, 'public.contacts');
+    expect(after.schema.columns.map((c) => [c.name, c.type])).toEqual([
+      ['id', 'integer'],
+      ['contact', 'citext'],
+    ]);
+    const rows = await db.query(`SELECT id, contact::text AS contact FROM contacts WHERE id IN (1, 2, 1001, 1002) ORDER BY id`);
+    expect(rows.rows.map((r) => r.contact)).toEqual(['changed@x.com', 'c2@x.com', 'new@x.com', 'old@x.com']);
+  });
+});
