@@ -208,3 +208,29 @@ describe('alter_column then rename_column of the same column', () => {
     expect(rows.rows.map((r) => r.contact)).toEqual(['changed@x.com', 'c2@x.com', 'new@x.com', 'old@x.com']);
   });
 });
+
+describe('names at PostgreSQL’s 63-byte limit', () => {
+  it('shadow column, check and index copies get shortened names; rollback and contract find them', async () => {
+    const col = 'c'.repeat(63);
+    const tbl = 't'.repeat(63);
+    await db.query(`CREATE TABLE ${tbl} (id int PRIMARY KEY, ${col} text NOT NULL)`);
+    await db.query(`CREATE UNIQUE INDEX ${'i'.repeat(63)} ON ${tbl} (${col})`);
+    await db.query(`INSERT INTO ${tbl} SELECT g, 'E' || g FROM generate_series(1, 250) g`);
+    const engine = engineFor(db.pool);
+    const doc = { name: 'l'.repeat(50), settings: SMALL_BATCHES, operations: [{ alter_column: { table: tbl, column: col, type: 'citext', up: `lower(${col})`, down: `${col}::text` } }] };
+    const original = await tableState(db.pool, `public.${tbl}`);
+    const run = await engine.open(doc);
+    expect(await engine.executor.drive(run, { stopAtGate: true })).toBe('awaiting_approval');
+    await engine.store.setDesired(run.id, { abort: true }, 'rollback');
+    expect(await engine.executor.drive(await engine.store.getRun(run.id), { stopAtGate: true })).toBe('rolled_back');
+    expect(await tableState(db.pool, `public.${tbl}`)).toEqual(original);
+    expect((await engine.runToEnd(doc)).status).toBe('completed');
+    const after = await tableState(db.pool, `public.${tbl}`);
+    expect(after.schema.columns.map((c) => [c.name, c.type, c.not_null])).toEqual([
+      ['id', 'integer', true],
+      [col, 'citext', true],
+    ]);
+    expect(after.schema.indexes.map((i) => i.indexdef)).toContain(`CREATE UNIQUE INDEX ${'i'.repeat(63)} ON public.${tbl} USING btree (${col})`);
+    expect(after.schema.constraints.map((c) => c.conname)).toEqual([`${'t'.repeat(58)}_pkey`]);
+  });
+});
