@@ -8,7 +8,8 @@ import type { Settings } from '../playbook/schema.ts';
 import { effectiveSettings, type KeyValue, type RangeRecord } from '../state/types.ts';
 import { sleep } from '../util/sleep.ts';
 import { clampBatch, nextBatchSize, shrinkAfterConflict, type BatchBounds } from './batch-size.ts';
-import { keyset, rowToKey, type Keyset } from './keyset.ts';
+import { formatKey, keyset, rowToKey, type Keyset } from './keyset.ts';
+import { RunFailedError } from '../errors.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { throttleGate } from './throttles/index.ts';
 
@@ -97,12 +98,15 @@ export async function walkRange(
           await sleep(backoffMs(conflicts), deps.signal);
           continue;
         }
-        const message = err instanceof Error ? err.message : String(err);
+        const message = describeBatchError(err, range);
         await store.setRangeNote(range, { error: message }).catch(() => {});
         await store
           .appendEvent(runId, 'range_failed', { table: table.name, range: range.rangeNo, task: range.task, sqlstate: sqlstateOf(err), error: message })
           .catch(() => {});
-        throw err;
+        // Ours (verify's report) as they are; a database error keeps its SQLSTATE, so
+        // executors can still tell a lost connection (retry) from bad data (stop).
+        if (err instanceof RunFailedError) throw err;
+        throw Object.assign(new Error(`${range.task} of ${table.name} stopped: ${message}`), { code: sqlstateOf(err) });
       }
       conflicts = 0;
       size = nextBatchSize(size, elapsed, bounds);
@@ -155,6 +159,14 @@ async function runBatch(
   } finally {
     client.release();
   }
+}
+
+/** PostgreSQL's message, its detail (often the failing row), and where the batch was. */
+function describeBatchError(err: unknown, range: RangeRecord): string {
+  if (err instanceof RunFailedError) return err.message;
+  const message = err instanceof Error ? err.message : String(err);
+  const detail = (err as { detail?: string }).detail;
+  return `${message}${detail ? ` (${detail})` : ''}; batch after key ${formatKey(range.lastKey)} of range ${range.rangeNo}`;
 }
 
 async function noteThrottle(

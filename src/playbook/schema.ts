@@ -107,7 +107,7 @@ export const settingsSchema = z.strictObject({
   maxWalBytesPerSec: z.number().min(0).optional(),
   maxLockWaiters: z.number().int().min(0).optional().describe('Back off while more sessions than this wait on a lock on the table'),
   repair: z.boolean().default(false).describe('Verify re-applies up to mismatched rows (a few rounds) instead of only reporting them'),
-});
+}).refine((s) => s.minBatchSize <= s.maxBatchSize, { message: 'must not be larger than maxBatchSize', path: ['minBatchSize'] });
 
 export const playbookSchema = z.strictObject({
   name: z

@@ -1,4 +1,4 @@
-import { ident, qualified } from '../db/sql.ts';
+import { ident, literal, qualified } from '../db/sql.ts';
 import type { CompiledTable } from '../engine/compile.ts';
 import type { VerifyCheck } from '../operations/operation.ts';
 
@@ -18,7 +18,7 @@ export function mismatchReport(table: CompiledTable): string {
   const key = table.key!.map((k) => `${ident(k.name)}::text`).join(` || ', ' || `);
   const fields = table.verify.map(
     (c) =>
-      `${JSON.stringify(c.column).replace(/"/g, "'")}, jsonb_build_object('actual', ${ident(c.column)}::text, 'expected', ${c.expression ? `(${c.expression})::text` : `'NOT NULL'`}, 'wrong', ${mismatchCondition(c)})`,
+      `${literal(c.column)}, jsonb_build_object('actual', ${ident(c.column)}::text, 'expected', ${c.expression ? `(${c.expression})::text` : `'NOT NULL'`}, 'wrong', ${mismatchCondition(c)})`,
   );
   return `jsonb_build_object('key', ${key}, 'columns', jsonb_build_object(${fields.join(', ')}))`;
 }

@@ -55,11 +55,28 @@ export class LocalExecutor implements Executor {
     } catch (err) {
       const message = redactText(err instanceof Error ? err.message : String(err));
       await store.setStatus(start.id, 'failed', message).catch(() => {});
+      if ((await store.getRun(start.id).catch(() => null))?.phase === 'expand') await this.rollBackFailedExpand(start.id, message);
       if (isBellowsError(err)) throw err;
       throw new RunFailedError(`run ${start.id} failed: ${message}`, start.id);
     } finally {
       await lock.release();
     }
+  }
+
+  /**
+   * A failed expand is undone at once: its DDL is all additive and nothing has
+   * been backfilled, so there is nothing to keep and no reason to leave half a
+   * schema change behind for an operator.
+   */
+  private async rollBackFailedExpand(runId: string, reason: string): Promise<never> {
+    try {
+      await this.steps.rollback(runId);
+    } catch (rollbackError) {
+      const detail = redactText(rollbackError instanceof Error ? rollbackError.message : String(rollbackError));
+      await this.deps.store.setStatus(runId, 'failed', `${reason}; rolling back the expand failed too: ${detail}`).catch(() => {});
+      throw new RunFailedError(`run ${runId}: expand failed (${reason}), and so did its rollback (${detail}); bellows rollback ${runId} retries it`, runId);
+    }
+    throw new RunFailedError(`run ${runId}: expand failed and was rolled back, nothing is left changed: ${reason}`, runId);
   }
 
   /** One phase forward; returns an outcome when driving should stop. */

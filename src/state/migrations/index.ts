@@ -1,7 +1,8 @@
 import initial from './0001_initial.ts';
+import eventsNoDelete from './0002_events_no_delete.ts';
 
 /**
  * The control schema's own versions, in order. Append only: a shipped entry is
  * never edited, because databases in the field already ran it.
  */
-export const STATE_MIGRATIONS: ReadonlyArray<(schema: string) => string> = [initial];
+export const STATE_MIGRATIONS: ReadonlyArray<(schema: string) => string> = [initial, eventsNoDelete];
