@@ -109,7 +109,8 @@ async function killMidBackfillThenResume(playbook: string, parallelism: number) 
   const after = await ranges(runId);
   expect(after.every((r) => r.done)).toBe(true);
   expect(after.reduce((n, r) => n + r.rows_done, 0)).toBe(ROWS);
-  for (const [i, r] of after.entries()) expect(r.rows_done).toBeGreaterThanOrEqual(atKill[i].rows_done);
+  // Ranges may have been split after the resume (work stealing); the ones there at the kill only moved forward.
+  for (const [i, r] of atKill.entries()) expect(after[i].rows_done).toBeGreaterThanOrEqual(r.rows_done);
   const { rows: split } = await db.query(
     `SELECT count(*) FILTER (WHERE xmin::text::bigint >= $1 AND xmin::text::bigint < $2)::int AS before_kill,
             count(*) FILTER (WHERE xmin::text::bigint >= $2)::int AS after_kill,
