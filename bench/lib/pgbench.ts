@@ -69,7 +69,8 @@ export async function runLoad(url: string, seconds: number): Promise<LoadRun> {
     }
     txns.sort((a, b) => a.endMs - b.endMs);
     if (!txns.length) throw new Error(`pgbench completed no transaction: ${out.trim().split('\n').slice(-3).join(' / ')}`);
-    const startedAtMs = Math.min(...txns.map((t) => t.endMs - (t.latencyMs ?? 0)));
+    // A reduce, not Math.min(...): a minute of pgbench is more transactions than the call stack holds.
+    const startedAtMs = txns.reduce((min, t) => Math.min(min, t.endMs - (t.latencyMs ?? 0)), Infinity);
     const endedAtMs = txns.at(-1)!.endMs;
     const tps = out.match(/^tps = ([\d.]+) \(without initial connection time\)/m);
     const failed = out.match(/^number of failed transactions: (\d+)/m);

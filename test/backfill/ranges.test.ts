@@ -19,6 +19,20 @@ async function rangeRows(runId: string, task = 'backfill') {
   return rows;
 }
 
+/** A table of `rows` ints, and a run widening them to bigint, already being driven. */
+async function driveWidening(table: string, rows: number, settings: Record<string, unknown>) {
+  await db.query(`CREATE TABLE ${table} (id int PRIMARY KEY, v int NOT NULL)`);
+  await db.query(`INSERT INTO ${table} SELECT g, g FROM generate_series(1, ${rows}) g`);
+  await db.query(`ANALYZE ${table}`);
+  const engine = engineFor(db.pool);
+  const run = await engine.open({
+    name: `${table}_tune`,
+    settings,
+    operations: [{ alter_column: { table, column: 'v', type: 'bigint', up: 'v::bigint', down: 'v::int' } }],
+  });
+  return { engine, run, driving: engine.executor.drive(run, { stopAtGate: true }) };
+}
+
 describe('parallel ranges', () => {
   it('split skewed keys by rows, not by key arithmetic', async () => {
     // 20k dense keys near zero and 20k spread over a billion: min/max halves would give one range almost all rows.
@@ -77,16 +91,7 @@ describe('parallel ranges', () => {
   });
 
   it('parallelism raised by tune mid-run splits the remaining work; every row is done once', async () => {
-    await db.query(`CREATE TABLE wide (id int PRIMARY KEY, v int NOT NULL)`);
-    await db.query(`INSERT INTO wide SELECT g, g FROM generate_series(1, 8000) g`);
-    await db.query(`ANALYZE wide`);
-    const engine = engineFor(db.pool);
-    const run = await engine.open({
-      name: 'wide_tune',
-      settings: { batchSize: 200, maxBatchSize: 200, maxRowsPerSec: 3000, parallelism: 1 },
-      operations: [{ alter_column: { table: 'wide', column: 'v', type: 'bigint', up: 'v::bigint', down: 'v::int' } }],
-    });
-    const driving = engine.executor.drive(run, { stopAtGate: true });
+    const { engine, run, driving } = await driveWidening('wide', 8000, { batchSize: 200, maxBatchSize: 200, maxRowsPerSec: 3000, parallelism: 1 });
     await waitFor('some progress', async () => (await rangeRows(run.id)).some((r) => r.rows_done > 0));
     await engine.store.setDesired(run.id, { tuning: { parallelism: 3 } }, 'tune');
     expect(await driving).toBe('awaiting_approval');
@@ -99,16 +104,7 @@ describe('parallel ranges', () => {
   });
 
   it('parallelism lowered by tune mid-run gives slots back at the next batch; the run still completes', async () => {
-    await db.query(`CREATE TABLE narrow (id int PRIMARY KEY, v int NOT NULL)`);
-    await db.query(`INSERT INTO narrow SELECT g, g FROM generate_series(1, 9000) g`);
-    await db.query(`ANALYZE narrow`);
-    const engine = engineFor(db.pool);
-    const run = await engine.open({
-      name: 'narrow_tune',
-      settings: { batchSize: 50, maxBatchSize: 50, maxRowsPerSec: 600, parallelism: 3 },
-      operations: [{ alter_column: { table: 'narrow', column: 'v', type: 'bigint', up: 'v::bigint', down: 'v::int' } }],
-    });
-    const driving = engine.executor.drive(run, { stopAtGate: true });
+    const { engine, run, driving } = await driveWidening('narrow', 9000, { batchSize: 50, maxBatchSize: 50, maxRowsPerSec: 600, parallelism: 3 });
     await waitFor('all three ranges moving', async () => (await rangeRows(run.id)).filter((r) => r.rows_done > 0).length === 3);
     await engine.store.setDesired(run.id, { tuning: { parallelism: 1 } }, 'tune');
     // The scheduler rechecks within half a second and each walker yields at its next batch.

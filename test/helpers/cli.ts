@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { afterAll } from 'vitest';
+import { waitFor as poll } from './poll.ts';
 
 /**
  * The CLI as a user runs it: `node src/cli/bin.mjs …` in a child process, with
@@ -103,15 +104,9 @@ export function stderrLines(r: CliResult): string[] {
   return r.stderr.split('\n').filter((l) => l.trim() !== '');
 }
 
-/** Polls until `check` returns a truthy value; generous deadlines, because the machine is shared. */
-export async function waitFor<T>(what: string, check: () => Promise<T | null | undefined | false>, timeoutMs = 60_000, intervalMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
+/** Subprocess tests poll with generous deadlines, because the machine is shared. */
+export function waitFor<T>(what: string, check: () => Promise<T | null | undefined | false>, timeoutMs = 60_000, intervalMs = 50): Promise<T> {
+  return poll(what, check, timeoutMs, intervalMs);
 }
 
 /** The id `start` printed; fails at once, with the output, if the process exits before printing it. */
