@@ -21,7 +21,7 @@ export interface BackfillResult {
 export async function bellowsBackfill(dbs: BenchDatabases, scale: number, playbookPath: string, parallelism: number): Promise<BackfillResult> {
   const url = await dbs.fresh(scale);
   const db = benchPool(url);
-  const proc = startBellows(url, playbookPath, ['--max-rows-per-sec', '0', '--parallelism', String(parallelism)]);
+  const proc = startBellows(url, playbookPath, ['--max-rows-per-sec', '0', '--load-yield', '0', '--parallelism', String(parallelism)]);
   try {
     const run = await waitBackfillDone(db, proc, backfillTimeout(scale * 100_000));
     const ranges = await readRanges(db, run.id);

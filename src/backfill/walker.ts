@@ -11,6 +11,7 @@ import { clampBatch, nextBatchSize, shrinkAfterConflict, type BatchBounds } from
 import { formatKey, keyset, rowToKey, type Keyset } from './keyset.ts';
 import { RunFailedError } from '../errors.ts';
 import { RateLimiter } from './rate-limit.ts';
+import { loadPauseMs } from './load-yield.ts';
 import { throttleGate } from './throttles/index.ts';
 
 export interface WalkDeps {
@@ -113,6 +114,7 @@ export async function walkRange(
       range = outcome.range;
       deps.onBatch?.(range);
       if (range.done) return 'done';
+      await sleep(await loadPauseMs(deps.db, elapsed, settings), deps.signal);
     }
   } finally {
     await throttles.close();

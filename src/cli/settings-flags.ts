@@ -17,6 +17,7 @@ export function addSettingsFlags(command: Command): Command {
     .addOption(new Option('--max-replica-lag <ms>', 'wait while a replica replays more than this far behind').argParser(nonNegative('--max-replica-lag')))
     .addOption(new Option('--max-replica-lag-bytes <n>', 'wait while a replica is more than this many WAL bytes behind').argParser(nonNegative('--max-replica-lag-bytes')))
     .addOption(new Option('--max-wal-rate <bytes>', 'wait while the database writes more WAL per second than this').argParser(nonNegative('--max-wal-rate')))
+    .addOption(new Option('--load-yield <n>', 'rest n batch-times per busy application session after each batch (0 = full speed always)').argParser(nonNegative('--load-yield')))
     .addOption(new Option('--repair', 'verify re-applies up to wrong rows (a few rounds) instead of only reporting them'));
 }
 
@@ -39,6 +40,7 @@ export function tuningFrom(options: Record<string, unknown>): Tuning {
     maxReplicaLagBytes: options.maxReplicaLagBytes as number | undefined,
     maxWalBytesPerSec: options.maxWalRate as number | undefined,
     repair: options.repair as boolean | undefined,
+    loadYield: options.loadYield as number | undefined,
   };
   return Object.fromEntries(Object.entries(tuning).filter(([, v]) => v !== undefined)) as Tuning;
 }

@@ -13,10 +13,20 @@ export interface RowShape {
 /**
  * PL/pgSQL variables named after the columns, so that a playbook's expression
  * (`lower(email)`) means the same in the trigger as in the backfill's UPDATE.
+ * Only columns whose name occurs in the statements get one: the trigger runs
+ * for every application write, and on a wide table copying every column of
+ * every row would be most of its cost. Matching the name as a word anywhere
+ * (even inside a string) can only declare too many, never too few.
  */
-function declareRow(ctx: OpContext, shape: RowShape[]): string {
+function declareRow(ctx: OpContext, shape: RowShape[], statements: string): string {
   const table = qualified(ctx.table.ref);
-  return shape.map((c) => `      ${ident(c.name)} ${table}.${ident(c.physical)}%TYPE := NEW.${ident(c.physical)};`).join('\n');
+  const used = shape.filter((c) => new RegExp(`(^|[^\\w$])${escapeRegExp(c.name)}($|[^\\w$])`, 'i').test(statements));
+  const declarations = used.map((c) => `      ${ident(c.name)} ${table}.${ident(c.physical)}%TYPE := NEW.${ident(c.physical)};`);
+  return declarations.join('\n') || '      -- no column of the row is used';
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /**
@@ -24,7 +34,7 @@ function declareRow(ctx: OpContext, shape: RowShape[]): string {
  * sees it, for statements of the new application's branch that need `up`.
  */
 export function inOldShape(ctx: OpContext, statements: string): string {
-  return `DECLARE\n${declareRow(ctx, oldShape(ctx))}\n      BEGIN\n        ${statements}\n      END;`;
+  return `DECLARE\n${declareRow(ctx, oldShape(ctx), statements)}\n      BEGIN\n        ${statements}\n      END;`;
 }
 
 export function oldShape(ctx: OpContext): RowShape[] {
@@ -46,7 +56,7 @@ export function dualWriteTrigger(
 ): Action[] {
   const fn = `${ident(ctx.table.ref.schema)}.${ident(names.triggerFunction(ctx))}`;
   const block = (shape: RowShape[], statements: string | undefined) =>
-    statements ? `    DECLARE\n${declareRow(ctx, shape)}\n    BEGIN\n      ${statements}\n    END;` : '    NULL;';
+    statements ? `    DECLARE\n${declareRow(ctx, shape, statements)}\n    BEGIN\n      ${statements}\n    END;` : '    NULL;';
   const sql = `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $bellows$
 BEGIN
   IF current_setting('bellows.backfill', true) = 'on' THEN

@@ -106,6 +106,12 @@ export const settingsSchema = z.strictObject({
   replicaUrls: z.array(z.string()).optional(),
   maxWalBytesPerSec: z.number().min(0).optional(),
   maxLockWaiters: z.number().int().min(0).optional().describe('Back off while more sessions than this wait on a lock on the table'),
+  loadYield: z
+    .number()
+    .min(0)
+    .max(100)
+    .default(2)
+    .describe('After each batch, rest this many batch-times per application session running a statement; 0 = never yield'),
   repair: z.boolean().default(false).describe('Verify re-applies up to mismatched rows (a few rounds) instead of only reporting them'),
 }).refine((s) => s.minBatchSize <= s.maxBatchSize, { message: 'must not be larger than maxBatchSize', path: ['minBatchSize'] });
 

@@ -17,7 +17,7 @@ export type RunStatus =
 export const FINISHED_STATUSES: readonly RunStatus[] = ['completed', 'rolled_back'];
 
 /** Live-tunable settings: `bellows tune` writes these, every batch reads them. */
-export type Tuning = Partial<Pick<Settings, 'batchTimeMs' | 'batchSize' | 'minBatchSize' | 'maxBatchSize' | 'maxRowsPerSec' | 'parallelism' | 'throttleQuery' | 'maxReplicaLagMs' | 'maxReplicaLagBytes' | 'maxWalBytesPerSec' | 'maxLockWaiters' | 'repair' | 'replicaUrls'>>;
+export type Tuning = Partial<Pick<Settings, 'batchTimeMs' | 'batchSize' | 'minBatchSize' | 'maxBatchSize' | 'maxRowsPerSec' | 'parallelism' | 'throttleQuery' | 'maxReplicaLagMs' | 'maxReplicaLagBytes' | 'maxWalBytesPerSec' | 'maxLockWaiters' | 'repair' | 'replicaUrls' | 'loadYield'>>;
 
 /** What operators asked for. Drivers converge on it; they never write it. */
 export interface DesiredState {
