@@ -110,3 +110,28 @@ function percentile(sorted: number[], q: number): number {
   if (!sorted.length) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
 }
+
+/** One set of figures from several runs of the same condition: their windows and transactions pooled. */
+export function pooledStats(runs: LoadRun[]): LoadStats {
+  const latencies: number[] = [];
+  let windowMs = 0;
+  let failed = 0;
+  for (const run of runs) {
+    windowMs += run.endedAtMs - run.startedAtMs;
+    for (const t of run.txns) {
+      if (t.latencyMs === null) failed++;
+      else latencies.push(t.latencyMs);
+    }
+    failed = Math.max(failed, run.reportedFailed);
+  }
+  latencies.sort((a, b) => a - b);
+  const windowSec = Math.max(windowMs / 1000, 1e-3);
+  return {
+    windowSec,
+    txns: latencies.length,
+    tps: latencies.length / windowSec,
+    avgMs: latencies.length ? latencies.reduce((s, l) => s + l, 0) / latencies.length : NaN,
+    p99Ms: percentile(latencies, 0.99),
+    failed,
+  };
+}
