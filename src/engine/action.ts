@@ -27,6 +27,12 @@ export interface Action {
    * action runs again, the engine drops that leftover (concurrently too).
    */
   replacesInvalidIndex?: { schema: string; name: string };
+  /**
+   * For rollback: the id of the action whose object this one removes. Rollback
+   * skips it unless that action is recorded as done by this run, so it never
+   * drops a column that someone else created with the same name meanwhile.
+   */
+  undoes?: string;
 }
 
 export type ActionPhase = 'expand' | 'dual_write' | 'verify' | 'contract' | 'rollback';

@@ -40,7 +40,7 @@ function viewActions(versionSchema: string, models: ModelTable[]) {
   const create: Action[] = [
     {
       id: 'dual_write:version_schema',
-      sql: `CREATE SCHEMA IF NOT EXISTS ${schema}`,
+      sql: `CREATE SCHEMA ${schema}`,
       lock: 'none',
       note: `the new version: applications with search_path=${versionSchema},public see the new shape`,
     },
@@ -57,7 +57,13 @@ function viewActions(versionSchema: string, models: ModelTable[]) {
     });
     drop.push({ id: `drop_view:${tableKey(model.ref)}`, sql: `DROP VIEW IF EXISTS ${view}`, lock: 'none', note: 'remove the version view' });
   }
-  drop.push({ id: 'drop_version_schema', sql: `DROP SCHEMA IF EXISTS ${schema}`, lock: 'none', note: 'remove the version schema' });
+  drop.push({
+    id: 'drop_version_schema',
+    sql: `DROP SCHEMA IF EXISTS ${schema}`,
+    lock: 'none',
+    note: 'remove the version schema',
+    undoes: 'dual_write:version_schema',
+  });
   const phased = (phase: 'contract' | 'rollback') => drop.map((a) => ({ ...a, id: `${phase}:${a.id}` }));
   return { create, contract: phased('contract'), rollback: phased('rollback') };
 }

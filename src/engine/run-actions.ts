@@ -21,8 +21,10 @@ export async function runActions(
   record = true,
 ): Promise<void> {
   const done = new Set(record ? run.doneActions : []);
+  const created = new Set(run.doneActions);
   for (const action of actions) {
     if (done.has(action.id)) continue;
+    if (action.undoes && !created.has(action.undoes)) continue;
     const client = await deps.db.connect();
     try {
       const onRetry = (attempt: number) => {

@@ -36,7 +36,9 @@ export const addColumn = {
     const actions: Action[] = [
       {
         id: `expand:${ctx.index}:add_column`,
-        sql: `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${ident(spec.name)} ${spec.type}`,
+        // No IF NOT EXISTS: the action is recorded in the same transaction, so it never
+        // runs twice, and a column someone else added meanwhile must stop the run, not be adopted.
+        sql: `ALTER TABLE ${table} ADD COLUMN ${ident(spec.name)} ${spec.type}`,
         lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
         note: `new column ${spec.name}, nullable until contract; no table rewrite`,
       },
@@ -90,6 +92,7 @@ export const addColumn = {
       {
         id: `rollback:${ctx.index}:drop_column`,
         sql: `ALTER TABLE ${qualified(ctx.table.ref)} DROP COLUMN IF EXISTS ${ident(spec.name)}`,
+        undoes: `expand:${ctx.index}:add_column`,
         lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
         note: `remove the added column ${spec.name}`,
       },

@@ -66,7 +66,7 @@ export const alterColumn = {
     const actions: Action[] = [
       {
         id: `expand:${ctx.index}:add_shadow`,
-        sql: `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${ident(shadow)} ${newType(spec, ctx)}`,
+        sql: `ALTER TABLE ${table} ADD COLUMN ${ident(shadow)} ${newType(spec, ctx)}`,
         lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
         note: `shadow column holding ${spec.column} in its new form`,
       },
@@ -160,6 +160,7 @@ export const alterColumn = {
     actions.push({
       id: `rollback:${ctx.index}:drop_shadow`,
       sql: `ALTER TABLE ${qualified(ctx.table.ref)} DROP COLUMN IF EXISTS ${ident(names.shadow(spec.column))}`,
+      undoes: `expand:${ctx.index}:add_shadow`,
       lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
       note: 'remove the shadow column',
     });
