@@ -78,8 +78,15 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** The session went away under us: a failover, a restart, an administrator. Not a bug. */
+const CONNECTION_LOST = /Connection terminated|terminating connection|ECONNRESET|ECONNREFUSED|server closed the connection/i;
+
 function reportUnexpected(err: unknown): void {
   const message = err instanceof Error ? err.message : String(err);
+  if (CONNECTION_LOST.test(message)) {
+    warn(`bellows: lost the database connection (${redactText(oneLine(message))}); runs stay at their last checkpoint: see bellows status, continue with bellows resume`);
+    return;
+  }
   warn(`bellows: unexpected error: ${redactText(message)}`);
   if (process.env.BELLOWS_DEBUG && err instanceof Error) warn(redactText(err.stack ?? ''));
 }

@@ -9,6 +9,11 @@ const NAMESPACE = 'bellows';
 
 export interface HeldLock {
   release(): Promise<void>;
+  /**
+   * Aborts when the lock's session ends under us (terminated, server restart,
+   * network): the lock is gone with it, and another process may take the run.
+   */
+  lost: AbortSignal;
 }
 
 export async function tryAdvisoryLock(pool: pg.Pool, name: string): Promise<HeldLock | null> {
@@ -27,10 +32,17 @@ export async function tryAdvisoryLock(pool: pg.Pool, name: string): Promise<Held
     throw err;
   }
   let released = false;
+  const lost = new AbortController();
+  const onLost = () => lost.abort();
+  client.on('error', onLost);
+  client.on('end', onLost);
   return {
+    lost: lost.signal,
     async release() {
       if (released) return;
       released = true;
+      client.off('error', onLost);
+      client.off('end', onLost);
       try {
         await client.query(`SELECT pg_advisory_unlock(hashtext($1), hashtext($2))`, [NAMESPACE, name]);
         client.release();

@@ -24,12 +24,10 @@ export function runLockName(runId: string): string {
  */
 export class LocalExecutor implements Executor {
   readonly name = 'local';
-  private readonly steps: Steps;
 
   constructor(
     private readonly deps: { db: pg.Pool; store: StateStore; log: Logger; signal?: AbortSignal; onBatch?: (r: RangeRecord) => void },
   ) {
-    this.steps = createSteps(deps);
   }
 
   async drive(start: RunRecord, options: { stopAtGate: boolean }): Promise<DriveOutcome> {
@@ -38,6 +36,9 @@ export class LocalExecutor implements Executor {
     if (!lock) {
       throw new ConflictError(`run ${start.id} is being driven by another process; steer it with pause, resume, approve or rollback`);
     }
+    // The walkers stop at their next batch when the operator interrupts or the lock's session dies.
+    const signal = AbortSignal.any([lock.lost, ...(this.deps.signal ? [this.deps.signal] : [])]);
+    const steps = createSteps({ ...this.deps, signal });
     try {
       let run = await store.getRun(start.id);
       if (run.status === 'failed' || run.status === 'paused') await store.setStatus(run.id, 'running');
@@ -46,18 +47,20 @@ export class LocalExecutor implements Executor {
         if (run.status === 'rolled_back') return 'rolled_back';
         if (run.phase === 'done') return 'completed';
         if (run.desired.abort || run.phase === 'rollback') {
-          await this.steps.rollback(run.id);
+          await steps.rollback(run.id);
           return 'rolled_back';
         }
-        const outcome = await this.advance(run, options);
+        const outcome = await this.advance({ steps, signal }, run, options);
+        if (outcome === 'stopped' && lock.lost.aborted) throw lockLost(start.id);
         if (outcome) return outcome;
       }
     } catch (err) {
       const message = redactText(err instanceof Error ? err.message : String(err));
       await store.setStatus(start.id, 'failed', message).catch(() => {});
-      if ((await store.getRun(start.id).catch(() => null))?.phase === 'expand') await this.rollBackFailedExpand(start.id, message);
+      if (lock.lost.aborted) throw lockLost(start.id);
+      if ((await store.getRun(start.id).catch(() => null))?.phase === 'expand') await this.rollBackFailedExpand(steps, start.id, message);
       if (isBellowsError(err)) throw err;
-      throw new RunFailedError(`run ${start.id} failed: ${message}`, start.id);
+      throw new RunFailedError(`run ${start.id} failed: ${message}; fix the cause, then bellows resume ${start.id} (or bellows rollback ${start.id})`, start.id);
     } finally {
       await lock.release();
     }
@@ -68,9 +71,9 @@ export class LocalExecutor implements Executor {
    * been backfilled, so there is nothing to keep and no reason to leave half a
    * schema change behind for an operator.
    */
-  private async rollBackFailedExpand(runId: string, reason: string): Promise<never> {
+  private async rollBackFailedExpand(steps: Steps, runId: string, reason: string): Promise<never> {
     try {
-      await this.steps.rollback(runId);
+      await steps.rollback(runId);
     } catch (rollbackError) {
       const detail = redactText(rollbackError instanceof Error ? rollbackError.message : String(rollbackError));
       await this.deps.store.setStatus(runId, 'failed', `${reason}; rolling back the expand failed too: ${detail}`).catch(() => {});
@@ -80,8 +83,7 @@ export class LocalExecutor implements Executor {
   }
 
   /** One phase forward; returns an outcome when driving should stop. */
-  private async advance(run: RunRecord, options: { stopAtGate: boolean }): Promise<DriveOutcome | null> {
-    const steps = this.steps;
+  private async advance({ steps, signal }: Driving, run: RunRecord, options: { stopAtGate: boolean }): Promise<DriveOutcome | null> {
     switch (run.phase) {
       case 'expand':
         await steps.expand(run.id);
@@ -92,14 +94,14 @@ export class LocalExecutor implements Executor {
         await steps.prepareBackfill(run.id);
         return null;
       case 'backfill': {
-        const outcome = await this.runRanges(run.id, 'backfill', () => steps.prepareBackfill(run.id));
+        const outcome = await this.runRanges({ steps, signal }, run.id, 'backfill', () => steps.prepareBackfill(run.id));
         if (outcome !== 'done') return outcome;
         await steps.finishBackfill(run.id);
         await steps.prepareVerify(run.id);
         return null;
       }
       case 'verify': {
-        const outcome = await this.runRanges(run.id, 'verify', () => steps.prepareVerify(run.id));
+        const outcome = await this.runRanges({ steps, signal }, run.id, 'verify', () => steps.prepareVerify(run.id));
         if (outcome !== 'done') return outcome;
         await steps.finishVerify(run.id);
         return null;
@@ -111,8 +113,8 @@ export class LocalExecutor implements Executor {
         }
         if (options.stopAtGate) return 'awaiting_approval';
         if (run.status !== 'awaiting_approval') await this.deps.store.setStatus(run.id, 'awaiting_approval');
-        await sleep(POLL_MS, this.deps.signal);
-        return this.deps.signal?.aborted ? 'stopped' : null;
+        await sleep(POLL_MS, signal);
+        return signal.aborted ? 'stopped' : null;
       }
       case 'contract':
         await steps.contract(run.id);
@@ -129,31 +131,32 @@ export class LocalExecutor implements Executor {
    * the checkpoints.
    */
   private async runRanges(
+    { steps, signal }: Driving,
     runId: string,
     task: 'backfill' | 'verify',
     prepare: () => Promise<RangeRef[]>,
   ): Promise<'done' | 'stopped' | null> {
     const { store } = this.deps;
-    const walk = task === 'backfill' ? this.steps.backfillRange : this.steps.verifyRange;
+    const walk = task === 'backfill' ? steps.backfillRange : steps.verifyRange;
     for (;;) {
       const refs = await prepare();
       if (refs.length === 0) return 'done';
       const outcomes = await scheduleRanges(refs, {
         parallelism: async () => effectiveSettings(await store.getRun(runId)).parallelism,
-        rebalance: () => this.steps.rebalance(runId, task),
+        rebalance: () => steps.rebalance(runId, task),
         walk: (ref, shouldYield) => walk(runId, ref, shouldYield),
       });
       if (outcomes.includes('aborted')) return null; // the drive loop sees desired.abort and rolls back
       if (outcomes.includes('stopped')) return 'stopped';
       if (outcomes.includes('paused')) {
-        const after = await this.waitWhilePaused(runId);
+        const after = await this.waitWhilePaused(runId, signal);
         if (after === 'stopped') return 'stopped';
         if (after === 'abort') return null;
       }
     }
   }
 
-  private async waitWhilePaused(runId: string): Promise<'resumed' | 'abort' | 'stopped'> {
+  private async waitWhilePaused(runId: string, signal: AbortSignal): Promise<'resumed' | 'abort' | 'stopped'> {
     const { store } = this.deps;
     await store.setStatus(runId, 'paused');
     for (;;) {
@@ -163,8 +166,8 @@ export class LocalExecutor implements Executor {
         await store.setStatus(runId, 'running');
         return 'resumed';
       }
-      if (this.deps.signal?.aborted) return 'stopped';
-      await sleep(POLL_MS, this.deps.signal);
+      if (signal.aborted) return 'stopped';
+      await sleep(POLL_MS, signal);
     }
   }
 
@@ -173,4 +176,16 @@ export class LocalExecutor implements Executor {
   }
 
   async close(): Promise<void> {}
+}
+
+/** What one drive works with: the steps, and the signal that stops them (operator or lost lock). */
+interface Driving {
+  steps: Steps;
+  signal: AbortSignal;
+}
+
+function lockLost(runId: string): ConflictError {
+  return new ConflictError(
+    `run ${runId}: this process lost the run's lock (its database session ended), so it stopped at a checkpoint rather than race another driver; continue with: bellows resume ${runId}`,
+  );
 }

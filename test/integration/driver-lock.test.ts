@@ -1,0 +1,33 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
+import { engineFor } from '../helpers/engine.ts';
+import { waitFor } from '../helpers/poll.ts';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await freshDatabase();
+});
+
+describe("the driver's run lock", () => {
+  it('when its session dies, the driver stops at a checkpoint instead of racing another one; resume finishes', async () => {
+    await db.query(`CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL)`);
+    await db.query(`INSERT INTO items SELECT g, g FROM generate_series(1, 3000) g`);
+    const engine = engineFor(db.pool);
+    const run = await engine.open({
+      name: 'items_bigint',
+      settings: { batchSize: 50, maxBatchSize: 50, maxRowsPerSec: 1000 },
+      operations: [{ alter_column: { table: 'items', column: 'v', type: 'bigint', up: 'v::bigint', down: 'v::int' } }],
+    });
+    const driving = engine.executor.drive(run, { stopAtGate: true });
+    await waitFor('backfill progress', async () => (await engine.store.getRanges(run.id, 'backfill')).some((r) => r.rowsDone > 0));
+
+    await db.query(`SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`);
+    await expect(driving).rejects.toThrow(/lost the run's lock .* continue with: bellows resume/);
+    const stoppedAt = (await engine.store.getRanges(run.id, 'backfill'))[0].rowsDone;
+    expect(stoppedAt).toBeLessThan(3000);
+
+    await engine.store.setDesired(run.id, { tuning: { maxRowsPerSec: 0 } }, 'tune');
+    expect(await engine.executor.drive(await engine.store.getRun(run.id), { stopAtGate: true })).toBe('awaiting_approval');
+    expect((await engine.store.getRanges(run.id, 'backfill'))[0].rowsDone).toBe(3000);
+  });
+});
