@@ -93,45 +93,30 @@ export async function runLoad(url: string, seconds: number): Promise<LoadRun> {
 export function loadStats(load: LoadRun, fromMs?: number, toMs?: number): LoadStats {
   const from = fromMs ?? load.startedAtMs;
   const to = toMs ?? load.endedAtMs;
-  const inWindow = load.txns.filter((t) => t.endMs >= from && t.endMs <= to);
-  const ok = inWindow.map((t) => t.latencyMs).filter((l): l is number => l !== null).sort((a, b) => a - b);
-  const windowSec = Math.max((to - from) / 1000, 1e-3);
+  return statsOf(load.txns.filter((t) => t.endMs >= from && t.endMs <= to), to - from, 0);
+}
+
+/** One set of figures from several runs of the same condition: their windows and transactions pooled. */
+export function pooledStats(runs: LoadRun[]): LoadStats {
+  const windowMs = runs.reduce((ms, r) => ms + (r.endedAtMs - r.startedAtMs), 0);
+  const reportedFailed = runs.reduce((n, r) => n + r.reportedFailed, 0);
+  return statsOf(runs.flatMap((r) => r.txns), windowMs, reportedFailed);
+}
+
+function statsOf(txns: Txn[], windowMs: number, reportedFailed: number): LoadStats {
+  const ok = txns.map((t) => t.latencyMs).filter((l): l is number => l !== null).sort((a, b) => a - b);
+  const windowSec = Math.max(windowMs / 1000, 1e-3);
   return {
     windowSec,
     txns: ok.length,
     tps: ok.length / windowSec,
     avgMs: ok.length ? ok.reduce((s, l) => s + l, 0) / ok.length : NaN,
     p99Ms: percentile(ok, 0.99),
-    failed: inWindow.length - ok.length,
+    failed: Math.max(txns.length - ok.length, reportedFailed),
   };
 }
 
 function percentile(sorted: number[], q: number): number {
   if (!sorted.length) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-}
-
-/** One set of figures from several runs of the same condition: their windows and transactions pooled. */
-export function pooledStats(runs: LoadRun[]): LoadStats {
-  const latencies: number[] = [];
-  let windowMs = 0;
-  let failed = 0;
-  for (const run of runs) {
-    windowMs += run.endedAtMs - run.startedAtMs;
-    for (const t of run.txns) {
-      if (t.latencyMs === null) failed++;
-      else latencies.push(t.latencyMs);
-    }
-    failed = Math.max(failed, run.reportedFailed);
-  }
-  latencies.sort((a, b) => a - b);
-  const windowSec = Math.max(windowMs / 1000, 1e-3);
-  return {
-    windowSec,
-    txns: latencies.length,
-    tps: latencies.length / windowSec,
-    avgMs: latencies.length ? latencies.reduce((s, l) => s + l, 0) / latencies.length : NaN,
-    p99Ms: percentile(latencies, 0.99),
-    failed,
-  };
 }

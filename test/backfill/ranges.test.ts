@@ -3,6 +3,7 @@ import pg from 'pg';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { engineFor } from '../helpers/engine.ts';
 import { waitFor } from '../helpers/poll.ts';
+import { expandAndBackfill, stepsFor } from '../helpers/lifecycle.ts';
 import { splitRanges } from '../../src/backfill/ranges.ts';
 import { describeTable } from '../../src/catalog/introspect.ts';
 
@@ -130,11 +131,7 @@ describe('verify', () => {
       settings: { batchSize: 300, parallelism: 2 },
       operations: [{ alter_column: { table: 'emails', column: 'email', up: 'lower(email)', down: 'email' } }],
     });
-    const steps = (await import('../../src/engine/steps.ts')).createSteps({ db: db.pool, store: engine.store, log: (await import('../helpers/engine.ts')).silentLog });
-    await steps.expand(run.id);
-    await steps.dualWrite(run.id);
-    for (const ref of await steps.prepareBackfill(run.id)) await steps.backfillRange(run.id, ref);
-    await steps.finishBackfill(run.id);
+    await expandAndBackfill(stepsFor(engine.store, db.pool), run.id);
     // A write that slipped past the triggers (as the backfill does, with bellows.backfill on).
     await db.query(`BEGIN; SET LOCAL bellows.backfill = 'on'; UPDATE emails SET _bellows_new_email = 'wrong@x.com' WHERE id = 1234; COMMIT`);
 

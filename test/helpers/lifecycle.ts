@@ -37,12 +37,24 @@ export function stepsFor(store: StateStore, pool: pg.Pool, extra: Partial<Parame
   return createSteps({ db: pool, store, log: silentLog, ...extra });
 }
 
-/** Runs every backfill range to its end, then every verify range, then finishVerify: the run stops at the gate. */
-export async function backfillAndVerify(steps: Steps, runId: string): Promise<void> {
+/** Expand, dual-write, and every backfill range to its end: the run is ready for verify. */
+export async function expandAndBackfill(steps: Steps, runId: string): Promise<void> {
+  await steps.expand(runId);
+  await steps.dualWrite(runId);
+  await backfillAll(steps, runId);
+}
+
+/** Every backfill range to its end, then finishBackfill. */
+export async function backfillAll(steps: Steps, runId: string): Promise<void> {
   for (const ref of await steps.prepareBackfill(runId)) {
     if ((await steps.backfillRange(runId, ref)) !== 'done') throw new Error(`backfill range ${ref.rangeNo} did not finish`);
   }
   await steps.finishBackfill(runId);
+}
+
+/** Runs every backfill range to its end, then every verify range, then finishVerify: the run stops at the gate. */
+export async function backfillAndVerify(steps: Steps, runId: string): Promise<void> {
+  await backfillAll(steps, runId);
   for (const ref of await steps.prepareVerify(runId)) {
     if ((await steps.verifyRange(runId, ref)) !== 'done') throw new Error(`verify range ${ref.rangeNo} did not finish`);
   }

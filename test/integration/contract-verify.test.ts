@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { engineFor } from '../helpers/engine.ts';
-import { SMALL_BATCHES, stepsFor, tableState } from '../helpers/lifecycle.ts';
+import { SMALL_BATCHES, stepsFor, tableState, expandAndBackfill } from '../helpers/lifecycle.ts';
 import { RunFailedError } from '../../src/errors.ts';
 import { VerifyMismatchError } from '../../src/verify/verify-range.ts';
 
@@ -99,10 +99,7 @@ describe('contract refuses', () => {
   it('after the backfill, before verify', async () => {
     const ctx = await setup();
     const steps = stepsFor(ctx.engine.store, db.pool);
-    await steps.expand(ctx.run.id);
-    await steps.dualWrite(ctx.run.id);
-    for (const ref of await steps.prepareBackfill(ctx.run.id)) await steps.backfillRange(ctx.run.id, ref);
-    await steps.finishBackfill(ctx.run.id);
+    await expandAndBackfill(steps, ctx.run.id);
     await expectContractRefused(ctx, /verify has not passed since the backfill/);
   });
 
@@ -201,10 +198,7 @@ describe('verify', () => {
   it('stops the run on a shadow value written wrong, naming the key and both values', async () => {
     const ctx = await setup();
     const steps = stepsFor(ctx.engine.store, db.pool);
-    await steps.expand(ctx.run.id);
-    await steps.dualWrite(ctx.run.id);
-    for (const ref of await steps.prepareBackfill(ctx.run.id)) await steps.backfillRange(ctx.run.id, ref);
-    await steps.finishBackfill(ctx.run.id);
+    await expandAndBackfill(steps, ctx.run.id);
     await corrupt(ctx.table, 517, 'someone.else@example.com');
 
     const err = await ctx.engine.executor.drive(await ctx.engine.store.getRun(ctx.run.id), { stopAtGate: true }).then(
@@ -226,10 +220,7 @@ describe('verify', () => {
   it('catches rows the old application wrote while the trigger was off', async () => {
     const ctx = await setup();
     const steps = stepsFor(ctx.engine.store, db.pool);
-    await steps.expand(ctx.run.id);
-    await steps.dualWrite(ctx.run.id);
-    for (const ref of await steps.prepareBackfill(ctx.run.id)) await steps.backfillRange(ctx.run.id, ref);
-    await steps.finishBackfill(ctx.run.id);
+    await expandAndBackfill(steps, ctx.run.id);
     await db.query(`ALTER TABLE ${ctx.table} DISABLE TRIGGER USER`);
     await db.query(`UPDATE ${ctx.table} SET email = 'Changed@Example.COM' WHERE id = 33`);
     await db.query(`ALTER TABLE ${ctx.table} ENABLE TRIGGER USER`);
