@@ -21,7 +21,7 @@ export async function driveWithProgress(
   process.once('SIGTERM', onSignal);
   const executor = await createExecutor(run.executor, executorDeps(ctx, interrupt.signal));
   const stopView = new AbortController();
-  const view = options.progress ? watchRun(ctx, run.id, { stop: stopView.signal }).catch(() => null) : null;
+  const view = options.progress ? watchRun(ctx, run.id, { stop: stopView.signal, drivenHere: true }).catch(() => null) : null;
   let outcome: DriveOutcome;
   try {
     outcome = await executor.drive(run, { stopAtGate: options.stopAtGate });

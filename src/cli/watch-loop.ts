@@ -14,7 +14,8 @@ const SETTLED = ['completed', 'rolled_back', 'failed', 'awaiting_approval'];
 export async function watchRun(
   ctx: CliContext,
   runId: string,
-  options: { stop?: AbortSignal; intervalMs?: number; detail?: boolean } = {},
+  /** `drivenHere`: this process drives the run, so it is never shown as stalled (the lock may not be taken yet). */
+  options: { stop?: AbortSignal; intervalMs?: number; detail?: boolean; drivenHere?: boolean } = {},
 ): Promise<RunProgress> {
   const tty = process.stdout.isTTY === true;
   const interval = options.intervalMs ?? (tty ? 500 : 2000);
@@ -23,6 +24,7 @@ export async function watchRun(
   for (;;) {
     const run = await ctx.store.getRun(runId);
     const progress = await runProgress(ctx.pool, ctx.store, run, runLockName(runId));
+    if (options.drivenHere) progress.driver = 'active';
     const lines = renderProgress(progress, options.detail);
     const text = lines.join('\n');
     if (tty) {
