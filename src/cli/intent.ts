@@ -1,4 +1,6 @@
+import { isAdvisoryLockHeld } from '../db/advisory.ts';
 import { createExecutor } from '../executors/index.ts';
+import { runLockName } from '../executors/local/local-executor.ts';
 import type { Intent } from '../executors/executor.ts';
 import type { DesiredState, RunRecord } from '../state/types.ts';
 import { executorDeps, type CliContext } from './context.ts';
@@ -15,11 +17,24 @@ export async function sendIntent(
   detail: Record<string, unknown> = {},
 ): Promise<RunRecord> {
   const updated = await ctx.store.setDesired(run.id, desired, intent, detail);
+  await wakeExecutor(ctx, updated, intent);
+  return updated;
+}
+
+/** Wakes the run's executor (a Temporal signal; nothing for the local one, which polls). */
+export async function wakeExecutor(ctx: CliContext, run: RunRecord, intent: Intent): Promise<void> {
   const executor = await createExecutor(run.executor, executorDeps(ctx));
   try {
-    await executor.notify(updated, intent);
+    await executor.notify(run, intent);
   } finally {
     await executor.close();
   }
-  return updated;
+}
+
+/**
+ * A local run that no process drives (it was killed, or stopped at the gate):
+ * the command that changed its intent then drives it itself.
+ */
+export async function undrivenLocalRun(ctx: CliContext, run: RunRecord): Promise<boolean> {
+  return run.executor === 'local' && !(await isAdvisoryLockHeld(ctx.pool, runLockName(run.id)));
 }

@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
-import { isAdvisoryLockHeld } from '../../db/advisory.ts';
 import { ConflictError } from '../../errors.ts';
-import { runLockName } from '../../executors/local/local-executor.ts';
 import { withDatabase } from '../context.ts';
 import { driveWithProgress, requireUnfinished } from '../drive.ts';
-import { sendIntent } from '../intent.ts';
+import { sendIntent, undrivenLocalRun } from '../intent.ts';
 import { print } from '../output.ts';
 
 export function approveCommand(program: Command): void {
@@ -20,7 +18,7 @@ export function approveCommand(program: Command): void {
           throw new ConflictError(`run ${run.id} is in phase ${run.phase}; approve is accepted once verify has passed and the run waits at the gate`);
         }
         const approved = await sendIntent(ctx, run, 'approve', { approved: true });
-        if (run.executor === 'local' && !(await isAdvisoryLockHeld(ctx.pool, runLockName(run.id)))) {
+        if (await undrivenLocalRun(ctx, run)) {
           await driveWithProgress(ctx, approved, { stopAtGate: true, progress: false });
           return;
         }

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { isAdvisoryLockHeld } from '../../db/advisory.ts';
-import { runLockName } from '../../executors/local/local-executor.ts';
-import { createExecutor } from '../../executors/index.ts';
-import { executorDeps, withDatabase } from '../context.ts';
+import { withDatabase } from '../context.ts';
+import { undrivenLocalRun, wakeExecutor } from '../intent.ts';
 import { driveWithProgress, requireUnfinished } from '../drive.ts';
 import { print } from '../output.ts';
 
@@ -21,16 +19,11 @@ export function resumeCommand(program: Command): void {
         if (run.desired.paused) run = await ctx.store.setDesired(run.id, { paused: false }, 'resume');
         if (options.repair) run = await ctx.store.setDesired(run.id, { tuning: { repair: true } }, 'tune');
         if (run.executor !== 'local') {
-          const executor = await createExecutor(run.executor, executorDeps(ctx));
-          try {
-            await executor.notify(run, 'resume');
-          } finally {
-            await executor.close();
-          }
+          await wakeExecutor(ctx, run, 'resume');
           print(`run ${run.id} resumed on ${run.executor}`);
           return;
         }
-        if (await isAdvisoryLockHeld(ctx.pool, runLockName(run.id))) {
+        if (!(await undrivenLocalRun(ctx, run))) {
           print(`run ${run.id} resumed; its driving process continues within one batch`);
           return;
         }

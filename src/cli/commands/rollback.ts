@@ -1,11 +1,9 @@
 import type { Command } from 'commander';
-import { isAdvisoryLockHeld } from '../../db/advisory.ts';
 import { RunFailedError } from '../../errors.ts';
-import { runLockName } from '../../executors/local/local-executor.ts';
 import { sleep } from '../../util/sleep.ts';
 import { withDatabase } from '../context.ts';
 import { driveWithProgress, requireUnfinished } from '../drive.ts';
-import { sendIntent } from '../intent.ts';
+import { sendIntent, undrivenLocalRun } from '../intent.ts';
 import { print } from '../output.ts';
 
 const WAIT_MS = 10 * 60_000;
@@ -20,7 +18,7 @@ export function rollbackCommand(program: Command): void {
         const run = await ctx.store.findRun(ref);
         requireUnfinished(run, 'roll back');
         const aborted = await sendIntent(ctx, run, 'abort', { abort: true, paused: false });
-        if (run.executor === 'local' && !(await isAdvisoryLockHeld(ctx.pool, runLockName(run.id)))) {
+        if (await undrivenLocalRun(ctx, run)) {
           await driveWithProgress(ctx, aborted, { stopAtGate: true, progress: false });
           return;
         }
