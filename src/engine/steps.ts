@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { withLockRetry, type LockPolicy } from '../db/ddl.ts';
+import { inTransaction } from '../db/pool.ts';
 import { RunFailedError } from '../errors.ts';
 import type { StateStore } from '../state/store.ts';
 import { effectiveSettings, type RangeRecord, type RunRecord } from '../state/types.ts';
@@ -209,23 +210,14 @@ export function createSteps(deps: EngineDeps) {
     /** Undoes everything before contract. Every statement is idempotent, so a rollback can itself be resumed. */
     async rollback(runId: string): Promise<void> {
       const run = await store.getRun(runId);
-      if (run.phase === 'done') throw new RunFailedError(`run ${runId} is completed; contract is final and cannot be rolled back`, runId);
       if (run.status === 'rolled_back') return;
-      const client = await db.connect();
-      try {
-        await client.query('BEGIN');
-        // Re-read under the run's lock: a contract may have committed since the read above.
+      await inTransaction(db, async (client) => {
+        // Read under the run's lock: a contract may commit at any moment until we hold it.
         if ((await lockedRun(client, runId)).phase === 'done') {
           throw new RunFailedError(`run ${runId} is completed; contract is final and cannot be rolled back`, runId);
         }
         await store.setPhase(runId, 'rollback', 'rolling_back', client);
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw err;
-      } finally {
-        client.release();
-      }
+      });
       await runActions(deps, run, run.plan.rollback, lockPolicy(run), false);
       await store.setPhase(runId, 'rollback', 'rolled_back');
     },

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { ident } from '../db/sql.ts';
 import { redactUrl } from '../db/redact.ts';
 import { advisoryXactLock } from '../db/advisory.ts';
+import { inTransaction } from '../db/pool.ts';
 import { ConflictError, InputError } from '../errors.ts';
 import type { Playbook, Settings } from '../playbook/schema.ts';
 import type { CompiledPlan } from '../engine/compile.ts';
@@ -71,9 +72,7 @@ export class StateStore {
    * are one critical section, so two `start`s cannot both win.
    */
   async createRun(input: NewRun): Promise<RunRecord> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.pool, async (client) => {
       await advisoryXactLock(client, 'create-run');
       await this.refuseApplied(input.playbook.name, input.checksum, client);
       await this.refuseBusyTables(input.plan.tables.map((t) => t.name), client);
@@ -92,14 +91,8 @@ export class StateStore {
         ],
       );
       await this.appendEvent(rows[0].id, 'run_created', { playbook: input.playbook.name, executor: input.executor }, client);
-      await client.query('COMMIT');
       return rows[0];
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async getRun(id: string, db: Db = this.pool): Promise<RunRecord> {
@@ -290,28 +283,24 @@ export class StateStore {
   }
 
   /**
-   * Splits a range at `middle` while its walker may be running: the range row is
-   * locked, so the walker's next checkpoint waits for the split and then reads
-   * its new, lower upper key. The new range starts at `middle`.
+   * Splits a range at `middle` while its walker may be running. Both lock the
+   * range row (the walker at the start of each batch, see lockRange), so a split
+   * waits for the batch in flight, and the next batch reads the new, lower upper
+   * key. The new range starts at `middle`.
    */
   async splitRange(
     range: Pick<RangeRecord, 'runId' | 'task' | 'table' | 'rangeNo'>,
     middle: KeyValue,
     isAfterCheckpoint: (client: pg.ClientBase, lastKey: KeyValue | null, upperKey: KeyValue) => Promise<boolean>,
   ): Promise<number | null> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<{ lastKey: KeyValue | null; upperKey: KeyValue; done: boolean; estimate: number; rowsDone: number }>(
         `SELECT last_key AS "lastKey", upper_key AS "upperKey", done, rows_estimate::float8 AS estimate, rows_done::float8 AS "rowsDone"
            FROM ${this.schema}.ranges WHERE run_id = $1 AND task = $2 AND table_name = $3 AND range_no = $4 FOR UPDATE`,
         [range.runId, range.task, range.table, range.rangeNo],
       );
       const current = rows[0];
-      if (!current || current.done || !(await isAfterCheckpoint(client, current.lastKey, current.upperKey))) {
-        await client.query('ROLLBACK');
-        return null;
-      }
+      if (!current || current.done || !(await isAfterCheckpoint(client, current.lastKey, current.upperKey))) return null;
       const half = Math.max(0, (current.estimate - current.rowsDone) / 2);
       const next = await client.query<{ n: number }>(
         `SELECT coalesce(max(range_no), -1) + 1 AS n FROM ${this.schema}.ranges WHERE run_id = $1 AND task = $2 AND table_name = $3`,
@@ -329,14 +318,8 @@ export class StateStore {
         [range.runId, range.task, range.table, rangeNo, JSON.stringify(middle), JSON.stringify(current.upperKey), Math.round(half)],
       );
       await this.appendEvent(range.runId, 'range_split', { table: range.table, task: range.task, range: range.rangeNo, into: rangeNo }, client);
-      await client.query('COMMIT');
       return rangeNo;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async setRangeNote(
@@ -360,7 +343,6 @@ export class StateStore {
     return rows[0] ?? null;
   }
 
-  /** Throws if the playbook was applied: unchanged, a conflict; changed since, bad input. */
   /** Refuses tables (`schema.table`) that an unfinished run is changing. */
   async refuseBusyTables(tables: string[], db: Db = this.pool): Promise<void> {
     const busy = await db.query<{ id: string; playbook_name: string; table: string }>(
@@ -378,6 +360,7 @@ export class StateStore {
     }
   }
 
+  /** Throws if the playbook was applied: unchanged, a conflict; changed since, bad input. */
   async refuseApplied(name: string, checksum: string, db: Db = this.pool): Promise<void> {
     const applied = await this.appliedPlaybook(name, db);
     if (!applied) return;
