@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { CompiledTable } from '../engine/compile.ts';
 import type { KeyValue } from '../state/types.ts';
-import { keyset, rowToKey } from './keyset.ts';
+import { keyset, rowToKey, type Keyset } from './keyset.ts';
 
 export interface KeyRange {
   lowerKey: KeyValue | null;
@@ -39,11 +39,21 @@ export async function estimateRows(db: pg.Pool, table: CompiledTable): Promise<n
   return count.rows[0].n;
 }
 
+/** A sorted sample of the table's keys (optionally only those matching `where`), about SAMPLE_ROWS of the table. */
+async function sampleKeys(db: pg.Pool, ks: Keyset, totalRows: number, where = 'true', params: unknown[] = []): Promise<KeyValue[]> {
+  params.push(samplePercent(totalRows));
+  const { rows } = await db.query(
+    `SELECT ${ks.selectText} FROM ${ks.table} TABLESAMPLE ${sampleMethod(totalRows)} ($${params.length}) WHERE ${where} ORDER BY ${ks.orderBy}`,
+    params,
+  );
+  return rows.map((r) => rowToKey(r, ks.width));
+}
+
 /**
  * Splits the key space into `parts` ranges of about equal row counts. The upper
  * end is the largest key that exists now: rows inserted later are the triggers'
  * job, which is what makes the backfill finish under any insert rate. Boundaries
- * come from a page sample of the keys, so skewed keys (gaps, hot ranges, uuids)
+ * come from a sample of the keys, so skewed keys (gaps, hot ranges, uuids)
  * split by rows, not by key arithmetic.
  */
 export async function splitRanges(db: pg.Pool, table: CompiledTable, parts: number): Promise<KeyRange[]> {
@@ -54,11 +64,7 @@ export async function splitRanges(db: pg.Pool, table: CompiledTable, parts: numb
   const total = await estimateRows(db, table);
   if (parts <= 1 || total < parts * 2) return [{ lowerKey: null, upperKey: upper, rowsEstimate: total }];
 
-  const sample = await db.query(
-    `SELECT ${ks.selectText} FROM ${ks.table} TABLESAMPLE ${sampleMethod(total)} ($1) ORDER BY ${ks.orderBy}`,
-    [samplePercent(total)],
-  );
-  const keys = sample.rows.map((r) => rowToKey(r, ks.width));
+  const keys = await sampleKeys(db, ks, total);
   const bounds: KeyValue[] = [];
   for (let i = 1; i < parts; i++) {
     const candidate = keys[Math.floor((i * keys.length) / parts)];
@@ -74,20 +80,18 @@ export async function splitRanges(db: pg.Pool, table: CompiledTable, parts: numb
 }
 
 /**
- * A key about halfway through the rows a range has left, from a page sample of
- * that part of the key space; null when too few rows remain to be worth a split.
+ * A key about halfway through the rows a range has left, from a sample of that
+ * part of the key space; null when too few rows remain to be worth a split.
+ * The row count is checked first: the scheduler asks again every few hundred
+ * milliseconds while one small range finishes, and each sample reads the table.
  */
 export async function middleKey(db: pg.Pool, table: CompiledTable, after: KeyValue | null, upper: KeyValue, remainingRows: number): Promise<KeyValue | null> {
+  if (remainingRows < MIN_SPLIT_ROWS) return null;
   const ks = keyset(table.ref, table.key!);
-  const total = await estimateRows(db, table);
-  const params: unknown[] = [samplePercent(total)];
+  const params: unknown[] = [];
   const where = `${ks.after(after, params)} AND ${ks.atMost(upper, params)}`;
-  const sample = await db.query(
-    `SELECT ${ks.selectText} FROM ${ks.table} TABLESAMPLE ${sampleMethod(total)} ($1) WHERE ${where} ORDER BY ${ks.orderBy}`,
-    params,
-  );
-  if (sample.rows.length < 2 || remainingRows < MIN_SPLIT_ROWS) return null;
-  return rowToKey(sample.rows[Math.floor(sample.rows.length / 2)], ks.width);
+  const keys = await sampleKeys(db, ks, await estimateRows(db, table), where, params);
+  return keys.length < 2 ? null : keys[Math.floor(keys.length / 2)];
 }
 
 /** Whether `key` lies strictly between a range's checkpoint and its upper end, by the key's own ordering. */

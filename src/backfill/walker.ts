@@ -51,6 +51,7 @@ export async function walkRange(
 ): Promise<WalkOutcome> {
   if (start.done) return 'done';
   const { store } = deps;
+  const ks = keyset(table.ref, table.key!);
   const throttles = throttleGate({ db: deps.db, table });
   const limiter = new RateLimiter();
   const initial = await store.getRun(runId);
@@ -86,9 +87,7 @@ export async function walkRange(
       }
       await limiter.take(size, settings.maxRowsPerSec / Math.max(settings.parallelism, 1), deps.signal);
 
-      const started = performance.now();
-      const outcome = await runBatch(deps, table, range, size, settings, work);
-      const elapsed = performance.now() - started;
+      const outcome = await runBatch(deps, ks, range, size, settings, work);
       if ('error' in outcome) {
         const err = outcome.error;
         if (isRetryable(err, BATCH_RETRY_CODES) && conflicts < MAX_CONFLICT_RETRIES) {
@@ -110,11 +109,11 @@ export async function walkRange(
         throw Object.assign(new Error(`${range.task} of ${table.name} stopped: ${message}`), { code: sqlstateOf(err) });
       }
       conflicts = 0;
-      size = nextBatchSize(size, elapsed, bounds);
+      size = nextBatchSize(size, outcome.elapsedMs, bounds);
       range = outcome.range;
       deps.onBatch?.(range);
       if (range.done) return 'done';
-      await sleep(await loadPauseMs(deps.db, elapsed, settings), deps.signal);
+      await sleep(await loadPauseMs(deps.db, outcome.elapsedMs, settings), deps.signal);
     }
   } finally {
     await throttles.close();
@@ -128,15 +127,14 @@ export async function walkRange(
  */
 async function runBatch(
   deps: WalkDeps,
-  table: CompiledTable,
+  ks: Keyset,
   range: RangeRecord,
   size: number,
   settings: Settings,
   work: BatchWork,
-): Promise<{ range: RangeRecord } | { error: unknown }> {
-  const ks = keyset(table.ref, table.key!);
-  const client = await deps.db.connect();
+): Promise<{ range: RangeRecord; elapsedMs: number } | { error: unknown }> {
   const started = performance.now();
+  const client = await deps.db.connect();
   try {
     await client.query('BEGIN');
     // The dual-write triggers skip this transaction's own writes: the batch sets both sides itself.
@@ -152,8 +150,11 @@ async function runBatch(
     const rate = range.rowsPerSec === null ? batchRate : range.rowsPerSec * 0.7 + batchRate * 0.3;
     await deps.store.checkpoint(client, range, { lastKey, rows, batchSize: size, rowsPerSec: rate, done: batchUpper === null });
     await client.query('COMMIT');
+    // The whole batch, commit included, is what the adaptive size aims at.
+    const elapsedMs = performance.now() - started;
     return {
       range: { ...range, lastKey, upperKey, rowsDone: range.rowsDone + rows, batches: range.batches + 1, batchSize: size, rowsPerSec: rate, done: batchUpper === null },
+      elapsedMs,
     };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});
