@@ -16,10 +16,12 @@ function fromActions(phase: string, actions: Action[]): PlanSection {
 /** The per-batch statements of a table: what `plan` shows for the backfill and verify phases. */
 function batchStatements(table: CompiledTable) {
   const ks = keyset(table.ref, table.key!);
-  const params: unknown[] = [];
-  const where = `${ks.after(['<checkpoint>'], params)} AND ${ks.atMost(['<batch end>'], params)}`;
-  const find = `SELECT ${ks.selectText} FROM ${ks.table} WHERE ${ks.after(['<checkpoint>'], [])} AND ${ks.atMost(['<range end>'], [null])} ORDER BY ${ks.orderBy} LIMIT 1 OFFSET <batch size - 1>`;
-  return { find, where, ks };
+  const between = (upper: string) => {
+    const params: unknown[] = [];
+    return `${ks.after(['<checkpoint>'], params)} AND ${ks.atMost([upper], params)}`;
+  };
+  const find = `SELECT ${ks.selectText} FROM ${ks.table} WHERE ${between('<range end>')} ORDER BY ${ks.orderBy} LIMIT 1 OFFSET <batch size - 1>`;
+  return { find, where: between('<batch end>'), ks };
 }
 
 /** Every statement of every phase, with its lock, in order: what a reviewer reads in a pull request. */

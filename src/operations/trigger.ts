@@ -29,19 +29,24 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** A PL/pgSQL block in which the column names mean the row in the given shape. */
+function declareBlock(ctx: OpContext, shape: RowShape[], statements: string): string {
+  return `DECLARE\n${declareRow(ctx, shape, statements)}\n    BEGIN\n      ${statements}\n    END;`;
+}
+
 /**
  * A nested block in which the column names mean the row as the old application
  * sees it, for statements of the new application's branch that need `up`.
  */
 export function inOldShape(ctx: OpContext, statements: string): string {
-  return `DECLARE\n${declareRow(ctx, oldShape(ctx), statements)}\n      BEGIN\n        ${statements}\n      END;`;
+  return declareBlock(ctx, oldShape(ctx), statements);
 }
 
-export function oldShape(ctx: OpContext): RowShape[] {
+function oldShape(ctx: OpContext): RowShape[] {
   return ctx.table.original.columns.map((c) => ({ name: c.name, physical: c.name }));
 }
 
-export function newShape(ctx: OpContext): RowShape[] {
+function newShape(ctx: OpContext): RowShape[] {
   return (ctx.columnsAfter ?? ctx.table.columns).map((c) => ({ name: c.name, physical: c.physical }));
 }
 
@@ -52,18 +57,17 @@ export function newShape(ctx: OpContext): RowShape[] {
  */
 export function dualWriteTrigger(
   ctx: OpContext,
-  body: { fromOldApp?: string; fromNewApp?: string; newShape?: RowShape[] },
+  body: { fromOldApp?: string; fromNewApp?: string },
 ): Action[] {
   const fn = `${ident(ctx.table.ref.schema)}.${ident(names.triggerFunction(ctx))}`;
-  const block = (shape: RowShape[], statements: string | undefined) =>
-    statements ? `    DECLARE\n${declareRow(ctx, shape, statements)}\n    BEGIN\n      ${statements}\n    END;` : '    NULL;';
+  const block = (shape: RowShape[], statements: string | undefined) => `    ${statements ? declareBlock(ctx, shape, statements) : 'NULL;'}`;
   const sql = `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $bellows$
 BEGIN
   IF current_setting('bellows.backfill', true) = 'on' THEN
     RETURN NEW;
   END IF;
   IF coalesce((current_schemas(false))[1] = ${literal(ctx.versionSchema)}, false) THEN
-${block(body.newShape ?? newShape(ctx), body.fromNewApp)}
+${block(newShape(ctx), body.fromNewApp)}
   ELSE
 ${block(oldShape(ctx), body.fromOldApp)}
   END IF;
