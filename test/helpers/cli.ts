@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { afterAll } from 'vitest';
 import { waitFor as poll } from './poll.ts';
+import { atFileEnd } from './cleanup.ts';
 
 /**
  * The CLI as a user runs it: `node src/cli/bin.mjs …` in a child process, with
@@ -124,7 +125,7 @@ export async function startedRunId(proc: CliProcess, timeoutMs = 60_000): Promis
 /** A scratch directory for playbooks written by a test, removed after the file. */
 export function scratchDir(): { dir: string; write(name: string, text: string): string } {
   const dir = mkdtempSync(join(tmpdir(), 'bellows-e2e-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  atFileEnd(() => rmSync(dir, { recursive: true, force: true }));
   return {
     dir,
     write(name, text) {

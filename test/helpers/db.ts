@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
-import { inject, afterAll } from 'vitest';
+import { inject } from 'vitest';
+import { atFileEnd } from './cleanup.ts';
 
 export interface TestDatabase {
   url: string;
@@ -11,23 +12,29 @@ export interface TestDatabase {
 /** A fresh database for this test file, dropped when the file is done. */
 export async function freshDatabase(): Promise<TestDatabase> {
   const admin = inject('adminDatabaseUrl');
-  const name = `bellows_test_${randomBytes(5).toString('hex')}`;
+  const name = `${inject('testDatabasePrefix')}${randomBytes(5).toString('hex')}`;
   const root = new pg.Client({ connectionString: admin });
   await root.connect();
   await root.query(`CREATE DATABASE ${name}`);
   await root.end();
+  atFileEnd(() => dropDatabase(admin, name));
   const u = new URL(admin);
   u.pathname = `/${name}`;
   const url = u.toString();
   const pool = new pg.Pool({ connectionString: url, max: 20 });
   pool.on('error', () => {});
   await pool.query('CREATE EXTENSION IF NOT EXISTS citext');
-  afterAll(async () => {
-    await pool.end();
-    const c = new pg.Client({ connectionString: admin });
-    await c.connect();
-    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await c.end();
-  });
+  atFileEnd(() => pool.end());
   return { url, pool, query: (text, params) => pool.query(text, params as unknown[]) };
+}
+
+/** Drops one test database, whoever is still connected to it. */
+export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  try {
+    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } finally {
+    await c.end();
+  }
 }

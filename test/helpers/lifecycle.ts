@@ -1,10 +1,10 @@
 import pg from 'pg';
-import { afterAll } from 'vitest';
 import { ident } from '../../src/db/sql.ts';
 import { createSteps, type Steps } from '../../src/engine/steps.ts';
 import { silentLog, schemaSnapshot } from './engine.ts';
 import type { StateStore } from '../../src/state/store.ts';
 import type { TestDatabase } from './db.ts';
+import { atFileEnd } from './cleanup.ts';
 
 /** Small batches so that even a few hundred rows take several batches and checkpoints. */
 export const SMALL_BATCHES = { batchSize: 100, minBatchSize: 10, maxBatchSize: 200 };
@@ -76,7 +76,7 @@ export async function applications(db: TestDatabase, playbookName: string) {
     await oldApp.end().catch(() => {});
     await newApp.end().catch(() => {});
   };
-  afterAll(close);
+  atFileEnd(close);
   return { oldApp, newApp, close };
 }
 

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, renameSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime, bundleWorkflowCode } from '@temporalio/worker';
-import { afterAll, inject } from 'vitest';
+import { inject } from 'vitest';
+import { atFileEnd } from '../helpers/cleanup.ts';
 import { StateStore } from '../../src/state/store.ts';
 import { parsePlaybook } from '../../src/playbook/load.ts';
 import { openRun } from '../../src/engine/start.ts';
@@ -74,7 +75,7 @@ export async function temporalHarness(db: TestDatabase, options: { worker?: bool
       await connection.close();
     };
   }
-  afterAll(async () => {
+  atFileEnd(async () => {
     await stopWorker();
     await executor.close();
   });

