@@ -16,10 +16,14 @@ export interface Keyset {
   orderByDesc: string;
   selectText: string;
   width: number;
-  /** `(cols) > ($i::t, …)` for the range's exclusive lower bound, or `true` without one. */
-  after(key: KeyValue | null, params: unknown[]): string;
-  /** `(cols) <= ($i::t, …)` for an inclusive upper bound. */
-  atMost(key: KeyValue, params: unknown[]): string;
+  /**
+   * The keys after `lower` (exclusive; null for the first key) up to `upper`
+   * (inclusive), bounded by the index at both ends. Leading key columns on which
+   * both bounds agree become equalities: PostgreSQL 15 ends a row-comparison scan
+   * on its first column only, so `(tenant, id) <= ('acme', x)` read on to the end
+   * of tenant acme (143 ms a batch, against 0.7 ms as `tenant = 'acme' AND …`).
+   */
+  between(lower: KeyValue | null, upper: KeyValue, params: unknown[]): string;
   /** A key value as a typed row of parameters, `($i::t, …)`. */
   bind(key: KeyValue, params: unknown[]): string;
 }
@@ -27,12 +31,22 @@ export interface Keyset {
 export function keyset(table: TableRef, key: KeyColumn[]): Keyset {
   const cols = key.map((k) => ident(k.name));
   const row = `(${cols.join(', ')})`;
-  const bind = (value: KeyValue, params: unknown[]) => {
-    const placeholders = value.map((v, i) => {
-      params.push(v);
-      return `$${params.length}::${key[i].type}`;
-    });
-    return `(${placeholders.join(', ')})`;
+  const param = (value: string, column: number, params: unknown[]) => {
+    params.push(value);
+    return `$${params.length}::${key[column].type}`;
+  };
+  const bind = (value: KeyValue, params: unknown[]) => `(${value.map((v, i) => param(v, i, params)).join(', ')})`;
+  const between = (lower: KeyValue | null, upper: KeyValue, params: unknown[]) => {
+    if (!lower) return `${row} <= ${bind(upper, params)}`;
+    // Equal text means equal values (the text is each value's own output), so
+    // the shared prefix is exact; a type with several spellings of one value
+    // only loses the speed-up, never a row.
+    let shared = 0;
+    while (shared < key.length - 1 && lower[shared] === upper[shared]) shared++;
+    const equal = cols.slice(0, shared).map((c, i) => `${c} = ${param(upper[i], i, params)}`);
+    const rest = `(${cols.slice(shared).join(', ')})`;
+    const tail = (value: KeyValue) => `(${value.slice(shared).map((v, i) => param(v, shared + i, params)).join(', ')})`;
+    return [...equal, `${rest} > ${tail(lower)}`, `${rest} <= ${tail(upper)}`].join(' AND ');
   };
   return {
     table: qualified(table),
@@ -41,8 +55,7 @@ export function keyset(table: TableRef, key: KeyColumn[]): Keyset {
     orderByDesc: cols.map((c) => `${c} DESC`).join(', '),
     selectText: cols.map((c, i) => `${c}::text AS k${i}`).join(', '),
     width: key.length,
-    after: (value, params) => (value ? `${row} > ${bind(value, params)}` : 'true'),
-    atMost: (value, params) => `${row} <= ${bind(value, params)}`,
+    between,
     bind,
   };
 }

@@ -89,7 +89,7 @@ export async function middleKey(db: pg.Pool, table: CompiledTable, after: KeyVal
   if (remainingRows < MIN_SPLIT_ROWS) return null;
   const ks = keyset(table.ref, table.key!);
   const params: unknown[] = [];
-  const where = `${ks.after(after, params)} AND ${ks.atMost(upper, params)}`;
+  const where = ks.between(after, upper, params);
   const keys = await sampleKeys(db, ks, await estimateRows(db, table), where, params);
   return keys.length < 2 ? null : keys[Math.floor(keys.length / 2)];
 }

@@ -145,7 +145,7 @@ async function runBatch(
     const batchUpper = await findBatchUpper(client, ks, range.lastKey, upperKey, size);
     const lastKey = batchUpper ?? upperKey;
     const params: unknown[] = [];
-    const rows = await work(client, `${ks.after(range.lastKey, params)} AND ${ks.atMost(lastKey, params)}`, params, settings);
+    const rows = await work(client, ks.between(range.lastKey, lastKey, params), params, settings);
     const batchRate = (rows * 1000) / Math.max(performance.now() - started, 1);
     const rate = range.rowsPerSec === null ? batchRate : range.rowsPerSec * 0.7 + batchRate * 0.3;
     await deps.store.checkpoint(client, range, { lastKey, rows, batchSize: size, rowsPerSec: rate, done: batchUpper === null });
@@ -201,7 +201,7 @@ async function findBatchUpper(
   size: number,
 ): Promise<KeyValue | null> {
   const params: unknown[] = [];
-  const where = `${ks.after(after, params)} AND ${ks.atMost(upper, params)}`;
+  const where = ks.between(after, upper, params);
   params.push(size - 1);
   const { rows } = await client.query(
     `SELECT ${ks.selectText} FROM ${ks.table} WHERE ${where} ORDER BY ${ks.orderBy} LIMIT 1 OFFSET $${params.length}`,

@@ -18,7 +18,7 @@ function batchStatements(table: CompiledTable) {
   const ks = keyset(table.ref, table.key!);
   const between = (upper: string) => {
     const params: unknown[] = [];
-    return `${ks.after(['<checkpoint>'], params)} AND ${ks.atMost([upper], params)}`;
+    return ks.between(['<checkpoint>'], [upper], params);
   };
   const find = `SELECT ${ks.selectText} FROM ${ks.table} WHERE ${between('<range end>')} ORDER BY ${ks.orderBy} LIMIT 1 OFFSET <batch size - 1>`;
   return { find, where: between('<batch end>'), ks };

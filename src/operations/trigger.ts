@@ -53,8 +53,13 @@ function newShape(ctx: OpContext): RowShape[] {
 /**
  * The dual-write trigger of one operation. Which application wrote the row is
  * told by its search_path: the new application puts the version schema first.
- * The backfill marks its own transactions, because it writes both sides itself.
+ * The backfill marks its own transactions, because it writes both sides itself;
+ * the trigger's WHEN clause tests that mark, so the backfill's UPDATE never calls
+ * the PL/pgSQL function at all (a call per row that returned at once cost 14%).
  */
+/** True outside the backfill's own transactions, which set `bellows.backfill` to on. */
+const NOT_BACKFILL = `current_setting('bellows.backfill', true) IS DISTINCT FROM 'on'`;
+
 export function dualWriteTrigger(
   ctx: OpContext,
   body: { fromOldApp?: string; fromNewApp?: string },
@@ -63,9 +68,6 @@ export function dualWriteTrigger(
   const block = (shape: RowShape[], statements: string | undefined) => `    ${statements ? declareBlock(ctx, shape, statements) : 'NULL;'}`;
   const sql = `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $bellows$
 BEGIN
-  IF current_setting('bellows.backfill', true) = 'on' THEN
-    RETURN NEW;
-  END IF;
   IF coalesce((current_schemas(false))[1] = ${literal(ctx.versionSchema)}, false) THEN
 ${block(newShape(ctx), body.fromNewApp)}
   ELSE
@@ -82,7 +84,7 @@ END $bellows$`;
     },
     {
       id: `dual_write:${ctx.index}:trigger`,
-      sql: `CREATE OR REPLACE TRIGGER ${ident(names.trigger(ctx))} BEFORE INSERT OR UPDATE ON ${qualified(ctx.table.ref)} FOR EACH ROW EXECUTE FUNCTION ${fn}()`,
+      sql: `CREATE OR REPLACE TRIGGER ${ident(names.trigger(ctx))} BEFORE INSERT OR UPDATE ON ${qualified(ctx.table.ref)} FOR EACH ROW WHEN (${NOT_BACKFILL}) EXECUTE FUNCTION ${fn}()`,
       lock: 'SHARE ROW EXCLUSIVE (brief: catalog only)',
       note: 'from here on, every write keeps both representations in step',
     },

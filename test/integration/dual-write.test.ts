@@ -263,3 +263,38 @@ describe('rollback after both applications wrote', () => {
     expect(rows.map((r) => r.email)).toEqual(['upd@x.com', 'new@x.com', 'Old@X.COM']);
   });
 });
+
+describe('the trigger and the backfill', () => {
+  beforeAll(async () => {
+    await db.query(`CREATE TABLE ledger (id int PRIMARY KEY, balance int NOT NULL)`);
+    await db.query(`INSERT INTO ledger SELECT g, g FROM generate_series(1, 500) g`);
+  });
+
+  it("the backfill's own UPDATE never calls the trigger function; the application's writes call it for every row", async () => {
+    const { run } = await start({
+      name: 'dw_when_clause',
+      operations: [{ alter_column: { table: 'ledger', column: 'balance', type: 'bigint', up: 'balance::bigint', down: 'balance::int' } }],
+    });
+    const fn = await db.query<{ oid: number }>(
+      `SELECT p.oid FROM pg_proc p JOIN pg_trigger t ON t.tgfoid = p.oid WHERE t.tgrelid = 'ledger'::regclass AND NOT t.tgisinternal`,
+    );
+    expect(fn.rows, `run ${run.id} installed one trigger`).toHaveLength(1);
+    // The backfill's statement sets the new column itself, in a transaction it marks.
+    const callsDuring = async (marked: boolean, update: string) => {
+      const client = await db.pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(`SET LOCAL track_functions = 'pl'`);
+        if (marked) await client.query(`SELECT set_config('bellows.backfill', 'on', true)`);
+        await client.query(update);
+        const { rows } = await client.query<{ n: string | null }>(`SELECT pg_stat_get_xact_function_calls($1) AS n`, [fn.rows[0].oid]);
+        return Number(rows[0].n ?? 0);
+      } finally {
+        await client.query('ROLLBACK');
+        client.release();
+      }
+    };
+    expect(await callsDuring(true, `UPDATE ledger SET _bellows_new_balance = balance::bigint WHERE id <= 100`)).toBe(0);
+    expect(await callsDuring(false, `UPDATE ledger SET balance = balance WHERE id <= 100`)).toBe(100);
+  });
+});
