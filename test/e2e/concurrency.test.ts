@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { createSampleTable } from '../../src/demo/sample.ts';
-import { describe as show, playbookPath, runCli, scratchDir, spawnCli, startedRunId, stderrLines, waitFor } from '../helpers/cli.ts';
+import { describe as show, playbookPath, runCli, scratchDir, spawnCli, startedRunId, stderrLines } from '../helpers/cli.ts';
+import { backfillHold } from '../helpers/hold.ts';
 
 /**
  * Several operators at once: one table is migrated by one run at a time, one run
@@ -19,13 +20,6 @@ beforeAll(async () => {
   await db.query(`ANALYZE orders`);
 });
 
-async function progress() {
-  const { rows } = await db.query<{ run_id: string; rows: number; done: boolean }>(
-    `SELECT run_id::text, rows_done::int AS rows, done FROM bellows.ranges WHERE task = 'backfill' ORDER BY run_id`,
-  );
-  return rows;
-}
-
 async function runRow(runId: string) {
   return (await db.query<{ phase: string; status: string }>(`SELECT phase, status FROM bellows.runs WHERE id = $1`, [runId])).rows[0];
 }
@@ -36,15 +30,16 @@ describe('concurrency rules', () => {
       '0100_orders_add_status.yaml',
       `name: 0100_orders_add_status\noperations:\n  - add_column:\n      table: orders\n      name: status\n      type: text\n      nullable: false\n      default: "'new'"\n`,
     );
-    const throttle = ['--no-progress', '--batch-size', '200', '--max-batch-size', '200', '--max-rows-per-sec', '2000'];
-    const users = spawnCli(['start', playbookPath('0001_users_email_citext.yaml'), ...throttle], { db: db.url });
-    const ordersDriver = spawnCli(['start', orders, ...throttle], { db: db.url });
+    // Each backfill is held partway until the refusals below are done: a run that reached its gate
+    // meanwhile would be no longer driven, and approve would no longer be early.
+    const usersHold = await backfillHold(db, 'public.users', 400);
+    const ordersHold = await backfillHold(db, 'public.orders', 400);
+    const batches = ['--no-progress', '--batch-size', '200', '--max-batch-size', '200'];
+    const users = spawnCli(['start', playbookPath('0001_users_email_citext.yaml'), ...batches, '--throttle-query', usersHold.query], { db: db.url });
+    const ordersDriver = spawnCli(['start', orders, ...batches, '--throttle-query', ordersHold.query], { db: db.url });
     const [usersRun, ordersRun] = await Promise.all([startedRunId(users), startedRunId(ordersDriver)]);
     // Both backfills are under way at the same moment, each in its own process.
-    await waitFor('both backfills to be partway at once', async () => {
-      const p = await progress();
-      return p.length === 2 && p.every((r) => r.rows > 0 && !r.done);
-    });
+    await Promise.all([usersHold.held(usersRun), ordersHold.held(ordersRun)]);
 
     const [sameTable, sameRun, resumeLive, approveEarly] = await Promise.all([
       runCli(['start', playbookPath('0003_users_rename_name.yaml'), '--no-progress'], { db: db.url }),
@@ -72,9 +67,8 @@ describe('concurrency rules', () => {
     expect((await db.query(`SELECT count(*)::int AS n FROM bellows.runs`)).rows[0].n).toBe(2);
     expect((await db.query(`SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'full_name'`)).rows[0].n).toBe(0);
 
-    // Lift the throttle on both (tune reaches each run's own driver).
-    const tunes = await Promise.all([usersRun, ordersRun].map((id) => runCli(['tune', id, '--max-rows-per-sec', '0', '--max-batch-size', '10000'], { db: db.url })));
-    for (const t of tunes) expect(t.code, show(t)).toBe(0);
+    // Let both go on: each driver takes its run to the gate.
+    await Promise.all([usersHold.release(), ordersHold.release()]);
     const [u, o] = await Promise.all([users.exited, ordersDriver.exited]);
     expect(u.code, show(u)).toBe(0);
     expect(o.code, show(o)).toBe(0);

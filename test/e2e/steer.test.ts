@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { createSampleTable } from '../../src/demo/sample.ts';
 import { describe as show, playbookPath, runCli, spawnCli, startedRunId, waitFor } from '../helpers/cli.ts';
+import { backfillHold } from '../helpers/hold.ts';
 
 /**
  * Steering a run that another process drives: status, watch, pause, resume and
@@ -33,13 +34,19 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('steering a driven run from other processes', () => {
   it('status mid-run, pause within one batch, resume, tune live, watch to the gate', async () => {
-    // 10 batches of 100 a second: the backfill would take 20 s unless tuned.
+    // The hold, not the rate cap, keeps the run in its backfill until the test lets it go on;
+    // the cap of 10 batches a second only keeps it moving slowly enough to watch between holds.
+    const hold = await backfillHold(db, 'public.users', 3 * BATCH);
     const driver = spawnCli(
-      ['start', playbookPath('0001_users_email_citext.yaml'), '--batch-size', String(BATCH), '--min-batch-size', String(BATCH), '--max-batch-size', String(BATCH), '--max-rows-per-sec', '1000'],
+      [
+        'start', playbookPath('0001_users_email_citext.yaml'),
+        '--batch-size', String(BATCH), '--min-batch-size', String(BATCH), '--max-batch-size', String(BATCH), '--max-rows-per-sec', '1000',
+        '--throttle-query', hold.query,
+      ],
       { db: db.url },
     );
     const runId = await startedRunId(driver);
-    await waitFor('the backfill to make progress', async () => (await backfill(runId)).rows >= 3 * BATCH);
+    await hold.held(runId);
     const watcher = spawnCli(['watch', runId, '--interval', '300'], { db: db.url });
 
     // status --json while it runs: the fields a dashboard or a script reads
@@ -57,7 +64,9 @@ describe('steering a driven run from other processes', () => {
     expect(task.rowsPerSec).toBeGreaterThan(0);
     expect(task.etaSeconds).toBeGreaterThan(0);
 
-    // pause: at most the batch in flight completes after the intent is stored
+    // pause: at most the batch in flight completes after the intent is stored. The backfill moves
+    // on meanwhile (unless the command is slow enough for it to reach the next hold, still mid-run).
+    await hold.holdAt(ROWS / 2);
     const paused = await runCli(['pause', runId], { db: db.url });
     expect(paused.code, show(paused)).toBe(0);
     expect(paused.stdout).toContain(`pause requested for run ${runId}`);
@@ -65,7 +74,9 @@ describe('steering a driven run from other processes', () => {
     await waitFor('the driver to report the run paused', async () => (await runRow(runId)).status === 'paused');
     const stopped = (await backfill(runId)).rows;
     expect(stopped - atPause).toBeLessThanOrEqual(BATCH);
-    // ...and then nothing moves, over a window of many batch times
+    // ...and then nothing moves, over a window of many batch times, though the hold would let it
+    // go two batches further: the pause alone holds it. (A window can only miss a move, never invent one.)
+    await hold.holdAt(stopped + 2 * BATCH);
     await sleep(1500);
     expect((await backfill(runId)).rows).toBe(stopped);
     const whilePaused = await runCli(['status', runId, '--json'], { db: db.url });
@@ -79,11 +90,12 @@ describe('steering a driven run from other processes', () => {
     await waitFor('the backfill to move again', async () => (await backfill(runId)).rows > stopped);
     await waitFor('the run to be running again', async () => (await runRow(runId)).status === 'running');
 
-    // tune the live run: no rate cap, bigger batches
+    // tune the live run, held two batches on, so the tune lands mid-backfill: no rate cap, bigger batches
     const tuned = await runCli(['tune', runId, '--max-rows-per-sec', '0', '--max-batch-size', '5000', '--batch-size', '2000'], { db: db.url });
     expect(tuned.code, show(tuned)).toBe(0);
     expect(tuned.stdout).toContain(`run ${runId} tuned: batchSize=2000, maxBatchSize=5000, maxRowsPerSec=0`);
     const atTune = await backfill(runId);
+    await hold.release();
 
     const finished = await driver.exited;
     expect(finished.code, show(finished)).toBe(0);
