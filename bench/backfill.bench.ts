@@ -1,29 +1,44 @@
 /**
- * The backfill benchmark of issue 4: bellows against the physical limit of the
- * machine's PostgreSQL, on pgbench tables, measured side by side in one run.
- * Not a test: it prints figures, ratios and PASS/MISS against the targets.
+ * The backfill benchmark of issues 4 and 8: bellows against the physical limit
+ * of the machine's PostgreSQL (one bare UPDATE of the whole table), on pgbench
+ * tables and on a table with skewed composite keys, with pgroll beside it when
+ * a binary is given, all measured side by side in one run. Not a test: it
+ * prints figures, ratios and PASS/MISS against the targets.
  *
  *   npm run bench                                   # full: scales 10 and 50, 60 s of load
- *   BENCH_SCALES=1 BENCH_LOAD_SECONDS=5 npm run bench   # a quick check (100k rows)
+ *   BENCH_SCALES=1 BENCH_SKIP_LOAD=1 BENCH_SKIP_RESUME=1 npm run bench   # a quick check (100k rows)
  *
- * Environment: DATABASE_URL, BENCH_SCALES, BENCH_LOAD_SECONDS, BENCH_SKIP_LOAD=1,
- * BENCH_LOAD_SCALE, BENCH_RESUME_SCALE, BENCH_RESUME_PARALLELISM, PGROLL_BIN.
+ * Environment:
+ *   DATABASE_URL               the server (default postgres://postgres@127.0.0.1:5432/test); the bench makes and drops its own databases
+ *   BENCH_SCALES               pgbench scales, comma-separated (default 10,50: 1M and 5M rows)
+ *   BENCH_LOAD_SECONDS         length of each foreground-load window (default 60)
+ *   BENCH_LOAD_SCALE           scale of the foreground-load section (default: the largest)
+ *   BENCH_SKIP_LOAD=1          skip the foreground-load section
+ *   BENCH_RESUME_SCALE         scale of the pause and kill -9 section (default: the smallest)
+ *   BENCH_RESUME_PARALLELISM   parallelism of the pause and kill -9 runs (default 2)
+ *   BENCH_SKIP_RESUME=1        skip the pause and kill -9 section
+ *   BENCH_SKIP_SKEWED=1        skip the skewed composite key section
+ *   PGROLL_BIN                 a pgroll (0.16) binary to run side by side; without it, no pgroll figures
+ *   BENCH_PGROLL_BATCH_SIZES   pgroll --backfill-batch-size values, one figure each (default 1000,10000)
+ *   PGBENCH_BIN                the pgbench binary (default /usr/bin/pgbench)
+ *   BELLOWS_LOG_LEVEL          log level of the `bellows start` subprocesses (default warn)
  */
 import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { readOptions } from './lib/options.ts';
+import { readOptions, runCommand } from './lib/options.ts';
 import { BenchDatabases } from './lib/bench-db.ts';
-import { writePlaybook } from './lib/bellows.ts';
+import { ABALANCE_BIGINT, writePlaybook } from './lib/bellows.ts';
 import { killLiveChildren } from './lib/proc.ts';
 import { Report } from './lib/report.ts';
 import { REFERENCE } from './lib/reference.ts';
-import { singleStatement, keysetLoop, type PhysicalResult } from './sections/physical.ts';
-import { bellowsBackfill, type BackfillResult } from './sections/throughput.ts';
+import { bareUpdate, triggeredUpdate, keysetLoop } from './sections/physical.ts';
+import { bellowsBackfill } from './sections/throughput.ts';
 import { foregroundLoad } from './sections/load.ts';
 import { pauseLatency, killAndResume } from './sections/resume.ts';
 import { pgrollBackfill } from './sections/pgroll.ts';
-import { loadTable, memoryTable, pauseTables, physicalTable, throughputTables, type ScaleResults } from './lib/tables.ts';
+import { PAYLOAD_BIGINT, SKEWED_TABLE } from './sections/skewed.ts';
+import { loadTable, memoryTable, pauseTables, physicalTable, skewedTable, throughputTables, type ScaleResults } from './lib/tables.ts';
 
 const PARALLELISMS = [1, 2];
 
@@ -62,11 +77,12 @@ async function main(): Promise<number> {
   };
   console.log(`bellows backfill benchmark — ${machine.date}`);
   console.log(`machine: ${machine.nproc} CPUs, ${machine.memory}, ${machine.pg} (shared_buffers ${machine.sharedBuffers}), node ${machine.node}, load average ${machine.load}`);
-  console.log(`scales ${options.scales.join(', ')} (×100k rows); load ${options.skipLoad ? 'skipped' : `${options.loadSeconds} s at scale ${options.loadScale}`}; pause/kill at scale ${options.resumeScale}, parallelism ${options.resumeParallelism}`);
+  console.log(`scales ${options.scales.join(', ')} (×100k rows); load ${options.skipLoad ? 'skipped' : `${options.loadSeconds} s at scale ${options.loadScale}`}; pause/kill ${options.skipResume ? 'skipped' : `at scale ${options.resumeScale}, parallelism ${options.resumeParallelism}`}; pgroll ${options.pgrollBin ?? 'not given (PGROLL_BIN)'}`);
 
   const left = await dbs.dropAll();
   if (left.length) step(`dropped leftovers of an earlier bench: ${left.join(', ')}`);
-  const playbook = await writePlaybook();
+  const playbook = await writePlaybook(ABALANCE_BIGINT);
+  const skewedPlaybook = await writePlaybook(PAYLOAD_BIGINT);
   try {
     const results: ScaleResults[] = [];
     for (const scale of options.scales) {
@@ -74,24 +90,37 @@ async function main(): Promise<number> {
       const rows = scale * 100_000;
       step(`scale ${scale} (${rows.toLocaleString('en-US')} rows): pgbench -i -s ${scale}`);
       await dbs.prepareTemplate(scale);
-      const r: ScaleResults = { scale, rows, bellows: new Map<number, BackfillResult>() };
-      step(`scale ${scale}: one UPDATE over the whole table`);
-      r.single = (await attempt<PhysicalResult>(`1. single statement, scale ${scale}`, () => singleStatement(dbs, scale, playbook))) ?? undefined;
+      const r: ScaleResults = { scale, rows, bellows: new Map(), pgroll: [], skewed: new Map() };
+      step(`scale ${scale}: bare UPDATE over the whole table (shadow column, no trigger)`);
+      r.bare = (await attempt(`1. bare UPDATE, scale ${scale}`, () => bareUpdate(dbs, scale, playbook))) ?? undefined;
+      step(`scale ${scale}: the same UPDATE with the dual-write trigger in place`);
+      r.triggered = (await attempt(`1. UPDATE with the trigger, scale ${scale}`, () => triggeredUpdate(dbs, scale, playbook))) ?? undefined;
       step(`scale ${scale}: in-database keyset loop (PL/pgSQL, COMMIT every 10k rows)`);
-      r.loop = (await attempt<PhysicalResult>(`1. keyset loop, scale ${scale}`, () => keysetLoop(dbs, scale, playbook))) ?? undefined;
+      r.loop = (await attempt(`1. keyset loop, scale ${scale}`, () => keysetLoop(dbs, scale, playbook))) ?? undefined;
       for (const p of PARALLELISMS) {
         step(`scale ${scale}: bellows start --max-rows-per-sec 0 --parallelism ${p}`);
         const b = await attempt(`2. bellows parallelism ${p}, scale ${scale}`, () => bellowsBackfill(dbs, scale, playbook, p));
         if (b) r.bellows.set(p, b);
       }
-      if (options.pgrollBin) {
-        step(`scale ${scale}: pgroll start (${options.pgrollBin})`);
-        r.pgroll = (await attempt(`2. pgroll, scale ${scale}`, () => pgrollBackfill(dbs, scale, options.pgrollBin!))) ?? undefined;
+      for (const size of options.pgrollBin ? options.pgrollBatchSizes : []) {
+        step(`scale ${scale}: pgroll start --backfill-batch-size ${size} (${options.pgrollBin})`);
+        const g = await attempt(`2. pgroll batch ${size}, scale ${scale}`, () => pgrollBackfill(dbs, scale, options.pgrollBin!, ABALANCE_BIGINT, size));
+        if (g) r.pgroll.push(g);
+      }
+      if (!options.skipSkewed && !interrupted) {
+        step(`scale ${scale}: skewed composite keys: bare UPDATE (the table is generated on first use)`);
+        r.skewedBare = (await attempt(`2c. skewed bare UPDATE, scale ${scale}`, () => bareUpdate(dbs, scale, skewedPlaybook, SKEWED_TABLE))) ?? undefined;
+        for (const p of PARALLELISMS) {
+          step(`scale ${scale}: skewed composite keys: bellows start --max-rows-per-sec 0 --parallelism ${p}`);
+          const s = await attempt(`2c. skewed bellows parallelism ${p}, scale ${scale}`, () => bellowsBackfill(dbs, scale, skewedPlaybook, p, SKEWED_TABLE));
+          if (s) r.skewed.set(p, s);
+        }
       }
       results.push(r);
     }
     report.add(physicalTable(results));
     for (const table of throughputTables(results, PARALLELISMS)) report.add(table);
+    if (!options.skipSkewed) report.add(skewedTable(results, PARALLELISMS));
     report.add(memoryTable(results, PARALLELISMS));
 
     if (!options.skipLoad && !interrupted) {
@@ -100,7 +129,7 @@ async function main(): Promise<number> {
       if (load) report.add(loadTable(load, options.loadSeconds));
     }
 
-    if (!interrupted) {
+    if (!options.skipResume && !interrupted) {
       step(`pause and resume at scale ${options.resumeScale}, parallelism ${options.resumeParallelism}`);
       const pause = await attempt('4. pause', () => pauseLatency(dbs, options.resumeScale, playbook, options.resumeParallelism));
       step(`kill -9 and resume at scale ${options.resumeScale}, parallelism ${options.resumeParallelism}`);
@@ -115,12 +144,12 @@ async function main(): Promise<number> {
       `### Backfill benchmark (${machine.date})`,
       '',
       `Machine: ${machine.nproc} CPUs (nproc), ${machine.memory} RAM, ${machine.pg}, shared_buffers ${machine.sharedBuffers}, Node ${machine.node}; load average at start ${machine.load}.`,
-      `Run: \`BENCH_SCALES=${options.scales.join(',')} BENCH_LOAD_SECONDS=${options.loadSeconds}${options.skipLoad ? ' BENCH_SKIP_LOAD=1' : ''} npm run bench\`; pgbench tables (\`pgbench -i -s N\`), alter_column abalance int → bigint.`,
+      `Run: \`${runCommand()}\`; pgbench tables (\`pgbench -i -s N\`), alter_column abalance int → bigint.`,
     ];
     const footer = ['', 'Reference (from issue 4, not measured by this run):', ...REFERENCE.map((l) => `- ${l}`)];
     console.log('\n```markdown\n' + report.markdown(header) + footer.join('\n') + '\n```');
   } finally {
-    await rm(dirname(playbook), { recursive: true, force: true });
+    for (const path of [playbook, skewedPlaybook]) await rm(dirname(path), { recursive: true, force: true });
     const dropped = await dbs.dropAll();
     step(`dropped ${dropped.join(', ') || 'nothing'}`);
     await dbs.close();

@@ -9,55 +9,90 @@ import { createSteps } from '../../src/engine/steps.ts';
 import { loadPlaybook } from '../../src/playbook/load.ts';
 import { StateStore } from '../../src/state/store.ts';
 import type { CompiledTable } from '../../src/engine/compile.ts';
+import { qualified } from '../../src/db/sql.ts';
 import { benchPool } from './bench-db.ts';
+import type { FillTarget } from './check.ts';
 import { procStatusKb, sleep, start, waitFor, type Child } from './proc.ts';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(REPO, 'src/cli/bin.mjs');
-export const PLAYBOOK_NAME = 'bench_abalance_bigint';
 
-/** The playbook of issue 4: abalance int → bigint, with the backfill at the playbook defaults. */
-export async function writePlaybook(): Promise<string> {
+/** One alter_column of a benchmark: `column` of `table` changes type from `from` to `to`, by a cast each way. */
+export interface TypeChange {
+  /** The playbook's name, also its file name. */
+  name: string;
+  table: string;
+  column: string;
+  from: string;
+  to: string;
+}
+
+/** The change of issue 4: pgbench_accounts.abalance int → bigint. */
+export const ABALANCE_BIGINT: TypeChange = { name: 'bench_abalance_bigint', table: 'pgbench_accounts', column: 'abalance', from: 'int', to: 'bigint' };
+
+/** The playbook of a type change, with the backfill at the playbook defaults, in a directory of its own (the caller removes it). */
+export async function writePlaybook(change: TypeChange): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'bellows-bench-'));
-  const path = join(dir, `${PLAYBOOK_NAME}.yaml`);
+  const path = join(dir, `${change.name}.yaml`);
   await writeFile(
     path,
     [
-      `name: ${PLAYBOOK_NAME}`,
-      'description: pgbench_accounts.abalance becomes bigint (benchmark)',
+      `name: ${change.name}`,
+      `description: ${change.table}.${change.column} becomes ${change.to} (benchmark)`,
       'operations:',
       '  - alter_column:',
-      '      table: pgbench_accounts',
-      '      column: abalance',
-      '      type: bigint',
-      '      up: abalance::bigint',
-      '      down: abalance::int',
+      `      table: ${change.table}`,
+      `      column: ${change.column}`,
+      `      type: ${change.to}`,
+      `      up: ${change.column}::${change.to}`,
+      `      down: ${change.column}::${change.from}`,
       '',
     ].join('\n'),
   );
   return path;
 }
 
+type SetupStep = 'expand' | 'dualWrite';
+
 /**
- * Runs bellows' own expand and dual-write steps in this process, so the shadow
- * column and the dual-write trigger are exactly what `bellows start` installs.
- * Returns the compiled table, whose backfill target is what a batch writes.
+ * Runs bellows' own setup steps in this process, so the schema is exactly what
+ * `bellows start` leaves before its backfill. Returns the compiled table, whose
+ * backfill target is what a batch writes.
  */
-export async function expandAndDualWrite(url: string, playbookPath: string): Promise<{ runId: string; table: CompiledTable }> {
+async function setUp(url: string, playbookPath: string, stepsToRun: SetupStep[]): Promise<{ runId: string; table: CompiledTable }> {
   const pool = benchPool(url, 4);
   try {
     const store = new StateStore(pool);
     const playbook = await loadPlaybook(playbookPath);
     const { run } = await openRun(pool, store, { playbook, executor: 'local' });
     const steps = createSteps({ db: pool, store, log: pino({ level: 'silent' }) });
-    await steps.expand(run.id);
-    await steps.dualWrite(run.id);
+    for (const step of stepsToRun) await steps[step](run.id);
     const table = run.plan.tables.find((t) => t.backfill.length > 0);
     if (!table) throw new Error('the playbook compiled to no backfill');
     return { runId: run.id, table };
   } finally {
     await pool.end();
   }
+}
+
+/** The shadow column added, nothing else: no trigger yet (the table the bare UPDATE of the physical limit runs on). */
+export const expandOnly = (url: string, playbookPath: string) => setUp(url, playbookPath, ['expand']);
+
+/** The shadow column and the dual-write trigger, as the backfill finds them. */
+export const expandAndDualWrite = (url: string, playbookPath: string) => setUp(url, playbookPath, ['expand', 'dualWrite']);
+
+/** What a batch writes into the table (the bench's playbooks have one backfilled column). */
+export function fillTargetOf(table: CompiledTable): FillTarget {
+  const [target] = table.backfill;
+  return { table: qualified(table.ref), column: target.column, expression: target.expression };
+}
+
+/** The fill target of a run, from the plan it stored. */
+export async function runFillTarget(db: pg.Pool, runId: string): Promise<FillTarget> {
+  const run = await new StateStore(db).getRun(runId);
+  const table = run.plan.tables.find((t) => t.backfill.length > 0);
+  if (!table) throw new Error(`run ${runId} has no backfill`);
+  return fillTargetOf(table);
 }
 
 /** `bellows start` as a user runs it, in its own process, with its peak resident set sampled from /proc. */
@@ -113,15 +148,18 @@ export interface RangeView {
   done: boolean;
 }
 
-/** The latest run of the bench playbook, read from the state store's tables (null before `start` created it). */
+/**
+ * The latest run in the bench database, read from the state store's tables (null
+ * before `start` created it). Every measurement has a fresh database and one
+ * playbook, so the latest run is that playbook's.
+ */
 export async function readRun(db: pg.Pool): Promise<RunView | null> {
   const { rows } = await db
     .query<RunView>(
       `SELECT id::text AS id, phase, status, error,
               extract(epoch FROM backfill_started_at) * 1000 AS "backfillStartedMs",
               extract(epoch FROM backfill_done_at) * 1000 AS "backfillDoneMs"
-         FROM bellows.runs WHERE playbook_name = $1 ORDER BY id DESC LIMIT 1`,
-      [PLAYBOOK_NAME],
+         FROM bellows.runs ORDER BY id DESC LIMIT 1`,
     )
     .catch((err: { code?: string }) => {
       if (err.code === '42P01' || err.code === '3F000') return { rows: [] as RunView[] }; // state schema not made yet

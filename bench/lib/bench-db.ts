@@ -4,17 +4,32 @@ import { run } from './proc.ts';
 
 export const PGBENCH = process.env.PGBENCH_BIN ?? '/usr/bin/pgbench';
 const WORK_DB = 'bellows_bench';
-const TEMPLATE_PREFIX = 'bellows_bench_tpl_s';
+const TEMPLATE_PREFIX = 'bellows_bench_tpl_';
+
+/** The tables a measurement starts from, built once per scale into a template database. */
+export interface Dataset {
+  /** Part of the template's database name: lower case letters and digits. */
+  name: string;
+  /** Fills an empty database at `url` with the data set at `scale` (×100k rows). */
+  build(url: string, scale: number): Promise<void>;
+}
+
+/** pgbench's tables with primary keys, vacuumed and analyzed, as `pgbench -i` leaves them. */
+export const PGBENCH_TABLES: Dataset = {
+  name: 'pgbench',
+  // d=drop t=create G=generate server-side v=vacuum p=primary keys: the default steps, generated in the server.
+  build: (url, scale) => run(PGBENCH, ['-i', '-q', '-s', String(scale), '-I', 'dtGvp', url]).then(() => {}),
+};
 
 /**
- * The bench's own databases: one template per scale, built once with `pgbench -i`,
+ * The bench's own databases: one template per data set and scale, built once,
  * and a work database cloned from it for every measurement, so that each
  * measurement starts from byte-identical tables (no bloat, no dropped columns,
  * no leftovers of the previous measurement). All are dropped at the end.
  */
 export class BenchDatabases {
   private readonly admin: pg.Pool;
-  private readonly templates = new Set<number>();
+  private readonly templates = new Set<string>();
   private serverVersion = 0;
 
   constructor(private readonly baseUrl: string) {
@@ -41,23 +56,24 @@ export class BenchDatabases {
     await this.admin.query(`DROP DATABASE IF EXISTS ${ident(database)}${force}`);
   }
 
-  /** Builds the scale's template: pgbench tables with primary keys, vacuumed and analyzed, as `pgbench -i` leaves them. */
-  async prepareTemplate(scale: number): Promise<void> {
-    if (this.templates.has(scale)) return;
-    const name = `${TEMPLATE_PREFIX}${scale}`;
+  /** Builds the template of a data set at a scale, once per bench run. */
+  async prepareTemplate(scale: number, dataset: Dataset = PGBENCH_TABLES): Promise<string> {
+    const name = `${TEMPLATE_PREFIX}${dataset.name}_s${scale}`;
+    if (this.templates.has(name)) return name;
     await this.drop(name);
     await this.admin.query(`CREATE DATABASE ${ident(name)}`);
-    this.templates.add(scale);
-    // d=drop t=create G=generate server-side v=vacuum p=primary keys: the default steps, generated in the server.
-    await run(PGBENCH, ['-i', '-q', '-s', String(scale), '-I', 'dtGvp', this.urlOf(name)]);
+    await dataset.build(this.urlOf(name), scale);
+    // Only once built: a failed build is tried again by the next section, not cloned half-made.
+    this.templates.add(name);
+    return name;
   }
 
-  /** A fresh work database, a file copy of the scale's template, with a checkpoint so no measurement pays for the last one's dirty pages. */
-  async fresh(scale: number): Promise<string> {
-    await this.prepareTemplate(scale);
+  /** A fresh work database, a file copy of the template, with a checkpoint so no measurement pays for the last one's dirty pages. */
+  async fresh(scale: number, dataset: Dataset = PGBENCH_TABLES): Promise<string> {
+    const template = await this.prepareTemplate(scale, dataset);
     await this.drop(WORK_DB);
     const strategy = this.serverVersion >= 150000 ? ' STRATEGY FILE_COPY' : '';
-    await this.admin.query(`CREATE DATABASE ${ident(WORK_DB)} TEMPLATE ${ident(`${TEMPLATE_PREFIX}${scale}`)}${strategy}`);
+    await this.admin.query(`CREATE DATABASE ${ident(WORK_DB)} TEMPLATE ${ident(template)}${strategy}`);
     await this.admin.query('CHECKPOINT').catch(() => {}); // needs superuser or pg_checkpoint; harmless without
     return this.urlOf(WORK_DB);
   }
@@ -69,8 +85,8 @@ export class BenchDatabases {
   /** Drops every database the bench made, including leftovers of an earlier interrupted bench. */
   async dropAll(): Promise<string[]> {
     const { rows } = await this.admin.query<{ datname: string }>(
-      `SELECT datname FROM pg_database WHERE datname = $1 OR datname LIKE $2`,
-      [WORK_DB, `${TEMPLATE_PREFIX}%`],
+      `SELECT datname FROM pg_database WHERE datname = $1 OR starts_with(datname, $2)`,
+      [WORK_DB, TEMPLATE_PREFIX],
     );
     for (const { datname } of rows) await this.drop(datname);
     return rows.map((r) => r.datname);

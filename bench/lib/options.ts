@@ -11,7 +11,14 @@ export interface BenchOptions {
   resumeScale: number;
   /** Parallelism of the pause and kill -9 runs: 2, so "one batch per range" is tested with more than one range. */
   resumeParallelism: number;
+  /** Skips the pause and kill -9 section (for quick iterations on the other sections). */
+  skipResume: boolean;
+  /** Skips the skewed composite key section. */
+  skipSkewed: boolean;
+  /** A pgroll binary to run side by side (never downloaded or built by the bench); null: no pgroll column. */
   pgrollBin: string | null;
+  /** pgroll's --backfill-batch-size, one pgroll figure each: its default (1000) and a larger one. */
+  pgrollBatchSizes: number[];
 }
 
 function intList(text: string, name: string): number[] {
@@ -39,6 +46,21 @@ export function readOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions 
     skipLoad: env.BENCH_SKIP_LOAD === '1',
     resumeScale: positive(env.BENCH_RESUME_SCALE, 'BENCH_RESUME_SCALE', Math.min(...scales)),
     resumeParallelism: positive(env.BENCH_RESUME_PARALLELISM, 'BENCH_RESUME_PARALLELISM', 2),
+    skipResume: env.BENCH_SKIP_RESUME === '1',
+    skipSkewed: env.BENCH_SKIP_SKEWED === '1',
     pgrollBin: env.PGROLL_BIN || null,
+    pgrollBatchSizes: intList(env.BENCH_PGROLL_BATCH_SIZES ?? '1000,10000', 'BENCH_PGROLL_BATCH_SIZES'),
   };
+}
+
+/**
+ * This run's command line, for the report: the bench's own variables that are
+ * set (DATABASE_URL left out: it may hold a password).
+ */
+export function runCommand(env: NodeJS.ProcessEnv = process.env): string {
+  const set = Object.entries(env)
+    .filter(([name, value]) => value && (name.startsWith('BENCH_') || name === 'PGROLL_BIN'))
+    .map(([name, value]) => `${name}=${value}`)
+    .sort();
+  return [...set, 'npm run bench'].join(' ');
 }

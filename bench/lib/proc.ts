@@ -33,11 +33,21 @@ export function start(command: string, args: string[], options: { env?: NodeJS.P
   return { pid: child.pid, process: child, output: () => out, exited };
 }
 
-/** Runs a command to its end; a non-zero exit is an error carrying the command's output. */
+/**
+ * The end of a command's output for an error message: its last lines, without
+ * terminal colour codes, and short even when a progress spinner wrote it all on
+ * one line (pgroll's does).
+ */
+export function outputTail(output: string, maxChars = 400): string {
+  const plain = output.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').trim().split(/[\r\n]+/).slice(-5).join(' / ');
+  return plain.length > maxChars ? `…${plain.slice(-maxChars)}` : plain;
+}
+
+/** Runs a command to its end; a non-zero exit is an error carrying the end of the command's output. */
 export async function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<string> {
   const child = start(command, args, options);
   const { code, signal } = await child.exited;
-  if (code !== 0) throw new Error(`${command} ${args[0] ?? ''} exited ${code ?? signal}: ${child.output().trim().split('\n').slice(-5).join(' / ')}`);
+  if (code !== 0) throw new Error(`${command} ${args[0] ?? ''} exited ${code ?? signal}: ${outputTail(child.output())}`);
   return child.output();
 }
 

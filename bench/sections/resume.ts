@@ -1,18 +1,19 @@
 import type pg from 'pg';
 import { StateStore } from '../../src/state/store.ts';
-import { ident, qualified } from '../../src/db/sql.ts';
 import { benchPool, type BenchDatabases } from '../lib/bench-db.ts';
 import {
   backfillTimeout,
   checkAlive,
   readRanges,
   readRun,
+  runFillTarget,
   startBellows,
   sumRows,
   waitBackfillDone,
   waitNoBellowsSessions,
   type RunView,
 } from '../lib/bellows.ts';
+import { fillState } from '../lib/check.ts';
 import { waitFor } from '../lib/proc.ts';
 
 /**
@@ -255,11 +256,7 @@ export async function killAndResume(dbs: BenchDatabases, scale: number, playbook
     }
     const final = await readRanges(db, run.id);
     const record = await new StateStore(db).getRun(run.id);
-    const table = record.plan.tables.find((t) => t.backfill.length > 0)!;
-    const target = table.backfill[0];
-    const { rows: m } = await db.query<{ n: number }>(
-      `SELECT count(*)::float8 AS n FROM ${qualified(table.ref)} WHERE ${ident(target.column)} IS DISTINCT FROM (${target.expression})`,
-    );
+    const { missing } = await fillState(db, await runFillTarget(db, run.id));
     // Statistics reach the shared counters when a session ends; poll until they stop moving.
     let updates = await upd();
     for (let i = 0; i < 20; i++) {
@@ -283,7 +280,7 @@ export async function killAndResume(dbs: BenchDatabases, scale: number, playbook
       redone: tupleUpdates - total,
       oneBatchPerRange: unfinished.reduce((n, r) => n + Math.min(record.settings.maxBatchSize, Math.ceil(1.5 * (r.batchSize ?? record.settings.batchSize))), 0),
       unfinishedRanges: unfinished.length,
-      missed: m[0].n,
+      missed: missing,
     };
   } finally {
     await db.end();

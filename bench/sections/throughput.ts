@@ -1,5 +1,6 @@
-import { benchPool, type BenchDatabases } from '../lib/bench-db.ts';
-import { backfillTimeout, readRanges, startBellows, sumRows, waitBackfillDone, waitNoBellowsSessions } from '../lib/bellows.ts';
+import { benchPool, PGBENCH_TABLES, type BenchDatabases, type Dataset } from '../lib/bench-db.ts';
+import { backfillTimeout, readRanges, runFillTarget, startBellows, sumRows, waitBackfillDone, waitNoBellowsSessions } from '../lib/bellows.ts';
+import { requireFilled } from '../lib/check.ts';
 
 export interface BackfillResult {
   rows: number;
@@ -17,9 +18,17 @@ export interface BackfillResult {
  * writes when the backfill phase begins and when its last range is done), and
  * the rows from the ranges' exact checkpoints. Once the backfill is done the
  * process is stopped with SIGTERM (its verify phase is not measured here).
+ * The playbook must change a table of the data set. The figure counts only if
+ * the backfill reached every row and its checkpoints add up to the table.
  */
-export async function bellowsBackfill(dbs: BenchDatabases, scale: number, playbookPath: string, parallelism: number): Promise<BackfillResult> {
-  const url = await dbs.fresh(scale);
+export async function bellowsBackfill(
+  dbs: BenchDatabases,
+  scale: number,
+  playbookPath: string,
+  parallelism: number,
+  dataset: Dataset = PGBENCH_TABLES,
+): Promise<BackfillResult> {
+  const url = await dbs.fresh(scale, dataset);
   const db = benchPool(url);
   const proc = startBellows(url, playbookPath, ['--max-rows-per-sec', '0', '--load-yield', '0', '--parallelism', String(parallelism)]);
   try {
@@ -29,6 +38,8 @@ export async function bellowsBackfill(dbs: BenchDatabases, scale: number, playbo
     const ms = run.backfillDoneMs! - run.backfillStartedMs!;
     await proc.stop('SIGTERM');
     await waitNoBellowsSessions(db);
+    const tableRows = await requireFilled(db, await runFillTarget(db, run.id), 'bellows');
+    if (rows !== tableRows) throw new Error(`the ranges' checkpoints add up to ${rows} rows, the table has ${tableRows}`);
     return {
       rows,
       ms,
