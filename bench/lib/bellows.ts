@@ -12,7 +12,7 @@ import type { CompiledTable } from '../../src/engine/compile.ts';
 import { qualified } from '../../src/db/sql.ts';
 import { benchPool } from './bench-db.ts';
 import type { FillTarget } from './check.ts';
-import { procStatusKb, sleep, start, waitFor, type Child } from './proc.ts';
+import { outputTail, procStatusKb, sleep, start, waitFor, type Child } from './proc.ts';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(REPO, 'src/cli/bin.mjs');
@@ -186,8 +186,11 @@ export function checkAlive(proc: BellowsProcess, run: RunView | null): void {
   if (run?.status === 'failed') throw new Error(`run ${run.id} failed: ${run.error}`);
   const exited = proc.process.exitCode !== null || proc.process.signalCode !== null;
   if (exited && !run?.backfillDoneMs) {
-    const last = proc.output().trim().split('\n').slice(-3).join(' / ');
-    throw new Error(`bellows start exited (${proc.process.exitCode ?? proc.process.signalCode}) before the backfill finished: ${last}`);
+    // A crash's stack trace ends in "Node.js v…": the line naming the error says more than the last lines.
+    const lines = proc.output().trim().split('\n');
+    const error = [...lines].reverse().find((l) => /^\w*Error\b|"err"|\berror:/i.test(l.trim()));
+    const said = error ? outputTail(error) : outputTail(lines.slice(-3).join('\n'));
+    throw new Error(`bellows start exited (${proc.process.exitCode ?? proc.process.signalCode}) before the backfill finished: ${said}`);
   }
 }
 
