@@ -13,6 +13,7 @@ import {
   waitFor,
   type CliProcess,
 } from '../helpers/cli.ts';
+import { backfillHold, type BackfillHold } from '../helpers/hold.ts';
 
 /**
  * `bellows rollback` at any point before contract: the original schema (every
@@ -23,6 +24,7 @@ import {
 
 const ROWS = 30_000;
 let db: TestDatabase;
+let hold: BackfillHold;
 let original: { catalog: Awaited<ReturnType<typeof catalogSnapshot>>; data: Awaited<ReturnType<typeof tableDigest>> };
 
 /** The catalog outside bellows' own state schema: what the user's application sees. */
@@ -38,6 +40,8 @@ beforeAll(async () => {
   await createSampleTable(db.pool, ROWS);
   // the state schema exists before the snapshot, as on any database bellows has been used on
   expect((await runCli(['history'], { db: db.url })).code).toBe(0);
+  // and so does the test's hold (its own schema), which the runs below must leave as it is
+  hold = await backfillHold(db, 'public.users');
   original = { catalog: await userCatalog(), data: await tableDigest(db.pool, 'users') };
 });
 
@@ -59,10 +63,18 @@ async function bellowsSessions(): Promise<number> {
   return rows[0].n;
 }
 
-/** A throttled start of 0001 (email → citext), returned once its backfill is partway. */
+/**
+ * A throttled start of 0001 (email → citext), returned once its backfill is partway. The rate cap
+ * keeps it moving while the test acts; the hold at half the rows keeps it mid-backfill, however
+ * slow the machine, until the test releases it.
+ */
 async function startMidBackfill(parallelism = 1): Promise<{ driver: CliProcess; runId: string }> {
+  await hold.holdAt(ROWS / 2);
   const driver = spawnCli(
-    ['start', playbookPath('0001_users_email_citext.yaml'), '--no-progress', '--parallelism', String(parallelism), '--batch-size', '200', '--max-batch-size', '200', '--max-rows-per-sec', '4000'],
+    [
+      'start', playbookPath('0001_users_email_citext.yaml'), '--no-progress', '--parallelism', String(parallelism), '--batch-size', '200', '--max-batch-size', '200',
+      '--max-rows-per-sec', '4000', '--throttle-query', hold.query,
+    ],
     { db: db.url },
   );
   const runId = await startedRunId(driver);
@@ -123,6 +135,7 @@ describe('rollback from the CLI', () => {
     expect(ended.stderr).toMatch(/^bellows: (run \d+: this process lost the run's lock|lost the database connection|run \d+ failed).*bellows resume/);
     expect(ended.stderr).not.toMatch(/^\s+at /m);
     await waitFor('the ended sessions to go', async () => (await bellowsSessions()) === 0, 30_000);
+    await hold.release();
     expect((await runCli(['tune', runId, '--max-rows-per-sec', '0', '--max-batch-size', '20000'], { db: db.url })).code).toBe(0);
     const resumed = await runCli(['resume', runId, '--no-progress'], { db: db.url });
     expect(resumed.code, show(resumed)).toBe(0);
