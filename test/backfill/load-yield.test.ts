@@ -15,24 +15,27 @@ describe('the backfill yields to application load', () => {
     const settings = settingsSchema.parse({ loadYield: 3 });
     expect(await loadPauseMs(db.pool, 100, settings)).toBe(0);
 
+    // Two sessions running a statement until the test lets them finish: each waits for a lock an
+    // idle third session holds (a sleep of a fixed length might end before the assertions on a slow machine).
+    const holder = new pg.Client({ connectionString: db.url, application_name: 'lock holder' });
     const app = new pg.Client({ connectionString: db.url, application_name: 'shop' });
     const ours = new pg.Client({ connectionString: db.url, application_name: 'bellows' });
-    await app.connect();
-    await ours.connect();
+    await Promise.all([holder.connect(), app.connect(), ours.connect()]);
     try {
-      const busyApp = app.query('SELECT pg_sleep(3)');
-      const busyOurs = ours.query('SELECT pg_sleep(3)');
+      await holder.query('SELECT pg_advisory_lock(4242)');
+      const wait = 'SELECT pg_advisory_xact_lock(4242)';
+      const busy = [app.query(wait), ours.query(wait)];
       await waitFor('both sessions active', async () => {
-        const { rows } = await db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(3)' AND state = 'active'`);
+        const { rows } = await db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = $1 AND state = 'active'`, [wait]);
         return rows[0].n === 2;
       });
       expect(await loadPauseMs(db.pool, 100, settings)).toBe(300);
       expect(await loadPauseMs(db.pool, 100, settingsSchema.parse({ loadYield: 0 }))).toBe(0);
       expect(await loadPauseMs(db.pool, 10_000, settings)).toBe(5_000);
-      await Promise.all([busyApp, busyOurs]);
+      await holder.query('SELECT pg_advisory_unlock(4242)');
+      await Promise.all(busy);
     } finally {
-      await app.end();
-      await ours.end();
+      await Promise.all([holder.end(), app.end(), ours.end()]);
     }
   });
 });

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { engineFor } from '../helpers/engine.ts';
 import { waitFor } from '../helpers/poll.ts';
+import { backfillHold } from '../helpers/hold.ts';
 import { expandAndBackfill, stepsFor } from '../helpers/lifecycle.ts';
 import { splitRanges } from '../../src/backfill/ranges.ts';
 import { describeTable } from '../../src/catalog/introspect.ts';
@@ -20,18 +21,19 @@ async function rangeRows(runId: string, task = 'backfill') {
   return rows;
 }
 
-/** A table of `rows` ints, and a run widening them to bigint, already being driven. */
-async function driveWidening(table: string, rows: number, settings: Record<string, unknown>) {
+/** A table of `rows` ints, and a run widening them to bigint, already being driven, its backfill held at `holdAt` rows. */
+async function driveWidening(table: string, rows: number, holdAt: number, settings: Record<string, unknown>) {
   await db.query(`CREATE TABLE ${table} (id int PRIMARY KEY, v int NOT NULL)`);
   await db.query(`INSERT INTO ${table} SELECT g, g FROM generate_series(1, ${rows}) g`);
   await db.query(`ANALYZE ${table}`);
+  const hold = await backfillHold(db, `public.${table}`, holdAt);
   const engine = engineFor(db.pool);
   const run = await engine.open({
     name: `${table}_tune`,
-    settings,
+    settings: { ...settings, throttleQuery: hold.query },
     operations: [{ alter_column: { table, column: 'v', type: 'bigint', up: 'v::bigint', down: 'v::int' } }],
   });
-  return { engine, run, driving: engine.executor.drive(run, { stopAtGate: true }) };
+  return { engine, run, hold, driving: engine.executor.drive(run, { stopAtGate: true }) };
 }
 
 describe('parallel ranges', () => {
@@ -92,12 +94,14 @@ describe('parallel ranges', () => {
   });
 
   it('parallelism raised by tune mid-run splits the remaining work; every row is done once', async () => {
-    const { engine, run, driving } = await driveWidening('wide', 8000, { batchSize: 200, maxBatchSize: 200, maxRowsPerSec: 3000, parallelism: 1 });
-    await waitFor('some progress', async () => (await rangeRows(run.id)).some((r) => r.rows_done > 0));
+    // Held mid-run until the tune has split the range, so the split cannot come too late.
+    const { engine, run, hold, driving } = await driveWidening('wide', 8000, 1000, { batchSize: 200, maxBatchSize: 200, parallelism: 1 });
+    await hold.held(run.id);
     await engine.store.setDesired(run.id, { tuning: { parallelism: 3 } }, 'tune');
+    await waitFor('the remaining work split into three ranges', async () => (await rangeRows(run.id)).length >= 3);
+    await hold.release();
     expect(await driving).toBe('awaiting_approval');
     const ranges = await rangeRows(run.id);
-    expect(ranges.length).toBeGreaterThanOrEqual(3);
     expect(ranges.every((r) => r.done)).toBe(true);
     expect(ranges.reduce((n, r) => n + r.rows_done, 0)).toBe(8000);
     const splits = await db.query(`SELECT count(*)::int AS n FROM bellows.events WHERE run_id = $1 AND kind = 'range_split'`, [run.id]);
@@ -105,19 +109,27 @@ describe('parallel ranges', () => {
   });
 
   it('parallelism lowered by tune mid-run gives slots back at the next batch; the run still completes', async () => {
-    const { engine, run, driving } = await driveWidening('narrow', 9000, { batchSize: 50, maxBatchSize: 50, maxRowsPerSec: 600, parallelism: 3 });
-    await waitFor('all three ranges moving', async () => (await rangeRows(run.id)).filter((r) => r.rows_done > 0).length === 3);
+    const ROWS = 9000;
+    const { engine, run, hold, driving } = await driveWidening('narrow', ROWS, 300, { batchSize: 50, maxBatchSize: 50, maxRowsPerSec: 600, parallelism: 3 });
+    await hold.held(run.id);
+    // The walkers wait on the hold, checking for a slot to give back before each try.
     await engine.store.setDesired(run.id, { tuning: { parallelism: 1 } }, 'tune');
-    // The scheduler rechecks within half a second and each walker yields at its next batch.
-    await new Promise((r) => setTimeout(r, 1500));
-    const before = await rangeRows(run.id);
-    await new Promise((r) => setTimeout(r, 1000));
-    const after = await rangeRows(run.id);
-    const moving = after.filter((r, i) => r.rows_done !== before[i].rows_done);
-    expect(moving.length).toBe(1);
+    // Let the backfill go on ten batches at a time, each step ending held. Once the surplus walkers
+    // have given their slots back, a step moves one range only (three walkers would all take part).
+    // How soon they do depends on the machine, so try steps until one shows it, with a deadline.
+    await waitFor('a step of the backfill that moves one range only', async () => {
+      const before = await rangeRows(run.id);
+      const done = before.reduce((n, r) => n + r.rows_done, 0);
+      if (done >= ROWS - 500) throw new Error(`the backfill is almost through and still moves more than one range at a time`);
+      await hold.holdAt(done + 500);
+      await hold.held(run.id);
+      const after = await rangeRows(run.id);
+      return after.filter((r, i) => r.rows_done !== before[i].rows_done).length === 1;
+    }, 60_000, 0);
+    await hold.release();
     await engine.store.setDesired(run.id, { tuning: { maxRowsPerSec: 0 } }, 'tune');
     expect(await driving).toBe('awaiting_approval');
-    expect((await rangeRows(run.id)).reduce((n, r) => n + r.rows_done, 0)).toBe(9000);
+    expect((await rangeRows(run.id)).reduce((n, r) => n + r.rows_done, 0)).toBe(ROWS);
   });
 });
 

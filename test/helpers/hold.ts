@@ -34,9 +34,9 @@ export async function backfillHold(db: TestDatabase, table: string, at: number |
     mark = rows;
     await db.query(`UPDATE test_control.holds SET hold_at = $2 WHERE table_name = $1`, [table, rows]);
   };
-  // The newest run on the table is the one asking: one run migrates a table at a time.
-  // No row (no ranges yet) or a null mark (released) both mean "go on".
-  const query = `SELECT sum(r.rows_done) >= h.hold_at AND bool_and(r.rows_done > 0)
+  // The newest run on the table is the one asking: one run migrates a table at a time. A range
+  // with nothing to do counts as started. No row (no ranges yet) or a null mark (released) mean "go on".
+  const query = `SELECT sum(r.rows_done) >= h.hold_at AND bool_and(r.rows_done > 0 OR r.done)
   FROM test_control.holds h JOIN bellows.ranges r ON r.table_name = h.table_name AND r.task = 'backfill'
  WHERE h.table_name = '${table.replaceAll("'", "''")}'
    AND r.run_id = (SELECT max(run_id) FROM bellows.ranges WHERE table_name = h.table_name)
@@ -52,7 +52,7 @@ export async function backfillHold(db: TestDatabase, table: string, at: number |
         `the backfill of ${table} to be held at ${target} rows`,
         async () => {
           const { rows } = await db.query<{ n: number; started: boolean }>(
-            `SELECT coalesce(sum(rows_done), 0)::int AS n, coalesce(bool_and(rows_done > 0), false) AS started
+            `SELECT coalesce(sum(rows_done), 0)::int AS n, coalesce(bool_and(rows_done > 0 OR done), false) AS started
                FROM bellows.ranges WHERE run_id = $1 AND task = 'backfill' AND table_name = $2`,
             [runId, table],
           );

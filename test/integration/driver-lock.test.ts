@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { engineFor } from '../helpers/engine.ts';
 import { waitFor } from '../helpers/poll.ts';
+import { backfillHold } from '../helpers/hold.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -13,9 +14,11 @@ describe("the driver's run lock", () => {
     await db.query(`CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL)`);
     await db.query(`INSERT INTO items SELECT g, g FROM generate_series(1, 3000) g`);
     const engine = engineFor(db.pool);
+    // Held at a third of the rows, so the lock is lost mid-backfill however slow the machine.
+    const hold = await backfillHold(db, 'public.items', 1000);
     const run = await engine.open({
       name: 'items_bigint',
-      settings: { batchSize: 50, maxBatchSize: 50, maxRowsPerSec: 1000 },
+      settings: { batchSize: 50, maxBatchSize: 50, maxRowsPerSec: 1000, throttleQuery: hold.query },
       operations: [{ alter_column: { table: 'items', column: 'v', type: 'bigint', up: 'v::bigint', down: 'v::int' } }],
     });
     const driving = engine.executor.drive(run, { stopAtGate: true });
@@ -26,6 +29,7 @@ describe("the driver's run lock", () => {
     const stoppedAt = (await engine.store.getRanges(run.id, 'backfill'))[0].rowsDone;
     expect(stoppedAt).toBeLessThan(3000);
 
+    await hold.release();
     await engine.store.setDesired(run.id, { tuning: { maxRowsPerSec: 0 } }, 'tune');
     expect(await engine.executor.drive(await engine.store.getRun(run.id), { stopAtGate: true })).toBe('awaiting_approval');
     expect((await engine.store.getRanges(run.id, 'backfill'))[0].rowsDone).toBe(3000);
