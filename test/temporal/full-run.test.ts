@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { engineFor, schemaSnapshot } from '../helpers/engine.ts';
 import { waitFor } from '../helpers/poll.ts';
+import { backfillHold } from '../helpers/hold.ts';
 import { sendIntent } from '../../src/cli/intent.ts';
 import { statusQuery } from '../../workflows/definitions.ts';
 import { temporalHarness, workflowBundlePath } from './harness.ts';
@@ -11,8 +12,7 @@ import { temporalHarness, workflowBundlePath } from './harness.ts';
 const ROWS = 3000;
 const playbook = {
   name: '0001_email_citext',
-  // A rate cap keeps the run in its backfill long enough to be steered; the batches stay small.
-  settings: { batchSize: 200, minBatchSize: 200, maxBatchSize: 200, parallelism: 2, maxRowsPerSec: 4000 },
+  settings: { batchSize: 200, minBatchSize: 200, maxBatchSize: 200, parallelism: 2 },
   operations: [{ alter_column: { table: 'users', column: 'email', type: 'citext', up: 'lower(email)', down: 'email::text' } }],
 };
 
@@ -32,20 +32,24 @@ beforeAll(async () => {
 describe('a playbook on the Temporal executor', () => {
   it('runs every phase, refuses an early approve, contracts on approve, and ends as the local executor does', async () => {
     const t = await temporalHarness(remote);
-    const run = await t.open(playbook);
+    // Held in its backfill (test/helpers/hold.ts) until the early approve has been refused.
+    const hold = await backfillHold(remote, 'public.users', ROWS / 2);
+    const held = { ...playbook, settings: { ...playbook.settings, throttleQuery: hold.query } };
+    const run = await t.open(held);
     expect(await t.executor.drive(run)).toBe('submitted');
     const handle = await t.executor.handle(run);
     const firstExecution = (await handle.describe()).runId;
 
     // Starting the same playbook again attaches to the same run and the same workflow.
-    const again = await t.open(playbook);
+    const again = await t.open(held);
     expect(again.id).toBe(run.id);
     expect(await t.executor.drive(again)).toBe('submitted');
     expect((await handle.describe()).runId).toBe(firstExecution);
 
-    await waitFor('the backfill to start', async () => (await t.store.getRun(run.id)).phase === 'backfill' && (await t.rowsDone(run.id)) > 0);
-    await expect(t.executor.notify(run, 'approve')).rejects.toThrow(/refused.*phase (backfill|verify); approve is accepted once verify has passed/);
+    await hold.held(run.id);
+    await expect(t.executor.notify(run, 'approve')).rejects.toThrow(/refused.*phase backfill; approve is accepted once verify has passed/);
     expect((await handle.query(statusQuery)).approved).toBe(false);
+    await hold.release();
 
     await waitFor('the gate', async () => (await t.store.getRun(run.id)).status === 'awaiting_approval', 60_000);
     // Waiting at the gate is a condition on the update, not an activity: the status query says so.
