@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { isBellowsError } from '../errors.ts';
 import { redactText } from '../db/redact.ts';
+import { printableLine } from '../util/printable.ts';
 import { warn } from './output.ts';
 import { startCommand } from './commands/start.ts';
 import { statusCommand } from './commands/status.ts';
@@ -25,7 +26,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--state-schema <name>', 'schema of bellows’ own state tables').default('bellows'))
     // commander's own errors (unknown command or option, missing argument) get the
     // same one `bellows: …` line as ours; its default is `error: …` plus a hint line.
-    .configureOutput({ outputError: (message, write) => write(`bellows: ${oneLine(message)} (add --help for usage)\n`) })
+    .configureOutput({ outputError: (message, write) => write(`${line(`bellows: ${message.replace(/^error: /, '')} (add --help for usage)`)}\n`) })
     .exitOverride();
   addTemporalFlags(program);
   for (const add of [
@@ -49,8 +50,12 @@ export function buildProgram(): Command {
   return program;
 }
 
-function oneLine(message: string): string {
-  return message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim();
+/**
+ * Every message line ends here: at most 300 characters, invisible characters
+ * escaped, passwords scrubbed, whatever a file or a flag put into it.
+ */
+function line(text: string): string {
+  return printableLine(redactText(text), 300);
 }
 
 /**
@@ -70,7 +75,7 @@ export async function main(argv: string[]): Promise<number> {
       return 2; // commander already printed the one-line reason
     }
     if (isBellowsError(err)) {
-      warn(`bellows: ${redactText(err.message)}`);
+      warn(line(`bellows: ${err.message}`));
       return err.exitCode;
     }
     reportUnexpected(err);
@@ -84,10 +89,10 @@ const CONNECTION_LOST = /Connection terminated|terminating connection|ECONNRESET
 function reportUnexpected(err: unknown): void {
   const message = err instanceof Error ? err.message : String(err);
   if (CONNECTION_LOST.test(message)) {
-    warn(`bellows: lost the database connection (${redactText(oneLine(message))}); runs stay at their last checkpoint: see bellows status, continue with bellows resume`);
+    warn(line(`bellows: lost the database connection (${message}); runs stay at their last checkpoint: see bellows status, continue with bellows resume`));
     return;
   }
-  warn(`bellows: unexpected error: ${redactText(message)}`);
+  warn(line(`bellows: unexpected error: ${message}`));
   if (process.env.BELLOWS_DEBUG && err instanceof Error) warn(redactText(err.stack ?? ''));
 }
 
