@@ -35,7 +35,7 @@ const RECHECK_MAX_MS = 5 * 60_000;
  * Drives one run through its phases, in the order the local executor does:
  * expand, dual-write, backfill (ranges in parallel), verify, the gate, contract.
  *
- * Failure policy: a failed expand is rolled back at once (DESIGN: nothing
+ * Failure policy: a failed expand or dual-write is rolled back at once (DESIGN: nothing
  * half-applied stays behind). A failure in any later step leaves the run
  * `failed` and the workflow waiting: days of backfill are not thrown away for
  * a database that was down for an hour. The operator then resumes (the step is
@@ -258,7 +258,7 @@ export async function migrationRun(input: MigrationInput): Promise<MigrationOutc
       const message = failureMessage(err);
       log.warn('step failed', { runId, step: state.step, error: message });
       await call('markStatus', () => steps.markStatus(runId, 'failed', `${state.step}: ${message}`));
-      if (snap.phase === 'expand' && !state.aborting) {
+      if ((snap.phase === 'expand' || snap.phase === 'dual_write') && !state.aborting) {
         state.aborting = true;
       } else {
         state.halted = `${state.step}: ${message}`;

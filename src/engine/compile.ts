@@ -8,6 +8,9 @@ import type { BackfillTarget, Operation, OpContext, VerifyCheck } from '../opera
 import { operationEntries, type OperationKind, type Playbook } from '../playbook/schema.ts';
 import type { Action } from './action.ts';
 import { databaseProbe } from './probe.ts';
+import { rehearseDualWrite, type TriggerFunction } from './rehearse.ts';
+import { names } from '../operations/names.ts';
+import { triggerFunctionId } from '../operations/trigger.ts';
 
 export interface CompiledTable {
   /** `schema.table` */
@@ -68,12 +71,20 @@ function viewActions(versionSchema: string, models: ModelTable[]) {
   return { create, contract: phased('contract'), rollback: phased('rollback') };
 }
 
+/** Schemas PostgreSQL keeps for itself: no playbook may target one or be named like one. */
+function isSystemSchema(name: string): boolean {
+  return name.startsWith('pg_') || name === 'information_schema';
+}
+
 export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema = 'bellows'): Promise<CompiledPlan> {
   const probe = databaseProbe(db);
   const models: SchemaModel = new Map();
   const entries = operationEntries(playbook);
   const versionSchema = playbook.name;
 
+  if (isSystemSchema(versionSchema)) {
+    throw new InputError(`name: the playbook's name becomes the new version's schema, and names beginning with pg_ are reserved for PostgreSQL`);
+  }
   if (await schemaExists(db, versionSchema)) {
     throw new InputError(`schema "${versionSchema}" already exists; bellows needs the playbook's name for the new version's views`);
   }
@@ -83,6 +94,9 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
     const op = OPERATIONS[entry.kind] as Operation<OperationKind>;
     const ref = parseTableRef(op.table(entry.spec as never));
     if (ref.schema === stateSchema) throw new InputError(`operations[${entry.index}]: bellows does not migrate its own state schema`);
+    if (isSystemSchema(ref.schema)) {
+      throw new InputError(`operations[${entry.index}].${entry.kind}.table: ${ref.schema} is PostgreSQL's own schema; bellows changes only user tables`);
+    }
     const key = tableKey(ref);
     let model = models.get(key);
     if (!model) {
@@ -91,9 +105,9 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
       model = modelFromCatalog(info);
       models.set(key, model);
     }
-    const ctx: OpContext = { index: entry.index, playbook: playbook.name, versionSchema, table: model };
+    const ctx: OpContext = { index: entry.index, playbook: playbook.name, versionSchema, stateSchema: ident(stateSchema), table: model };
     await op.validate(entry.spec as never, ctx, probe);
-    ctx.columnsAfter = model.columns.map((c) => ({ name: c.name, physical: c.physical }));
+    ctx.columnsAfter = model.columns.map((c) => ({ name: c.name, physical: c.physical, type: c.type }));
     contexts.push(ctx);
   }
 
@@ -116,13 +130,26 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
   }
 
   const rollback: Action[][] = [];
+  const functions = new Map<ModelTable, TriggerFunction[]>([...models.values()].map((m) => [m, []]));
   for (const [i, entry] of entries.entries()) {
     const op = OPERATIONS[entry.kind] as Operation<OperationKind>;
     const ctx = contexts[i];
     const spec = entry.spec as never;
     const table = perTable.get(tableKey(ctx.table.ref))!;
     plan.expand.push(...op.expand(spec, ctx));
-    plan.dualWrite.push(...op.dualWrite(spec, ctx));
+    const dualWrite = op.dualWrite(spec, ctx);
+    plan.dualWrite.push(...dualWrite);
+    const fn = dualWrite.find((a) => a.id === triggerFunctionId(ctx));
+    if (fn) {
+      const name = names.triggerFunction(ctx);
+      functions.get(ctx.table)!.push({
+        where: `operations[${entry.index}].${entry.kind}`,
+        spec: entry.spec as Record<string, unknown>,
+        name,
+        qualifiedName: `${ident(ctx.table.ref.schema)}.${ident(name)}`,
+        sql: fn.sql,
+      });
+    }
     const backfill = op.backfill(spec, ctx);
     const verify = op.verify(spec, ctx);
     if ((backfill.length || verify.checks.length) && !table.key) {
@@ -139,5 +166,6 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
   plan.dualWrite.push(...views.create);
   plan.contract.unshift(...views.contract);
   plan.rollback = [...views.rollback, ...rollback.flat()];
+  await rehearseDualWrite(db, versionSchema, [...functions].map(([model, fns]) => ({ model, functions: fns })));
   return plan;
 }

@@ -1,14 +1,16 @@
 import type pg from 'pg';
 import { InputError } from '../errors.ts';
-import { playbookChecksum } from '../playbook/load.ts';
+import { checkThrottleSettings } from '../backfill/throttles/index.ts';
+import { parseSettings, playbookChecksum } from '../playbook/load.ts';
 import type { Playbook, Settings } from '../playbook/schema.ts';
-import { operationEntries, settingsSchema, type OperationKind } from '../playbook/schema.ts';
+import { operationEntries, type OperationKind } from '../playbook/schema.ts';
 import { OPERATIONS } from '../operations/index.ts';
 import type { Operation } from '../operations/operation.ts';
 import { parseTableRef, tableKey } from '../db/sql.ts';
 import type { StateStore } from '../state/store.ts';
 import type { RunRecord, Tuning } from '../state/types.ts';
 import { compilePlan } from './compile.ts';
+import { checkTuning } from './tuning.ts';
 
 export interface StartRequest {
   playbook: Playbook;
@@ -35,6 +37,7 @@ export async function openRun(db: pg.Pool, store: StateStore, request: StartRequ
     }
     // Flags given on the `start` that attaches apply as a live tune, not silently dropped.
     const tuning = stripUndefined(request.overrides ?? {}) as Tuning;
+    await checkTuning(db, active, tuning);
     const run = Object.keys(tuning).length ? await store.setDesired(active.id, { tuning }, 'tune', { via: 'start' }) : active;
     return { run, attached: true };
   }
@@ -44,9 +47,12 @@ export async function openRun(db: pg.Pool, store: StateStore, request: StartRequ
   // Also before it: another run's half-done objects (shadow columns, version views)
   // would otherwise surface as confusing catalog errors. createRun checks again under its lock.
   await store.refuseBusyTables(playbookTables(request.playbook));
-  const settings = settingsSchema.parse({ ...request.playbook.settings, ...stripUndefined(request.overrides ?? {}) });
+  const settings = parseSettings({ ...request.playbook.settings, ...stripUndefined(request.overrides ?? {}) });
   const plan = await compilePlan(db, request.playbook, store.schemaName);
+  await checkThrottleSettings(db, settings);
   const run = await store.createRun({ playbook: request.playbook, checksum, plan, executor: request.executor, settings });
+  // Notes an earlier, rolled-back run of this playbook left are not this run's.
+  await store.clearDualWriteFailures(request.playbook.name);
   return { run, attached: false };
 }
 

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { withLockRetry, type LockPolicy } from '../db/ddl.ts';
 import { inTransaction } from '../db/pool.ts';
 import { RunFailedError } from '../errors.ts';
+import { printableLine } from '../util/printable.ts';
 import type { StateStore } from '../state/store.ts';
 import { effectiveSettings, type RangeRecord, type RunRecord } from '../state/types.ts';
 import { keyBetween, middleKey, splitRanges } from '../backfill/ranges.ts';
@@ -124,6 +125,21 @@ export function createSteps(deps: EngineDeps) {
     }
   }
 
+  /**
+   * Refuses while the dual-write triggers have let application writes through
+   * untranslated (their `up` or `down` raised): verify cannot vouch for those
+   * rows and contract would make them permanent.
+   */
+  async function refuseUntranslated(run: RunRecord, what: string, c: pg.ClientBase | pg.Pool = db): Promise<void> {
+    const failures = await store.dualWriteFailures(run.playbookName, c);
+    if (!failures.first) return;
+    const { table, key, opIndex, message } = failures.first;
+    throw new RunFailedError(
+      `run ${run.id}: ${what} refused: the dual-write trigger could not translate ${failures.rows} application write(s), first ${table} ${printableLine(JSON.stringify(key), 60)} (operations[${opIndex}]: ${printableLine(message, 100)}); correct those rows, then bellows resume ${run.id} --repair, or roll back`,
+      run.id,
+    );
+  }
+
   async function allRangesDone(runId: string, task: RangeRecord['task']): Promise<boolean> {
     return (await store.getRanges(runId, task)).every((r) => r.done);
   }
@@ -154,10 +170,12 @@ export function createSteps(deps: EngineDeps) {
     /** Verify always starts over: it proves the table as it is now, after the whole backfill. */
     async prepareVerify(runId: string): Promise<RangeRef[]> {
       const run = await store.getRun(runId);
+      if (!effectiveSettings(run).repair) await refuseUntranslated(run, 'verify');
       if (run.phase !== 'verify') {
         await store.deleteRanges(runId, 'verify');
         // A new verify withdraws the old verdict: until it passes, contract must refuse.
         await store.clearTimestamps(runId);
+        await store.markTimestamp(runId, 'verify_started_at');
         await store.setPhase(runId, 'verify');
       }
       return prepareRanges(runId, 'verify');
@@ -169,6 +187,9 @@ export function createSteps(deps: EngineDeps) {
     async finishVerify(runId: string): Promise<void> {
       if (!(await allRangesDone(runId, 'verify'))) throw new RunFailedError(`run ${runId}: verify is not finished`, runId);
       const run = await store.getRun(runId);
+      // Every row has just been proven (and repaired): the rows noted before verify began are right now.
+      if (effectiveSettings(run).repair && run.verifyStartedAt) await store.clearDualWriteFailures(run.playbookName, run.verifyStartedAt);
+      await refuseUntranslated(run, 'verify');
       await runActions(deps, run, run.plan.verify, lockPolicy(run));
       await store.markTimestamp(runId, 'verified_at');
       const checked = (await store.getRanges(runId, 'verify')).reduce((n, r) => n + r.rowsDone, 0);
@@ -199,6 +220,8 @@ export function createSteps(deps: EngineDeps) {
         await withLockRetry(client, lockPolicy(run), async (c) => {
           refuseIfRollingBack(await lockedRun(c, runId));
           for (const action of run.plan.contract) await c.query(action.sql);
+          // Checked after the triggers are gone under this transaction's lock: no write can slip in between.
+          await refuseUntranslated(run, 'contract', c);
           await store.recordApplied(c, run);
           await store.setPhase(runId, 'done', 'completed', c);
         }, (attempt) => log.warn({ attempt }, 'contract: lock not available; retrying'));
@@ -219,6 +242,7 @@ export function createSteps(deps: EngineDeps) {
         await store.setPhase(runId, 'rollback', 'rolling_back', client);
       });
       await runActions(deps, run, run.plan.rollback, lockPolicy(run), false);
+      await store.clearDualWriteFailures(run.playbookName);
       await store.setPhase(runId, 'rollback', 'rolled_back');
     },
   };

@@ -61,7 +61,8 @@ export const addColumn = {
       ? `NEW.${column} := ${valueExpression(spec)};`
       : `IF NEW.${column} IS NULL THEN NEW.${column} := ${spec.default}; END IF;`;
     const actions = dualWriteTrigger(ctx, { fromOldApp });
-    if (!spec.nullable) actions.push(notNullViaCheck(ctx, spec.name).add);
+    // Without `up` no translation can fail, and the CHECK refuses the new application's NULLs at once.
+    if (!spec.nullable && !spec.up) actions.push(notNullViaCheck(ctx, spec.name).add('dual_write'));
     return actions;
   },
 
@@ -74,9 +75,10 @@ export const addColumn = {
 
   verify(spec, ctx) {
     if (spec.nullable) return { checks: [], actions: [] };
+    const notNull = notNullViaCheck(ctx, spec.name);
     return {
       checks: [{ column: spec.name, notNull: true, repairWith: valueExpression(spec) }],
-      actions: [notNullViaCheck(ctx, spec.name).validate],
+      actions: spec.up ? [notNull.add('verify'), notNull.validate] : [notNull.validate],
     };
   },
 

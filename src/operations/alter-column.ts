@@ -96,7 +96,7 @@ export const alterColumn = {
 
   dualWrite(spec, ctx) {
     const shadow = ident(names.shadow(spec.column));
-    const actions = dualWriteTrigger(ctx, {
+    return dualWriteTrigger(ctx, {
       fromOldApp: `NEW.${shadow} := ${spec.up};`,
       // An update that leaves the new column alone may hit a row the backfill has
       // not reached yet (shadow still NULL): keep the shadow equal to up(old) there too.
@@ -104,8 +104,6 @@ export const alterColumn = {
         `IF TG_OP = 'INSERT' OR NEW.${shadow} IS DISTINCT FROM OLD.${shadow} THEN NEW.${ident(spec.column)} := ${spec.down};\n` +
         `      ELSE ${inOldShape(ctx, `NEW.${shadow} := ${spec.up};`)}\n      END IF;`,
     });
-    if (original(spec, ctx).notNull) actions.push(notNullViaCheck(ctx, names.shadow(spec.column)).add);
-    return actions;
   },
 
   backfill(spec) {
@@ -113,7 +111,8 @@ export const alterColumn = {
   },
 
   verify(spec, ctx) {
-    const actions = original(spec, ctx).notNull ? [notNullViaCheck(ctx, names.shadow(spec.column)).validate] : [];
+    const notNull = notNullViaCheck(ctx, names.shadow(spec.column));
+    const actions = original(spec, ctx).notNull ? [notNull.add('verify'), notNull.validate] : [];
     return { checks: [{ column: names.shadow(spec.column), expression: spec.up }], actions };
   },
 

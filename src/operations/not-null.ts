@@ -8,17 +8,22 @@ import { names } from './names.ts';
  * table under ACCESS EXCLUSIVE. Instead: a CHECK added NOT VALID (instant),
  * validated under SHARE UPDATE EXCLUSIVE (writes go on), after which PostgreSQL
  * 12+ accepts `SET NOT NULL` without scanning.
+ *
+ * Where the value comes from a translation (`up`) that may fail for a row, the
+ * CHECK comes only at verify: a row whose translation failed has no value, and
+ * before verify the CHECK would turn that noted failure into a failed write.
  */
 export function notNullViaCheck(ctx: OpContext, column: string) {
   const table = qualified(ctx.table.ref);
   const check = ident(names.notNullCheck(ctx, column));
   return {
-    add: {
-      id: `dual_write:${ctx.index}:not_null_check`,
+    /** Added in the phase given: see the callers for why. */
+    add: (phase: 'dual_write' | 'verify'): Action => ({
+      id: `${phase}:${ctx.index}:not_null_check`,
       sql: `ALTER TABLE ${table} ADD CONSTRAINT ${check} CHECK (${ident(column)} IS NOT NULL) NOT VALID`,
       lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
       note: `new writes must give ${column} a value; existing rows are checked later`,
-    } satisfies Action,
+    }),
     validate: {
       id: `verify:${ctx.index}:validate_not_null`,
       sql: `ALTER TABLE ${table} VALIDATE CONSTRAINT ${check}`,

@@ -9,13 +9,15 @@ export interface OpContext {
   playbook: string;
   /** The schema of views that shows the new version of every table the run touches. */
   versionSchema: string;
+  /** bellows' own schema, quoted: where triggers note the rows they could not translate. */
+  stateSchema: string;
   table: ModelTable;
   /**
    * The new version's columns as this operation left them. `table` is the model
    * after the whole playbook; an operation's `down` is written against its own
    * position (a later rename_column must not change what its names mean).
    */
-  columnsAfter?: ReadonlyArray<{ name: string; physical: string }>;
+  columnsAfter?: ReadonlyArray<{ name: string; physical: string; type: string }>;
 }
 
 /** What validation may ask the live database, without changing it. */

@@ -1,4 +1,4 @@
-import { ident, literal, qualified } from '../db/sql.ts';
+import { ident, literal, qualified, tableKey } from '../db/sql.ts';
 import type { Action } from '../engine/action.ts';
 import type { OpContext } from './operation.ts';
 import { names } from './names.ts';
@@ -8,6 +8,7 @@ export interface RowShape {
   name: string;
   /** The physical column holding it. */
   physical: string;
+  type: string;
 }
 
 /**
@@ -18,10 +19,10 @@ export interface RowShape {
  * every row would be most of its cost. Matching the name as a word anywhere
  * (even inside a string) can only declare too many, never too few.
  */
-function declareRow(ctx: OpContext, shape: RowShape[], statements: string): string {
-  const table = qualified(ctx.table.ref);
+function declareRow(shape: RowShape[], statements: string): string {
   const used = shape.filter((c) => new RegExp(`(^|[^\\w$])${escapeRegExp(c.name)}($|[^\\w$])`, 'i').test(statements));
-  const declarations = used.map((c) => `      ${ident(c.name)} ${table}.${ident(c.physical)}%TYPE := NEW.${ident(c.physical)};`);
+  // Types spelled out rather than %TYPE: plan compiles this body before the shadow columns exist.
+  const declarations = used.map((c) => `      ${ident(c.name)} ${c.type} := NEW.${ident(c.physical)};`);
   return declarations.join('\n') || '      -- no column of the row is used';
 }
 
@@ -30,8 +31,8 @@ function escapeRegExp(text: string): string {
 }
 
 /** A PL/pgSQL block in which the column names mean the row in the given shape. */
-function declareBlock(ctx: OpContext, shape: RowShape[], statements: string): string {
-  return `DECLARE\n${declareRow(ctx, shape, statements)}\n    BEGIN\n      ${statements}\n    END;`;
+function declareBlock(shape: RowShape[], statements: string): string {
+  return `DECLARE\n${declareRow(shape, statements)}\n    BEGIN\n      ${statements}\n    END;`;
 }
 
 /**
@@ -39,15 +40,15 @@ function declareBlock(ctx: OpContext, shape: RowShape[], statements: string): st
  * sees it, for statements of the new application's branch that need `up`.
  */
 export function inOldShape(ctx: OpContext, statements: string): string {
-  return declareBlock(ctx, oldShape(ctx), statements);
+  return declareBlock(oldShape(ctx), statements);
 }
 
 function oldShape(ctx: OpContext): RowShape[] {
-  return ctx.table.original.columns.map((c) => ({ name: c.name, physical: c.name }));
+  return ctx.table.original.columns.map((c) => ({ name: c.name, physical: c.name, type: c.type }));
 }
 
 function newShape(ctx: OpContext): RowShape[] {
-  return (ctx.columnsAfter ?? ctx.table.columns).map((c) => ({ name: c.name, physical: c.physical }));
+  return (ctx.columnsAfter ?? ctx.table.columns).map((c) => ({ name: c.name, physical: c.physical, type: c.type }));
 }
 
 /**
@@ -57,6 +58,19 @@ function newShape(ctx: OpContext): RowShape[] {
  * the trigger's WHEN clause tests that mark, so the backfill's UPDATE never calls
  * the PL/pgSQL function at all (a call per row that returned at once cost 14%).
  */
+export function triggerFunctionId(ctx: Pick<OpContext, 'index'>): string {
+  return `dual_write:${ctx.index}:function`;
+}
+
+/** Set by plan's rehearsal: a translation error is raised instead of noted. */
+export const REHEARSAL_SETTING = 'bellows.rehearsal';
+
+/** The row's key as JSON, so that a noted row can be found again. */
+function rowKey(ctx: OpContext): string {
+  const key = ctx.table.original.key?.columns ?? [];
+  return `jsonb_build_object(${key.map((k) => `${literal(k.name)}, NEW.${ident(k.name)}`).join(', ')})`;
+}
+
 /** True outside the backfill's own transactions, which set `bellows.backfill` to on. */
 const NOT_BACKFILL = `current_setting('bellows.backfill', true) IS DISTINCT FROM 'on'`;
 
@@ -65,19 +79,32 @@ export function dualWriteTrigger(
   body: { fromOldApp?: string; fromNewApp?: string },
 ): Action[] {
   const fn = `${ident(ctx.table.ref.schema)}.${ident(names.triggerFunction(ctx))}`;
-  const block = (shape: RowShape[], statements: string | undefined) => `    ${statements ? declareBlock(ctx, shape, statements) : 'NULL;'}`;
+  const block = (shape: RowShape[], statements: string | undefined) => `      ${statements ? declareBlock(shape, statements) : 'NULL;'}`;
   const sql = `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $bellows$
 BEGIN
-  IF coalesce((current_schemas(false))[1] = ${literal(ctx.versionSchema)}, false) THEN
+  BEGIN
+    IF coalesce((current_schemas(false))[1] = ${literal(ctx.versionSchema)}, false) THEN
 ${block(newShape(ctx), body.fromNewApp)}
-  ELSE
+    ELSE
 ${block(oldShape(ctx), body.fromOldApp)}
-  END IF;
+    END IF;
+  EXCEPTION WHEN OTHERS THEN
+    -- The application's write must never fail for our translation: let it through,
+    -- and note the row for verify and contract. Plan's rehearsal wants the error.
+    IF current_setting('${REHEARSAL_SETTING}', true) = 'on' THEN
+      RAISE;
+    END IF;
+    BEGIN
+      PERFORM ${ctx.stateSchema}.note_dual_write_failure(${literal(ctx.playbook)}, ${literal(tableKey(ctx.table.ref))}, ${rowKey(ctx)}, ${ctx.index}, SQLSTATE, SQLERRM);
+    EXCEPTION WHEN OTHERS THEN
+      RAISE WARNING 'bellows: a write to % was not translated by playbook %, and could not be noted: %', TG_TABLE_NAME, ${literal(ctx.playbook)}, SQLERRM;
+    END;
+  END;
   RETURN NEW;
 END $bellows$`;
   return [
     {
-      id: `dual_write:${ctx.index}:function`,
+      id: triggerFunctionId(ctx),
       sql,
       lock: 'none',
       note: 'trigger function translating writes between the old and new columns',

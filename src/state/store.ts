@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { ident } from '../db/sql.ts';
-import { redactUrl } from '../db/redact.ts';
+import { withoutPasswords } from '../db/url-password.ts';
 import { advisoryXactLock } from '../db/advisory.ts';
 import { inTransaction } from '../db/pool.ts';
 import { ConflictError, InputError } from '../errors.ts';
@@ -22,7 +22,7 @@ type Db = pg.Pool | pg.ClientBase;
 
 const RUN_COLUMNS = `id::text AS id, playbook_name AS "playbookName", checksum, playbook, plan, tables, executor, phase, status,
   desired, settings, done_actions AS "doneActions", backfill_started_at AS "backfillStartedAt",
-  backfill_done_at AS "backfillDoneAt", verified_at AS "verifiedAt", error, created_at AS "createdAt",
+  backfill_done_at AS "backfillDoneAt", verify_started_at AS "verifyStartedAt", verified_at AS "verifiedAt", error, created_at AS "createdAt",
   updated_at AS "updatedAt", finished_at AS "finishedAt"`;
 
 const RANGE_COLUMNS = `run_id::text AS "runId", task, table_name AS "table", range_no AS "rangeNo", lower_key AS "lowerKey",
@@ -35,6 +35,11 @@ export interface NewRun {
   plan: CompiledPlan;
   executor: string;
   settings: Settings;
+}
+
+export interface DualWriteFailures {
+  rows: number;
+  first: { table: string; key: unknown; opIndex: number; message: string } | null;
 }
 
 export interface EventRecord {
@@ -69,7 +74,8 @@ export class StateStore {
   /**
    * Creates a run, or refuses: a playbook already applied with another checksum,
    * or a table that another unfinished run is changing. The check and the insert
-   * are one critical section, so two `start`s cannot both win.
+   * are one critical section, so two `start`s cannot both win. Passwords in the
+   * settings' URLs stay out of the store (db/url-password.ts).
    */
   async createRun(input: NewRun): Promise<RunRecord> {
     return inTransaction(this.pool, async (client) => {
@@ -83,11 +89,11 @@ export class StateStore {
         [
           input.playbook.name,
           input.checksum,
-          input.playbook,
+          { ...input.playbook, settings: withoutPasswords(input.playbook.settings) },
           input.plan,
           input.plan.tables.map((t) => t.name),
           input.executor,
-          input.settings,
+          withoutPasswords(input.settings),
         ],
       );
       await this.appendEvent(rows[0].id, 'run_created', { playbook: input.playbook.name, executor: input.executor }, client);
@@ -161,7 +167,7 @@ export class StateStore {
     );
   }
 
-  async markTimestamp(id: string, column: 'backfill_started_at' | 'backfill_done_at' | 'verified_at', db: Db = this.pool): Promise<void> {
+  async markTimestamp(id: string, column: 'backfill_started_at' | 'backfill_done_at' | 'verify_started_at' | 'verified_at', db: Db = this.pool): Promise<void> {
     await db.query(`UPDATE ${this.schema}.runs SET ${ident(column)} = clock_timestamp(), updated_at = now() WHERE id = $1`, [id]);
   }
 
@@ -170,7 +176,8 @@ export class StateStore {
   }
 
   /** Records an operator's intent; drivers read it between batches. */
-  async setDesired(id: string, patch: DesiredState, kind: string, detail: Record<string, unknown> = {}): Promise<RunRecord> {
+  async setDesired(id: string, intent: DesiredState, kind: string, detail: Record<string, unknown> = {}): Promise<RunRecord> {
+    const patch = intent.tuning ? { ...intent, tuning: withoutPasswords(intent.tuning) } : intent;
     const { rowCount } = await this.pool.query(
       `UPDATE ${this.schema}.runs
           SET desired = desired || $2::jsonb
@@ -181,8 +188,7 @@ export class StateStore {
       [id, JSON.stringify({ ...patch, tuning: undefined }), patch.tuning ? JSON.stringify(patch.tuning) : null],
     );
     if (!rowCount) throw new InputError(`no run ${id}`);
-    const tuning = patch.tuning?.replicaUrls ? { ...patch.tuning, replicaUrls: patch.tuning.replicaUrls.map(redactUrl) } : patch.tuning;
-    await this.appendEvent(id, kind, { ...detail, ...patch, ...(tuning ? { tuning } : {}) });
+    await this.appendEvent(id, kind, { ...detail, ...patch });
     return this.getRun(id);
   }
 
@@ -330,6 +336,27 @@ export class StateStore {
       `UPDATE ${this.schema}.ranges SET throttle = $5, error = $6, updated_at = now()
         WHERE run_id = $1 AND task = $2 AND table_name = $3 AND range_no = $4`,
       [range.runId, range.task, range.table, range.rangeNo, note.throttle ?? null, note.error ?? null],
+    );
+  }
+
+  // ---- rows the dual-write triggers could not translate ----
+
+  /** How many rows this playbook's triggers let through untranslated, and the first of them. */
+  async dualWriteFailures(playbook: string, db: Db = this.pool): Promise<DualWriteFailures> {
+    const { rows } = await db.query<{ n: number; table: string | null; key: unknown; opIndex: number | null; message: string | null }>(
+      `SELECT count(*) OVER ()::int AS n, table_name AS "table", row_key AS key, op_index AS "opIndex", message
+         FROM ${this.schema}.dual_write_failures WHERE playbook_name = $1 ORDER BY first_at LIMIT 1`,
+      [playbook],
+    );
+    const first = rows[0];
+    return { rows: first?.n ?? 0, first: first ? { table: first.table!, key: first.key, opIndex: first.opIndex!, message: first.message! } : null };
+  }
+
+  /** Forgets the noted rows: all of them, or those last written before `before`. */
+  async clearDualWriteFailures(playbook: string, before: Date | null = null, db: Db = this.pool): Promise<void> {
+    await db.query(
+      `DELETE FROM ${this.schema}.dual_write_failures WHERE playbook_name = $1 AND ($2::timestamptz IS NULL OR last_at < $2)`,
+      [playbook, before],
     );
   }
 

@@ -42,6 +42,7 @@ export interface RunRecord {
   doneActions: string[];
   backfillStartedAt: Date | null;
   backfillDoneAt: Date | null;
+  verifyStartedAt: Date | null;
   verifiedAt: Date | null;
   error: string | null;
   createdAt: Date;

@@ -235,7 +235,7 @@ describe('verify', () => {
     await expectContractRefused(ctx, /verify has not passed/);
   });
 
-  it('a NOT NULL add_column whose up leaves rows without a value stops in the backfill and rolls back clean', async () => {
+  it('a NOT NULL add_column whose up leaves rows without a value stops in verify, naming them, and rolls back clean', async () => {
     await db.query(`CREATE TABLE cvnn (id int PRIMARY KEY, nick text)`);
     await db.query(`INSERT INTO cvnn SELECT g, CASE WHEN g IN (77, 78) THEN NULL ELSE 'k' || g END FROM generate_series(1, 300) g`);
     const engine = engineFor(db.pool);
@@ -245,10 +245,10 @@ describe('verify', () => {
       () => null,
       (e: unknown) => e,
     );
-    // The NOT VALID check already guards the backfill's own UPDATE, so the batch fails before verify.
-    expect(err).toBeInstanceOf(RunFailedError);
-    expect((err as Error).message).toContain('violates check constraint "_bellows_nn_0_handle"');
-    expect(await engine.store.getRun(run.id)).toMatchObject({ phase: 'backfill', status: 'failed', verifiedAt: null });
+    // The CHECK comes only at verify (a failed translation must not fail a write), so verify finds the rows.
+    expect(err).toBeInstanceOf(VerifyMismatchError);
+    expect((err as Error).message).toMatch(/key 77: handle=null expected "NOT NULL"; key 78/);
+    expect(await engine.store.getRun(run.id)).toMatchObject({ phase: 'verify', status: 'failed', verifiedAt: null });
     await engine.store.setDesired(run.id, { abort: true }, 'rollback');
     expect(await engine.executor.drive(await engine.store.getRun(run.id), { stopAtGate: true })).toBe('rolled_back');
     expect(await tableState(db.pool, 'public.cvnn')).toEqual(original);

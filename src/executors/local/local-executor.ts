@@ -58,7 +58,8 @@ export class LocalExecutor implements Executor {
       const message = redactText(err instanceof Error ? err.message : String(err));
       await store.setStatus(start.id, 'failed', message).catch(() => {});
       if (lock.lost.aborted) throw lockLost(start.id);
-      if ((await store.getRun(start.id).catch(() => null))?.phase === 'expand') await this.rollBackFailedExpand(steps, start.id, message);
+      const phase = (await store.getRun(start.id).catch(() => null))?.phase;
+      if (phase === 'expand' || phase === 'dual_write') await this.rollBackFailedExpand(steps, start.id, phase, message);
       if (isBellowsError(err)) throw err;
       throw new RunFailedError(`run ${start.id} failed: ${message}; fix the cause, then bellows resume ${start.id} (or bellows rollback ${start.id})`, start.id);
     } finally {
@@ -67,19 +68,19 @@ export class LocalExecutor implements Executor {
   }
 
   /**
-   * A failed expand is undone at once: its DDL is all additive and nothing has
-   * been backfilled, so there is nothing to keep and no reason to leave half a
-   * schema change behind for an operator.
+   * A failed expand or dual-write is undone at once: its DDL is all additive and
+   * nothing has been backfilled, so there is nothing to keep and no reason to
+   * leave half a schema change behind for an operator.
    */
-  private async rollBackFailedExpand(steps: Steps, runId: string, reason: string): Promise<never> {
+  private async rollBackFailedExpand(steps: Steps, runId: string, phase: string, reason: string): Promise<never> {
     try {
       await steps.rollback(runId);
     } catch (rollbackError) {
       const detail = redactText(rollbackError instanceof Error ? rollbackError.message : String(rollbackError));
-      await this.deps.store.setStatus(runId, 'failed', `${reason}; rolling back the expand failed too: ${detail}`).catch(() => {});
-      throw new RunFailedError(`run ${runId}: expand failed (${reason}), and so did its rollback (${detail}); bellows rollback ${runId} retries it`, runId);
+      await this.deps.store.setStatus(runId, 'failed', `${reason}; rolling back the ${phase} failed too: ${detail}`).catch(() => {});
+      throw new RunFailedError(`run ${runId}: ${phase} failed (${reason}), and so did its rollback (${detail}); bellows rollback ${runId} retries it`, runId);
     }
-    throw new RunFailedError(`run ${runId}: expand failed and was rolled back, nothing is left changed: ${reason}`, runId);
+    throw new RunFailedError(`run ${runId}: ${phase} failed and was rolled back, nothing is left changed: ${reason}`, runId);
   }
 
   /** One phase forward; returns an outcome when driving should stop. */
