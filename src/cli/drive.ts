@@ -41,6 +41,15 @@ export async function driveWithProgress(
   return outcome;
 }
 
+/**
+ * What a rollback can truthfully promise: it removes what the run created and
+ * nothing else, and bellows never writes the original columns itself (only the
+ * applications do, through the triggers), so their data is the applications'.
+ */
+export function rolledBack(runId: string): string {
+  return `run ${runId} rolled back: every object the run created is removed, the original schema is back; the original columns were written only by the applications and keep their data`;
+}
+
 export function reportOutcome(runId: string, outcome: DriveOutcome): void {
   switch (outcome) {
     case 'completed':
@@ -50,7 +59,7 @@ export function reportOutcome(runId: string, outcome: DriveOutcome): void {
       print(`run ${runId}: verify passed; contract waits for approval: bellows approve ${runId}`);
       break;
     case 'rolled_back':
-      print(`run ${runId} rolled back: the original schema and data are restored`);
+      print(rolledBack(runId));
       break;
     case 'stopped':
       print(`run ${runId} stopped at a checkpoint; continue with: bellows resume ${runId}`);

@@ -88,7 +88,7 @@ describe('rollback from the CLI', () => {
     const rolledBack = await runCli(['rollback', runId], { db: db.url });
     expect(rolledBack.code, show(rolledBack)).toBe(0);
     expect(rolledBack.stdout).toContain(`rollback requested for run ${runId}; waiting for its driver`);
-    expect(rolledBack.stdout).toContain(`run ${runId} rolled back: the original schema and data are restored`);
+    expect(rolledBack.stdout).toContain(`run ${runId} rolled back: every object the run created is removed, the original schema is back`);
     const driven = await driver.exited;
     expect(driven.code, show(driven)).toBe(0);
     expect(driven.stdout).toContain(`run ${runId} rolled back`);
@@ -104,7 +104,7 @@ describe('rollback from the CLI', () => {
     const rolledBack = await runCli(['rollback', runId], { db: db.url });
     expect(rolledBack.code, show(rolledBack)).toBe(0);
     expect(rolledBack.stdout).not.toContain('waiting for its driver');
-    expect(rolledBack.stdout).toContain(`run ${runId} rolled back: the original schema and data are restored`);
+    expect(rolledBack.stdout).toContain(`run ${runId} rolled back: every object the run created is removed, the original schema is back`);
     await expectOriginal(runId);
   });
 

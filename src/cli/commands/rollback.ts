@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { RunFailedError } from '../../errors.ts';
 import { sleep } from '../../util/sleep.ts';
 import { withDatabase } from '../context.ts';
-import { driveWithProgress, requireUnfinished } from '../drive.ts';
+import { driveWithProgress, requireUnfinished, rolledBack } from '../drive.ts';
 import { sendIntent, undrivenLocalRun } from '../intent.ts';
 import { print } from '../output.ts';
 
@@ -26,7 +26,7 @@ export function rollbackCommand(program: Command): void {
         const deadline = Date.now() + WAIT_MS;
         while (Date.now() < deadline) {
           const current = await ctx.store.getRun(run.id);
-          if (current.status === 'rolled_back') return print(`run ${run.id} rolled back: the original schema and data are restored`);
+          if (current.status === 'rolled_back') return print(rolledBack(run.id));
           // A run that failed before the request stays `failed` until its driver starts the rollback;
           // only a failure in the rollback itself is the rollback failing.
           if (current.status === 'failed' && current.phase === 'rollback') throw new RunFailedError(`run ${run.id}: rollback failed: ${current.error}`, run.id);
