@@ -48,6 +48,12 @@ async function startWorker(): Promise<ChildProcess> {
   return child;
 }
 
+/** rowsDone of a range attempt's last heartbeat as the server has it (JSON payloads), 0 without one. */
+function heartbeatRows(details: { payloads?: Array<{ data?: Uint8Array | null }> | null } | null | undefined): number {
+  const data = details?.payloads?.[0]?.data;
+  return data ? (JSON.parse(Buffer.from(data).toString()) as { rowsDone: number }).rowsDone : 0;
+}
+
 describe('a worker process killed mid-backfill', () => {
   it('hands its ranges to a new worker, which continues from the checkpoints and finishes the run', async () => {
     const first = await startWorker();
@@ -62,13 +68,18 @@ describe('a worker process killed mid-backfill', () => {
       operations: [{ alter_column: { table: 'users', column: 'email', type: 'citext', up: 'lower(email)', down: 'email::text' } }],
     });
     await t.executor.drive(run);
-    await waitFor('the backfill to be half done', async () => (await t.rowsDone(run.id)) >= ROWS / 2, 30_000);
+    const handle = await t.executor.handle(run);
+    // Half done, and the server holds a heartbeat with progress from every range in flight: on a busy
+    // machine one range may start late, and heartbeats reach the server up to a throttle interval late.
+    await waitFor('the backfill to be half done, every range in flight having reported progress', async () => {
+      const pending = (await handle.describe()).raw.pendingActivities ?? [];
+      return (await t.rowsDone(run.id)) >= ROWS / 2 && pending.length > 0 && pending.every((a) => heartbeatRows(a.heartbeatDetails) > 0);
+    }, 60_000);
     first.kill('SIGKILL');
     await new Promise((resolve) => first.once('exit', resolve));
     await hold.release();
 
     const second = await startWorker();
-    const handle = await t.executor.handle(run);
     expect(await handle.result()).toBe('completed');
 
     const done = await t.store.getRun(run.id);
