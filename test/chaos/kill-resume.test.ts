@@ -62,9 +62,9 @@ async function bellowsSessions(): Promise<number> {
  */
 async function killMidBackfillThenResume(playbook: string, parallelism: number) {
   const x0 = await xidNow();
-  // The rate cap keeps batches in flight when the kill comes; the hold at half the rows makes sure
-  // the kill comes mid-backfill however slow this machine is (then it finds the ranges waiting).
-  const hold = await backfillHold(db, 'public.users', ROWS / 2);
+  // The rate cap keeps batches in flight when the kill comes; the hold at a quarter of the rows makes
+  // sure the kill comes mid-backfill however slow this machine is (then it finds the ranges waiting).
+  const hold = await backfillHold(db, 'public.users', ROWS / 4);
   const driver = spawnCli(
     [
       'start', playbookPath(playbook), '--no-progress', '--parallelism', String(parallelism), '--batch-size', '500', '--max-batch-size', '500',

@@ -65,11 +65,11 @@ async function bellowsSessions(): Promise<number> {
 
 /**
  * A throttled start of 0001 (email → citext), returned once its backfill is partway. The rate cap
- * keeps it moving while the test acts; the hold at half the rows keeps it mid-backfill, however
- * slow the machine, until the test releases it.
+ * keeps it moving while the test acts; the hold at a quarter of the rows keeps it mid-backfill,
+ * however slow the machine, until the test releases it.
  */
 async function startMidBackfill(parallelism = 1): Promise<{ driver: CliProcess; runId: string }> {
-  await hold.holdAt(ROWS / 2);
+  await hold.holdAt(ROWS / 4);
   const driver = spawnCli(
     [
       'start', playbookPath('0001_users_email_citext.yaml'), '--no-progress', '--parallelism', String(parallelism), '--batch-size', '200', '--max-batch-size', '200',

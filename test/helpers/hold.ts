@@ -9,6 +9,8 @@ import { waitFor } from './poll.ts';
  * row the test owns: once the table's backfill has done `at` rows, and every
  * range some of them, the throttle says "wait" until the test moves the mark or
  * releases it. So the run is mid-backfill for sure, whatever the machine.
+ * With several ranges, hold below the rows of one range: then no range can
+ * finish before the hold, unless another has not even started meanwhile.
  *
  * The row lives in the test's own database, which is dropped with the file, so
  * there is nothing to clean up; a run left held ends with its driver.
@@ -35,12 +37,14 @@ export async function backfillHold(db: TestDatabase, table: string, at: number |
     await db.query(`UPDATE test_control.holds SET hold_at = $2 WHERE table_name = $1`, [table, rows]);
   };
   // The newest run on the table is the one asking: one run migrates a table at a time. A range
-  // with nothing to do counts as started. No row (no ranges yet) or a null mark (released) mean "go on".
-  const query = `SELECT sum(r.rows_done) >= h.hold_at AND bool_and(r.rows_done > 0 OR r.done)
-  FROM test_control.holds h JOIN bellows.ranges r ON r.table_name = h.table_name AND r.task = 'backfill'
- WHERE h.table_name = '${table.replaceAll("'", "''")}'
-   AND r.run_id = (SELECT max(run_id) FROM bellows.ranges WHERE table_name = h.table_name)
- GROUP BY h.hold_at`;
+  // with nothing to do counts as started. No ranges yet or a null mark (released) mean "go on",
+  // and the answer is one boolean row whatever the state, as bellows requires of a throttle query.
+  const query = `SELECT coalesce((
+  SELECT sum(r.rows_done) >= h.hold_at AND bool_and(r.rows_done > 0 OR r.done)
+    FROM test_control.holds h JOIN bellows.ranges r ON r.table_name = h.table_name AND r.task = 'backfill'
+   WHERE h.table_name = '${table.replaceAll("'", "''")}'
+     AND r.run_id = (SELECT max(run_id) FROM bellows.ranges WHERE table_name = h.table_name)
+   GROUP BY h.hold_at), false)`;
   return {
     query,
     holdAt: (rows) => set(rows),

@@ -24,11 +24,12 @@ beforeAll(async () => {
 });
 
 /**
- * The run's backfill is held at half the rows (test/helpers/hold.ts), so the operator's action below
- * lands mid-backfill however slow the machine; the rate cap keeps it moving slowly until then.
+ * The run's backfill is held at a quarter of the rows (test/helpers/hold.ts), so the operator's action
+ * lands mid-backfill however slow the machine, with every range unfinished; the rate cap keeps it
+ * moving slowly until then.
  */
 async function heldPlaybook(name: string, table: string) {
-  const hold = await backfillHold(db, `public.${table}`, ROWS / 2);
+  const hold = await backfillHold(db, `public.${table}`, ROWS / 4);
   const settings = { batchSize: BATCH, minBatchSize: BATCH, maxBatchSize: BATCH, parallelism: RANGES, maxRowsPerSec: 1500, autoContract: true };
   return {
     hold,
@@ -46,7 +47,10 @@ describe('operators steer a Temporal run', () => {
     const run = await t.open(playbook);
     await t.executor.drive(run);
     const handle = await t.executor.handle(run);
-    await waitFor('the backfill to make progress', async () => (await t.rowsDone(run.id)) >= BATCH * 2, 30_000);
+    await waitFor('every range to make progress', async () => {
+      const ranges = await t.store.getRanges(run.id, 'backfill');
+      return ranges.length === RANGES && ranges.every((r) => r.rowsDone > 0);
+    }, 30_000);
 
     // As `bellows pause` does: the store first (from then on no range starts another batch), then the signal.
     const paused = await t.store.setDesired(run.id, { paused: true }, 'pause');
