@@ -12,7 +12,7 @@ import { formatKey, keyset, rowToKey, type Keyset } from './keyset.ts';
 import { RunFailedError } from '../errors.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { loadPauseMs } from './load-yield.ts';
-import { throttleGate } from './throttles/index.ts';
+import { throttleGate, ThrottleStop } from './throttles/index.ts';
 
 export interface WalkDeps {
   db: pg.Pool;
@@ -76,7 +76,12 @@ export async function walkRange(
       const bounds: BatchBounds = { targetMs: settings.batchTimeMs, min: settings.minBatchSize, max: settings.maxBatchSize };
       size = clampBatch(size, bounds);
 
-      const reason = await throttles.reason(settings);
+      const reason = await throttles.reason(settings).catch(async (err: unknown) => {
+        if (!(err instanceof ThrottleStop)) throw err;
+        // It would never answer: stop the run like a failed batch, saying what to change.
+        await noteFailure(store, runId, range, table, err.problem);
+        throw new RunFailedError(`run ${runId} stopped: ${err.problem}; ${err.remedy(runId)}`, runId);
+      });
       if (reason !== throttledBy) {
         await noteThrottle(store, runId, range, table, reason, throttledBy);
         throttledBy = reason;
@@ -99,10 +104,7 @@ export async function walkRange(
           continue;
         }
         const message = describeBatchError(err, range);
-        await store.setRangeNote(range, { error: message }).catch(() => {});
-        await store
-          .appendEvent(runId, 'range_failed', { table: table.name, range: range.rangeNo, task: range.task, sqlstate: sqlstateOf(err), error: message })
-          .catch(() => {});
+        await noteFailure(store, runId, range, table, message, sqlstateOf(err));
         // Ours (verify's report) as they are; a database error keeps its SQLSTATE, so
         // executors can still tell a lost connection (retry) from bad data (stop).
         if (err instanceof RunFailedError) throw err;
@@ -170,6 +172,12 @@ function describeBatchError(err: unknown, range: RangeRecord): string {
   const message = err instanceof Error ? err.message : String(err);
   const detail = (err as { detail?: string }).detail;
   return `${message}${detail ? ` (${detail})` : ''}; batch after key ${formatKey(range.lastKey)} of range ${range.rangeNo}`;
+}
+
+/** A range that stopped: on the range (status shows it) and in the event log. Best effort: the failure itself matters more. */
+async function noteFailure(store: StateStore, runId: string, range: RangeRecord, table: CompiledTable, message: string, sqlstate?: string): Promise<void> {
+  await store.setRangeNote(range, { error: message }).catch(() => {});
+  await store.appendEvent(runId, 'range_failed', { table: table.name, range: range.rangeNo, task: range.task, sqlstate, error: message }).catch(() => {});
 }
 
 async function noteThrottle(

@@ -1,5 +1,8 @@
 import { Option, type Command } from 'commander';
+import { redactUrl } from '../db/redact.ts';
+import { isPostgresUrl } from '../db/url-password.ts';
 import { InputError } from '../errors.ts';
+import { shown } from '../util/printable.ts';
 import type { Tuning } from '../state/types.ts';
 
 /** Flags that override a playbook's backfill settings: on `start` for one run, on `tune` while it runs. */
@@ -11,9 +14,9 @@ export function addSettingsFlags(command: Command): Command {
     .addOption(new Option('--max-batch-size <rows>', 'largest batch').argParser(positiveInt('--max-batch-size')))
     .addOption(new Option('--max-rows-per-sec <n>', 'backfill rate cap across all ranges (0 = none)').argParser(nonNegative('--max-rows-per-sec')))
     .addOption(new Option('--parallelism <n>', 'key ranges backfilled at once').argParser(positiveInt('--parallelism')))
-    .addOption(new Option('--throttle-query <sql>', 'SQL whose truthy result makes the backfill wait'))
+    .addOption(new Option('--throttle-query <sql>', 'one read-only statement returning one boolean; true makes the backfill wait'))
     .addOption(new Option('--max-lock-waiters <n>', 'wait while more sessions than this wait on the table’s locks').argParser(nonNegative('--max-lock-waiters')))
-    .addOption(new Option('--replica-url <url>', 'a replica whose lag throttles the backfill (repeatable; default: pg_stat_replication)').argParser(collect))
+    .addOption(new Option('--replica-url <url>', 'a replica whose lag throttles the backfill (repeatable; default: pg_stat_replication)').argParser(collectUrls('--replica-url')))
     .addOption(new Option('--max-replica-lag <ms>', 'wait while a replica replays more than this far behind').argParser(nonNegative('--max-replica-lag')))
     .addOption(new Option('--max-replica-lag-bytes <n>', 'wait while a replica is more than this many WAL bytes behind').argParser(nonNegative('--max-replica-lag-bytes')))
     .addOption(new Option('--max-wal-rate <bytes>', 'wait while the database writes more WAL per second than this').argParser(nonNegative('--max-wal-rate')))
@@ -21,8 +24,11 @@ export function addSettingsFlags(command: Command): Command {
     .addOption(new Option('--repair', 'verify re-applies up to wrong rows (a few rounds) instead of only reporting them'));
 }
 
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
+function collectUrls(flag: string) {
+  return (value: string, previous: string[] | undefined): string[] => {
+    if (!isPostgresUrl(value)) throw new InputError(`${flag}: expected a postgres:// URL, got ${shown(redactUrl(value))}`);
+    return [...(previous ?? []), value];
+  };
 }
 
 export function tuningFrom(options: Record<string, unknown>): Tuning {

@@ -15,6 +15,7 @@ export const SQLSTATE = {
   uniqueViolation: '23505',
   checkViolation: '23514',
   adminShutdown: '57P01',
+  readOnlyTransaction: '25006',
 } as const;
 
 /** A DDL statement that failed on these waited too long for its lock: try again later. */

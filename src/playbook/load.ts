@@ -4,7 +4,7 @@ import { extname } from 'node:path';
 import type { z } from 'zod';
 import { InputError } from '../errors.ts';
 import { printableLine, shown } from '../util/printable.ts';
-import { playbookSchema, type Playbook } from './schema.ts';
+import { playbookSchema, settingsSchema, type Playbook, type Settings } from './schema.ts';
 import { parseYaml, YamlError } from './yaml.ts';
 
 /**
@@ -30,8 +30,8 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return out || '(playbook)';
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
-  return `${formatPath(issue.path)}: ${issue.message}`;
+function describeIssue(issue: z.core.$ZodIssue, prefix: PropertyKey[]): string {
+  return `${formatPath([...prefix, ...issue.path])}: ${issue.message}`;
 }
 
 /** Zod's own messages, except where they would echo unknown keys back in full. */
@@ -94,9 +94,18 @@ export function parsePlaybook(document: unknown, source = 'playbook'): Playbook 
   }
   const nul = pathOfNul(document);
   if (nul) throw new InputError(`${source}: ${printableLine(formatPath(nul), 80)}: contains a NUL character (\\x00), which PostgreSQL text cannot hold`);
-  const result = playbookSchema.safeParse(document, { error: issueMessage });
+  return validated(playbookSchema, document, `${source}: `);
+}
+
+/** Settings from flags (`start`, `tune`) merged over a run's: checked by the same schema as a playbook's. */
+export function parseSettings(value: unknown): Settings {
+  return validated(settingsSchema, value, '', ['settings']);
+}
+
+function validated<T>(schema: z.ZodType<T>, value: unknown, lead: string, prefix: PropertyKey[] = []): T {
+  const result = schema.safeParse(value, { error: issueMessage });
   if (result.success) return result.data;
-  throw new InputError(`${source}: ${summarize(result.error.issues.map(describeIssue))}`);
+  throw new InputError(`${lead}${summarize(result.error.issues.map((issue) => describeIssue(issue, prefix)))}`);
 }
 
 export function parsePlaybookText(text: string, source: string): Playbook {

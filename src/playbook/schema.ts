@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isPostgresUrl } from '../db/url-password.ts';
 
 /**
  * The playbook format. Everything a user can write is declared here once; the
@@ -100,10 +101,13 @@ export const settingsSchema = z.strictObject({
   lockTimeoutMs: z.number().int().min(1).max(60_000).default(2000).describe('lock_timeout of every DDL statement'),
   retries: z.number().int().min(0).max(100).default(10).describe('Retries of a DDL statement that timed out on its lock'),
   autoContract: z.boolean().default(false).describe('Contract without waiting for bellows approve'),
-  throttleQuery: z.string().min(1).optional().describe('SQL returning a truthy first column while the backfill must wait'),
+  throttleQuery: z.string().min(1).optional().describe('One read-only statement returning one boolean: true while the backfill must wait'),
   maxReplicaLagMs: z.number().min(0).optional(),
   maxReplicaLagBytes: z.number().min(0).optional(),
-  replicaUrls: z.array(z.string()).optional(),
+  replicaUrls: z
+    .array(z.string().refine(isPostgresUrl, 'expected a postgres:// URL'))
+    .optional()
+    .describe('Replicas whose lag throttles the backfill; a password in them is not stored (see README)'),
   maxWalBytesPerSec: z.number().min(0).optional(),
   maxLockWaiters: z.number().int().min(0).optional().describe('Back off while more sessions than this wait on a lock on the table'),
   loadYield: z

@@ -21,7 +21,7 @@ function refuseTags(doc: Document, lines: LineCounter): void {
   YAML.visit(doc, {
     Node(_key, node) {
       if (node.tag && !PLAIN_TAGS.has(node.tag)) {
-        const at = node.range ? ` at line ${lines.linePos(node.range[0]).line}` : '';
+        const at = node.range ? ` (on the value at line ${lines.linePos(node.range[0]).line})` : '';
         const tag = node.tag.replace(/^tag:yaml\.org,2002:/, '!!');
         throw new YamlError(`YAML tag ${shown(tag)}${at} is not allowed: a playbook is plain data (strings, numbers, booleans, lists, mappings)`);
       }

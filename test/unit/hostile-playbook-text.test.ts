@@ -40,9 +40,9 @@ const addColumn = (fields: string) => `name: p1\noperations:\n  - add_column: {t
 
 describe('YAML beyond plain data', () => {
   it.each([
-    ['a Python object tag', 'name: p1\nx: !!python/object:os.system echo\noperations: []\n', /YAML tag "!!python\/object:os.system" at line 2 is not allowed/],
-    ['a custom tag', addColumn(', default: !evil 1'), /YAML tag "!evil" at line 3 is not allowed/],
-    ['a tag the yaml package resolves (binary)', addColumn(', default: !!binary aGk='), /YAML tag "!!binary" at line 3 is not allowed/],
+    ['a Python object tag', 'name: p1\nx: !!python/object:os.system echo\noperations: []\n', /YAML tag "!!python\/object:os.system" \(on the value at line 2\) is not allowed/],
+    ['a custom tag', addColumn(', default: !evil 1'), /YAML tag "!evil" \(on the value at line 3\) is not allowed/],
+    ['a tag the yaml package resolves (binary)', addColumn(', default: !!binary aGk='), /YAML tag "!!binary" \(on the value at line 3\) is not allowed/],
     ['two documents', `${addColumn('')}---\n${addColumn('')}`, /2 YAML documents in one file/],
     ['a duplicate key', 'name: p1\nname: p2\noperations: []\n', /not valid YAML: Map keys must be unique/],
   ])('refuses %s', async (_name, text, pattern) => {

@@ -1,5 +1,7 @@
+import type pg from 'pg';
+import { InputError } from '../../errors.ts';
 import type { Settings } from '../../playbook/schema.ts';
-import type { Throttle, ThrottleContext, ThrottleProbe } from './throttle.ts';
+import { ThrottleStop, type Throttle, type ThrottleContext, type ThrottleProbe } from './throttle.ts';
 import { customQueryThrottle } from './custom-query.ts';
 import { lockWaitersThrottle } from './lock-waiters.ts';
 import { replicaLagThrottle } from './replica-lag.ts';
@@ -20,7 +22,8 @@ export function throttleGate(ctx: ThrottleContext) {
           const reason = await probe.check(settings);
           if (reason) return reason;
         } catch (err) {
-          // A throttle that cannot answer means "wait": failing open would defeat its purpose.
+          if (err instanceof ThrottleStop) throw err;
+          // A throttle that cannot answer now means "wait": failing open would defeat its purpose.
           return `${throttle.name} check failed: ${(err as Error).message}`;
         }
       }
@@ -32,4 +35,17 @@ export function throttleGate(ctx: ThrottleContext) {
   };
 }
 
+/**
+ * Refuses, before anything runs, throttle settings that could only fail once the
+ * backfill asks them (see each throttle's preflight). `settings` holds the
+ * settings being set: a playbook's, a start's overrides, or a tune's changes.
+ */
+export async function checkThrottleSettings(db: pg.Pool, settings: Partial<Settings>): Promise<void> {
+  for (const throttle of THROTTLES) {
+    const problem = await throttle.preflight?.(db, settings);
+    if (problem) throw new InputError(problem);
+  }
+}
+
+export { ThrottleStop } from './throttle.ts';
 export type { Throttle, ThrottleContext, ThrottleProbe } from './throttle.ts';

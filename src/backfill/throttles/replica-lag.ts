@@ -1,7 +1,11 @@
 import pg from 'pg';
 import { redactUrl } from '../../db/redact.ts';
-import type { Throttle } from './throttle.ts';
+import { connectableUrl } from '../../db/url-password.ts';
+import { ThrottleStop, type Throttle } from './throttle.ts';
 import { formatBytes } from './wal-rate.ts';
+
+/** Where a process that did not start the run finds a replica password the state store does not keep. */
+export const REPLICA_PASSWORD_ENV = 'BELLOWS_REPLICA_PASSWORD';
 
 interface Lag {
   source: string;
@@ -23,7 +27,14 @@ export const replicaLagThrottle: Throttle = {
     const replica = (url: string) => {
       let pool = replicas.get(url);
       if (!pool) {
-        pool = new pg.Pool({ connectionString: url, max: 1, application_name: 'bellows-lag-probe' });
+        const connectionString = connectableUrl(url, REPLICA_PASSWORD_ENV);
+        if (!connectionString) {
+          throw new ThrottleStop(
+            `replica ${redactUrl(url)} needs its password, which bellows does not store`,
+            (run) => `set ${REPLICA_PASSWORD_ENV} for the process that drives the run, then bellows resume ${run}`,
+          );
+        }
+        pool = new pg.Pool({ connectionString, max: 1, application_name: 'bellows-lag-probe' });
         pool.on('error', () => {});
         replicas.set(url, pool);
       }

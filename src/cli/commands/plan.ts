@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { checkThrottleSettings } from '../../backfill/throttles/index.ts';
 import { compilePlan } from '../../engine/compile.ts';
 import { describePlan } from '../../engine/plan-text.ts';
 import { loadPlaybook } from '../../playbook/load.ts';
@@ -14,7 +15,9 @@ export function planCommand(program: Command): void {
     .action(async (path: string, options, cmd: Command) => {
       const playbook = await loadPlaybook(path);
       await withDatabase(cmd.optsWithGlobals(), async (ctx) => {
-        const sections = describePlan(await compilePlan(ctx.pool, playbook, ctx.store.schemaName));
+        const plan = await compilePlan(ctx.pool, playbook, ctx.store.schemaName);
+        await checkThrottleSettings(ctx.pool, playbook.settings);
+        const sections = describePlan(plan);
         if (options.json) return printJson({ playbook: playbook.name, phases: sections });
         print(`-- plan of ${playbook.name}${playbook.description ? `: ${playbook.description}` : ''}`);
         for (const section of sections) {

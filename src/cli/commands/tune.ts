@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { checkTuning } from '../../engine/tuning.ts';
+import { redactText } from '../../db/redact.ts';
 import { InputError } from '../../errors.ts';
 import { withDatabase } from '../context.ts';
 import { requireUnfinished } from '../drive.ts';
@@ -17,8 +19,9 @@ export function tuneCommand(program: Command): void {
     await withDatabase(cmd.optsWithGlobals(), async (ctx) => {
       const run = await ctx.store.findRun(ref);
       requireUnfinished(run, 'tune');
+      await checkTuning(ctx.pool, run, tuning);
       await sendIntent(ctx, run, 'tune', { tuning });
-      print(`run ${run.id} tuned: ${Object.entries(tuning).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+      print(`run ${run.id} tuned: ${redactText(Object.entries(tuning).map(([k, v]) => `${k}=${v}`).join(', '))}`);
     });
   });
 }
