@@ -13,6 +13,7 @@ import { RunFailedError } from '../errors.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { loadPauseMs } from './load-yield.ts';
 import { throttleGate, ThrottleStop } from './throttles/index.ts';
+import { walkerId } from './walker-id.ts';
 
 export interface WalkDeps {
   db: pg.Pool;
@@ -51,11 +52,18 @@ export async function walkRange(
 ): Promise<WalkOutcome> {
   if (start.done) return 'done';
   const { store } = deps;
+  // Whoever walked this range before (an orphaned activity, a driver that lost its
+  // lock) is fenced out from here on; go on from the checkpoint it left.
+  const claim = await store.claimRange(start, walkerId());
+  if (claim.previousOwner && claim.previousOwner !== walkerId()) {
+    await store.appendEvent(runId, 'range_claimed', { table: table.name, task: start.task, range: start.rangeNo, from: claim.previousOwner, by: walkerId() });
+  }
+  if (claim.range.done) return 'done';
   const ks = keyset(table.ref, table.key!);
   const throttles = throttleGate({ db: deps.db, table });
   const limiter = new RateLimiter();
   const initial = await store.getRun(runId);
-  let range = start;
+  let range = claim.range;
   let size = range.batchSize ?? initial.settings.batchSize;
   let tunedSize = initial.desired.tuning?.batchSize;
   let conflicts = 0;
@@ -92,7 +100,12 @@ export async function walkRange(
       }
       await limiter.take(size, settings.maxRowsPerSec / Math.max(settings.parallelism, 1), deps.signal);
 
-      const outcome = await runBatch(deps, ks, range, size, settings, work);
+      const outcome = await runBatch(deps, ks, range, claim.token, size, settings, work);
+      if ('fenced' in outcome) {
+        deps.log.warn({ table: table.name, range: range.rangeNo }, 'another walker claimed this range; stopping without committing');
+        await store.appendEvent(runId, 'range_fenced', { table: table.name, task: range.task, range: range.rangeNo, walker: walkerId() });
+        return 'stopped';
+      }
       if ('error' in outcome) {
         const err = outcome.error;
         if (isRetryable(err, BATCH_RETRY_CODES) && conflicts < MAX_CONFLICT_RETRIES) {
@@ -131,19 +144,25 @@ async function runBatch(
   deps: WalkDeps,
   ks: Keyset,
   range: RangeRecord,
+  token: string,
   size: number,
   settings: Settings,
   work: BatchWork,
-): Promise<{ range: RangeRecord; elapsedMs: number } | { error: unknown }> {
+): Promise<{ range: RangeRecord; elapsedMs: number } | { error: unknown } | { fenced: true }> {
   const started = performance.now();
   const client = await deps.db.connect();
   try {
     await client.query('BEGIN');
     // The dual-write triggers skip this transaction's own writes: the batch sets both sides itself.
     await client.query(`SELECT set_config('bellows.backfill', 'on', true), set_config('lock_timeout', $1, true)`, [`${settings.lockTimeoutMs}ms`]);
-    // Locking the range row first makes a concurrent split wait for this batch, and
-    // tells this batch where its range ends now (a split may have lowered it).
-    const upperKey = await deps.store.lockRange(client, range);
+    // Locking the range row first makes a concurrent split or claim wait for this
+    // batch, tells this batch where its range ends now (a split may have lowered
+    // it), and whether this walker still owns the range (a claim fences it out).
+    const { upperKey, owned } = await deps.store.lockRange(client, range, token);
+    if (!owned) {
+      await client.query('ROLLBACK');
+      return { fenced: true };
+    }
     const batchUpper = await findBatchUpper(client, ks, range.lastKey, upperKey, size);
     const lastKey = batchUpper ?? upperKey;
     const params: unknown[] = [];

@@ -263,14 +263,39 @@ export class StateStore {
     await db.query(`DELETE FROM ${this.schema}.ranges WHERE run_id = $1 AND task = $2`, [runId, task]);
   }
 
-  /** Locks a range's row for the batch's transaction and returns its current upper key. */
-  async lockRange(db: Db, range: Pick<RangeRecord, 'runId' | 'task' | 'table' | 'rangeNo'>): Promise<KeyValue> {
-    const { rows } = await db.query<{ upperKey: KeyValue }>(
-      `SELECT upper_key AS "upperKey" FROM ${this.schema}.ranges
+  /**
+   * Makes `owner` the range's only walker: the next fencing token, and the range
+   * as it is now. It waits for a batch in flight (which holds the range's row), so
+   * the checkpoint it returns is the one the previous walker left.
+   */
+  async claimRange(range: Pick<RangeRecord, 'runId' | 'task' | 'table' | 'rangeNo'>, owner: string): Promise<{ range: RangeRecord; token: string; previousOwner: string | null }> {
+    return inTransaction(this.pool, async (client) => {
+      const before = await client.query<{ owner: string | null }>(
+        `SELECT lease_owner AS owner FROM ${this.schema}.ranges
+          WHERE run_id = $1 AND task = $2 AND table_name = $3 AND range_no = $4 FOR NO KEY UPDATE`,
+        [range.runId, range.task, range.table, range.rangeNo],
+      );
+      const { rows } = await client.query<{ token: string }>(
+        `UPDATE ${this.schema}.ranges SET lease_token = lease_token + 1, lease_owner = $5
+          WHERE run_id = $1 AND task = $2 AND table_name = $3 AND range_no = $4 RETURNING lease_token::text AS token`,
+        [range.runId, range.task, range.table, range.rangeNo, owner],
+      );
+      const claimed = await this.getRange(range.runId, range.task, range.table, range.rangeNo, client);
+      return { range: claimed, token: rows[0].token, previousOwner: before.rows[0]?.owner ?? null };
+    });
+  }
+
+  /**
+   * Locks a range's row for the batch's transaction: its current upper key, and
+   * whether `token` still owns it (a later claim fenced this walker out).
+   */
+  async lockRange(db: Db, range: Pick<RangeRecord, 'runId' | 'task' | 'table' | 'rangeNo'>, token: string): Promise<{ upperKey: KeyValue; owned: boolean }> {
+    const { rows } = await db.query<{ upperKey: KeyValue; owned: boolean }>(
+      `SELECT upper_key AS "upperKey", lease_token = $5::bigint AS owned FROM ${this.schema}.ranges
         WHERE run_id = $1 AND task = $2 AND table_name = $3 AND range_no = $4 FOR NO KEY UPDATE`,
-      [range.runId, range.task, range.table, range.rangeNo],
+      [range.runId, range.task, range.table, range.rangeNo, token],
     );
-    return rows[0].upperKey;
+    return rows[0];
   }
 
   /** The checkpoint of one batch; called inside the batch's own transaction so both commit or neither. */
