@@ -154,7 +154,12 @@ async function runBatch(
   try {
     await client.query('BEGIN');
     // The dual-write triggers skip this transaction's own writes: the batch sets both sides itself.
-    await client.query(`SELECT set_config('bellows.backfill', 'on', true), set_config('lock_timeout', $1, true)`, [`${settings.lockTimeoutMs}ms`]);
+    // No wait for the WAL flush at commit: a server crash can lose only whole batches, each
+    // with its own checkpoint (they commit together), so the lost batches are simply redone.
+    await client.query(
+      `SELECT set_config('bellows.backfill', 'on', true), set_config('lock_timeout', $1, true), set_config('synchronous_commit', 'off', true)`,
+      [`${settings.lockTimeoutMs}ms`],
+    );
     // Locking the range row first makes a concurrent split or claim wait for this
     // batch, tells this batch where its range ends now (a split may have lowered
     // it), and whether this walker still owns the range (a claim fences it out).

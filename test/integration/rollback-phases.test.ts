@@ -194,3 +194,29 @@ describe.each(STOPS.map((stop, i) => ({ stop, i })))('alter_column rolled back $
     expect(rows[0]).toEqual({ n: 1200, upper: 0 });
   });
 });
+
+describe('a failed dual-write', () => {
+  it('rolls itself back like a failed expand: shadow column gone, nothing left that touches writes', async () => {
+    await db.query(`CREATE TABLE rbdw (id int PRIMARY KEY, v int NOT NULL)`);
+    await db.query(`INSERT INTO rbdw SELECT g, g FROM generate_series(1, 200) g`);
+    const engine = engineFor(db.pool);
+    const original = await tableState(db.pool, 'public.rbdw');
+    const run = await engine.open({
+      name: 'rb_dual_write',
+      settings: SMALL_BATCHES,
+      operations: [{ alter_column: { table: 'rbdw', column: 'v', type: 'bigint', up: 'v::bigint', down: 'v::int' } }],
+    });
+    // Someone takes the version schema's name after start checked it: dual-write's CREATE SCHEMA fails.
+    await db.query(`CREATE SCHEMA rb_dual_write`);
+    const err = await engine.executor.drive(run, { stopAtGate: true }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(RunFailedError);
+    expect((err as Error).message).toMatch(/dual_write failed and was rolled back, nothing is left changed: .*schema "rb_dual_write" already exists/);
+    expect(await engine.store.getRun(run.id)).toMatchObject({ status: 'rolled_back' });
+    // The schema someone else made stays: rollback removes only what the run created.
+    await db.query(`DROP SCHEMA rb_dual_write`);
+    expect(await tableState(db.pool, 'public.rbdw')).toEqual(original);
+  });
+});
