@@ -13,13 +13,14 @@ import { watchRun } from './watch-loop.ts';
 export async function driveWithProgress(
   ctx: CliContext,
   run: RunRecord,
-  options: { stopAtGate: boolean; progress: boolean },
+  /** `executor`: drive with this one rather than the run's own (a rollback taken over from an unreachable one). */
+  options: { stopAtGate: boolean; progress: boolean; executor?: string },
 ): Promise<DriveOutcome> {
   const interrupt = new AbortController();
   const onSignal = () => interrupt.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const executor = await createExecutor(run.executor, executorDeps(ctx, interrupt.signal));
+  const executor = await createExecutor(options.executor ?? run.executor, executorDeps(ctx, interrupt.signal));
   const stopView = new AbortController();
   const view = options.progress ? watchRun(ctx, run.id, { stop: stopView.signal, drivenHere: true }).catch(() => null) : null;
   let outcome: DriveOutcome;
@@ -39,6 +40,27 @@ export async function driveWithProgress(
   }
   reportOutcome(run.id, outcome);
   return outcome;
+}
+
+/**
+ * Rolls a run back in this process, whatever its executor. Every rollback step
+ * is idempotent and reads only the state store, so this is safe even if the
+ * run's own executor is unreachable or still holds a copy of the run: the store
+ * says what the run made, and the first to remove it wins.
+ */
+export async function rollBackHere(ctx: CliContext, run: RunRecord): Promise<void> {
+  const aborted = run.desired.abort ? run : await ctx.store.setDesired(run.id, { abort: true, paused: false }, 'abort');
+  await driveWithProgress(ctx, aborted, { stopAtGate: true, progress: false, executor: 'local' });
+}
+
+/** Throws unless `name` can take a run now: asked before a run is created, so nothing is left behind when it cannot. */
+export async function requireExecutorReady(ctx: CliContext, name: string): Promise<void> {
+  const executor = await createExecutor(name, executorDeps(ctx));
+  try {
+    await executor.ready();
+  } finally {
+    await executor.close();
+  }
 }
 
 /**

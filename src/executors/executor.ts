@@ -12,6 +12,12 @@ export type Intent = 'pause' | 'resume' | 'tune' | 'approve' | 'abort';
 export interface Executor {
   readonly name: string;
   /**
+   * Throws (an EnvironmentError) unless this executor can take a run now. `start`
+   * asks before it creates a run, so a start that nothing could drive leaves no
+   * run behind to hold its tables.
+   */
+  ready(): Promise<void>;
+  /**
    * Takes the run forward: the local executor runs it in this process until it
    * completes (or, with `stopAtGate`, until it waits for approval); a remote
    * executor submits it and returns.

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
-import { RunFailedError } from '../../errors.ts';
+import { EnvironmentError, RunFailedError } from '../../errors.ts';
 import { sleep } from '../../util/sleep.ts';
 import { withDatabase } from '../context.ts';
-import { driveWithProgress, requireUnfinished, rolledBack } from '../drive.ts';
-import { sendIntent, undrivenLocalRun } from '../intent.ts';
+import { requireUnfinished, rollBackHere, rolledBack } from '../drive.ts';
+import { undrivenLocalRun, wakeExecutor } from '../intent.ts';
 import { print } from '../output.ts';
+import { printableLine } from '../../util/printable.ts';
 
 const WAIT_MS = 10 * 60_000;
 
@@ -17,10 +18,16 @@ export function rollbackCommand(program: Command): void {
       await withDatabase(cmd.optsWithGlobals(), async (ctx) => {
         const run = await ctx.store.findRun(ref);
         requireUnfinished(run, 'roll back');
-        const aborted = await sendIntent(ctx, run, 'abort', { abort: true, paused: false });
-        if (await undrivenLocalRun(ctx, run)) {
-          await driveWithProgress(ctx, aborted, { stopAtGate: true, progress: false });
-          return;
+        const aborted = await ctx.store.setDesired(run.id, { abort: true, paused: false }, 'abort');
+        if (await undrivenLocalRun(ctx, run)) return rollBackHere(ctx, aborted);
+        try {
+          await wakeExecutor(ctx, aborted, 'abort');
+        } catch (err) {
+          // The state store is the truth and every rollback step is idempotent: an executor that
+          // cannot be reached must not keep a run (and its tables) from being rolled back.
+          if (!(err instanceof EnvironmentError)) throw err;
+          print(printableLine(`run ${run.id}: its executor ${run.executor} cannot be reached (${err.message}); rolling it back from here`));
+          return rollBackHere(ctx, aborted);
         }
         print(`rollback requested for run ${run.id}; waiting for its driver to roll it back`);
         const deadline = Date.now() + WAIT_MS;

@@ -3,7 +3,8 @@ import { openRun } from '../../engine/start.ts';
 import { loadPlaybook } from '../../playbook/load.ts';
 import type { Settings } from '../../playbook/schema.ts';
 import { withDatabase } from '../context.ts';
-import { driveWithProgress } from '../drive.ts';
+import { EnvironmentError } from '../../errors.ts';
+import { driveWithProgress, requireExecutorReady, rollBackHere } from '../drive.ts';
 import { print } from '../output.ts';
 import { addSettingsFlags, tuningFrom } from '../settings-flags.ts';
 
@@ -20,9 +21,17 @@ export function startCommand(program: Command): void {
     const overrides = tuningFrom(options) as Partial<Settings>;
     const poolSize = 6 + (overrides.parallelism ?? playbook.settings.parallelism);
     await withDatabase(cmd.optsWithGlobals(), async (ctx) => {
+      await requireExecutorReady(ctx, options.executor);
       const { run, attached } = await openRun(ctx.pool, ctx.store, { playbook, executor: options.executor, overrides });
       print(attached ? `attached to unfinished run ${run.id} of ${run.playbookName} (phase ${run.phase})` : `run ${run.id} started: ${run.playbookName}`);
-      await driveWithProgress(ctx, run, { stopAtGate: !options.waitForApproval, progress: options.progress });
+      try {
+        await driveWithProgress(ctx, run, { stopAtGate: !options.waitForApproval, progress: options.progress });
+      } catch (err) {
+        // The executor was ready a moment ago and is not now: a run it never took must not hold its tables.
+        if (attached || !(err instanceof EnvironmentError)) throw err;
+        await rollBackHere(ctx, run);
+        throw new EnvironmentError(`run ${run.id} was not started (${err.message}); it is rolled back and its tables are free`);
+      }
     }, { poolSize });
   });
 }

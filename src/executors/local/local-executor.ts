@@ -172,6 +172,10 @@ export class LocalExecutor implements Executor {
     }
   }
 
+  async ready(): Promise<void> {
+    // This process and its database are all it needs, and the command already reached the database.
+  }
+
   async notify(): Promise<void> {
     // The driver polls the state store between batches; nothing to wake.
   }

@@ -87,6 +87,16 @@ export class TemporalExecutor implements Executor {
     };
   }
 
+  /** Connecting proves the server answers; the namespace is checked too, as a start to a wrong one would fail only later. */
+  async ready(): Promise<void> {
+    const client = await this.connect();
+    try {
+      await client.workflowService.describeNamespace({ namespace: this.settings.namespace });
+    } catch (err) {
+      throw new EnvironmentError(`Temporal at ${this.settings.address} cannot take runs in namespace ${this.settings.namespace}: ${(err as Error).message}`);
+    }
+  }
+
   /** Submits the run, or attaches to its workflow if one is already running: the workflow id is the run's. */
   async drive(run: RunRecord): Promise<DriveOutcome> {
     const client = await this.connect();
