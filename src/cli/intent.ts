@@ -3,6 +3,8 @@ import { createExecutor } from '../executors/index.ts';
 import { runLockName } from '../executors/local/local-executor.ts';
 import type { Intent } from '../executors/executor.ts';
 import type { DesiredState, RunRecord } from '../state/types.ts';
+import { DriverProbes } from '../executors/driver-probes.ts';
+import { liveness } from '../state/liveness.ts';
 import { executorDeps, type CliContext } from './context.ts';
 
 /**
@@ -37,4 +39,14 @@ export async function wakeExecutor(ctx: CliContext, run: RunRecord, intent: Inte
  */
 export async function undrivenLocalRun(ctx: CliContext, run: RunRecord): Promise<boolean> {
   return run.executor === 'local' && !(await isAdvisoryLockHeld(ctx.pool, runLockName(run.id)));
+}
+
+/** Whether anything drives the run now, whatever its executor: its executor's word, else its heartbeat. */
+export async function isDriven(ctx: CliContext, run: RunRecord): Promise<boolean> {
+  const probes = new DriverProbes(executorDeps(ctx));
+  try {
+    return liveness(run, await probes.probe(run)).driven;
+  } finally {
+    await probes.close();
+  }
 }

@@ -1,7 +1,7 @@
-import { runLockName } from '../executors/local/local-executor.ts';
+import { DriverProbes } from '../executors/driver-probes.ts';
 import { runProgress, type RunProgress } from '../state/progress.ts';
 import { sleep } from '../util/sleep.ts';
-import type { CliContext } from './context.ts';
+import { executorDeps, type CliContext } from './context.ts';
 import { renderProgress } from './render/progress-view.ts';
 
 const SETTLED = ['completed', 'rolled_back', 'failed', 'awaiting_approval'];
@@ -21,20 +21,24 @@ export async function watchRun(
   const interval = options.intervalMs ?? (tty ? 500 : 2000);
   let drawn = 0;
   let last = '';
-  for (;;) {
-    const run = await ctx.store.getRun(runId);
-    const progress = await runProgress(ctx.pool, ctx.store, run, runLockName(runId));
-    if (options.drivenHere) progress.driver = 'active';
-    const lines = renderProgress(progress, options.detail);
-    const text = lines.join('\n');
-    if (tty) {
-      process.stdout.write((drawn ? `\x1b[${drawn}A\x1b[0J` : '') + text + '\n');
-      drawn = lines.length;
-    } else if (text !== last) {
-      process.stdout.write(text + '\n');
+  const probes = new DriverProbes(executorDeps(ctx));
+  try {
+    for (;;) {
+      const run = await ctx.store.getRun(runId);
+      const progress = await runProgress(ctx.store, run, options.drivenHere ? 'driven' : await probes.probe(run));
+      const lines = renderProgress(progress, options.detail);
+      const text = lines.join('\n');
+      if (tty) {
+        process.stdout.write((drawn ? `\x1b[${drawn}A\x1b[0J` : '') + text + '\n');
+        drawn = lines.length;
+      } else if (text !== last) {
+        process.stdout.write(text + '\n');
+      }
+      last = text;
+      if (SETTLED.includes(progress.status) || options.stop?.aborted) return progress;
+      await sleep(interval, options.stop);
     }
-    last = text;
-    if (SETTLED.includes(progress.status) || options.stop?.aborted) return progress;
-    await sleep(interval, options.stop);
+  } finally {
+    await probes.close();
   }
 }

@@ -1,4 +1,5 @@
 import type { RunRecord } from '../state/types.ts';
+import type { DriverProbe } from '../state/liveness.ts';
 
 export type DriveOutcome = 'completed' | 'awaiting_approval' | 'rolled_back' | 'stopped' | 'submitted';
 
@@ -23,6 +24,12 @@ export interface Executor {
    * executor submits it and returns.
    */
   drive(run: RunRecord, options: { stopAtGate: boolean }): Promise<DriveOutcome>;
+  /**
+   * Whether this executor is driving the run, as far as it can tell without the
+   * state store (state/liveness.ts combines this with the run's heartbeat). Never
+   * throws: an executor that cannot be asked answers 'unknown'.
+   */
+  probe(run: RunRecord): Promise<DriverProbe>;
   /** Wakes the run's driver after an intent was written to the state store. */
   notify(run: RunRecord, intent: Intent): Promise<void>;
   close(): Promise<void>;

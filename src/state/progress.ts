@@ -1,6 +1,5 @@
-import type pg from 'pg';
-import { isAdvisoryLockHeld } from '../db/advisory.ts';
 import type { StateStore } from './store.ts';
+import { expectsDriver, liveness, stalledMessage, type DriverProbe } from './liveness.ts';
 import type { RangeRecord, RunRecord } from './types.ts';
 import { effectiveSettings } from './types.ts';
 import { formatKey } from '../backfill/keyset.ts';
@@ -40,8 +39,19 @@ export interface RunProgress {
   executor: string;
   phase: string;
   status: string;
-  /** Whether a process is driving the run right now (local executor: holds the run's lock). */
-  driver: 'active' | 'none' | 'remote';
+  /**
+   * What an operator reads first: the status, except that a run nobody drives is
+   * 'stalled' and a run asked to pause that has not yet is 'pausing'.
+   */
+  state: string;
+  /** Whether something drives the run right now (a process, a worker), whatever the executor. */
+  driver: 'active' | 'none';
+  /** Who drives it, or drove it last, as it named itself. */
+  driverName: string | null;
+  /** Set when the run should be moving and nothing drives it: since when, and the sentence to show. */
+  stalled: { since: Date; message: string } | null;
+  /** Whether the figures below move: only a driven, running, unpaused run has a rate and an ETA in seconds. */
+  motion: Motion;
   paused: boolean;
   approved: boolean;
   settings: ReturnType<typeof effectiveSettings>;
@@ -50,6 +60,9 @@ export interface RunProgress {
   updatedAt: Date;
   tasks: TaskProgress[];
 }
+
+/** Why a run's ETA is not a figure: 'paused', 'stalled', or nothing moves at all ('idle': finished, waiting, failed). */
+export type Motion = 'moving' | 'paused' | 'stalled' | 'idle';
 
 /**
  * Row totals start from the planner's estimate and are refined by progress: a
@@ -63,6 +76,16 @@ function rangeTotal(r: RangeRecord): number {
 function eta(remaining: number, rate: number | null): number | null {
   if (remaining <= 0) return 0;
   return rate && rate > 0 ? remaining / rate : null;
+}
+
+/** A run that does not move has no rate and no ETA in seconds; the last batch's figures are history, not progress. */
+function stopped(task: TaskProgress): TaskProgress {
+  return {
+    ...task,
+    rowsPerSec: 0,
+    etaSeconds: task.done ? 0 : null,
+    ranges: task.ranges.map((r) => ({ ...r, rowsPerSec: 0, etaSeconds: r.done ? 0 : null })),
+  };
 }
 
 export function summarizeTasks(ranges: RangeRecord[]): TaskProgress[] {
@@ -111,22 +134,43 @@ function publicSettings(run: RunRecord) {
   return settings.replicaUrls ? { ...settings, replicaUrls: settings.replicaUrls.map(redactUrl) } : settings;
 }
 
-export async function runProgress(pool: pg.Pool, store: StateStore, run: RunRecord, lockName: string): Promise<RunProgress> {
+function motionOf(run: RunRecord, driven: boolean): Motion {
+  if (run.status === 'paused' || (run.status === 'running' && run.desired.paused)) return 'paused';
+  if (!expectsDriver(run)) return 'idle';
+  if (!driven) return 'stalled';
+  // A rollback walks no ranges: the backfill's last figures are not its progress.
+  return run.status === 'running' ? 'moving' : 'idle';
+}
+
+function stateOf(run: RunRecord, motion: Motion): string {
+  if (motion === 'stalled') return 'stalled';
+  if (run.status === 'running' && run.desired.paused) return 'pausing';
+  return run.status;
+}
+
+/** `probe`: what the run's executor says of its driver (executors/driver-probes.ts); the heartbeat in the store does the rest. */
+export async function runProgress(store: StateStore, run: RunRecord, probe: DriverProbe): Promise<RunProgress> {
   const ranges = [...(await store.getRanges(run.id, 'backfill')), ...(await store.getRanges(run.id, 'verify'))];
-  const driverActive = await isAdvisoryLockHeld(pool, lockName);
+  const live = liveness(run, probe);
+  const motion = motionOf(run, live.driven);
+  const tasks = summarizeTasks(ranges);
   return {
     id: run.id,
     playbook: run.playbookName,
     executor: run.executor,
     phase: run.phase,
     status: run.status,
-    driver: driverActive ? 'active' : run.executor === 'local' ? 'none' : 'remote',
+    state: stateOf(run, motion),
+    driver: live.driven ? 'active' : 'none',
+    driverName: live.by,
+    stalled: motion === 'stalled' ? { since: live.since!, message: stalledMessage(run.id, live.since!) } : null,
+    motion,
     paused: Boolean(run.desired.paused),
     approved: Boolean(run.desired.approved),
     settings: publicSettings(run),
     error: run.error,
     createdAt: run.createdAt,
     updatedAt: run.updatedAt,
-    tasks: summarizeTasks(ranges),
+    tasks: motion === 'moving' ? tasks : tasks.map(stopped),
   };
 }

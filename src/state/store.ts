@@ -23,7 +23,8 @@ type Db = pg.Pool | pg.ClientBase;
 const RUN_COLUMNS = `id::text AS id, playbook_name AS "playbookName", checksum, playbook, plan, tables, executor, phase, status,
   desired, settings, done_actions AS "doneActions", backfill_started_at AS "backfillStartedAt",
   backfill_done_at AS "backfillDoneAt", verify_started_at AS "verifyStartedAt", verified_at AS "verifiedAt", error, created_at AS "createdAt",
-  updated_at AS "updatedAt", finished_at AS "finishedAt"`;
+  updated_at AS "updatedAt", finished_at AS "finishedAt", driver, driver_seen_at AS "driverSeenAt",
+  (extract(epoch FROM clock_timestamp() - driver_seen_at) * 1000)::float8 AS "driverAgeMs"`;
 
 const RANGE_COLUMNS = `run_id::text AS "runId", task, table_name AS "table", range_no AS "rangeNo", lower_key AS "lowerKey",
   upper_key AS "upperKey", last_key AS "lastKey", rows_done::float8 AS "rowsDone", rows_estimate::float8 AS "rowsEstimate",
@@ -157,6 +158,22 @@ export class StateStore {
       [id, status, error],
     );
     await this.appendEvent(id, status === 'failed' ? 'failed' : 'status', error ? { status, error } : { status });
+  }
+
+  /**
+   * The driver's heartbeat: `driver` works on the run now. Ages are measured by the
+   * database's clock alone, so clocks that differ between hosts do not matter.
+   */
+  async beatDriver(id: string, driver: string): Promise<void> {
+    await this.pool.query(`UPDATE ${this.schema}.runs SET driver = $2, driver_seen_at = clock_timestamp() WHERE id = $1`, [id, driver]);
+  }
+
+  /** The driver lets go (stopped, interrupted, finished); the last time it was seen stays. */
+  async releaseDriver(id: string, driver: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE ${this.schema}.runs SET driver = NULL, driver_seen_at = clock_timestamp() WHERE id = $1 AND driver = $2`,
+      [id, driver],
+    );
   }
 
   async markActionDone(id: string, actionId: string, db: Db = this.pool): Promise<void> {

@@ -48,6 +48,12 @@ export interface RunRecord {
   createdAt: Date;
   updatedAt: Date;
   finishedAt: Date | null;
+  /** Who drives the run now (a process or worker), null once it let go or before any did. */
+  driver: string | null;
+  /** The driver's last heartbeat (state/liveness.ts). */
+  driverSeenAt: Date | null;
+  /** How long ago that was, by the database's clock. */
+  driverAgeMs: number | null;
 }
 
 export type KeyValue = string[];

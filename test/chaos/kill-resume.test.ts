@@ -97,9 +97,10 @@ async function killMidBackfillThenResume(playbook: string, parallelism: number) 
   const [json, human] = await Promise.all([runCli(['status', runId, '--json'], { db: db.url }), runCli(['status', runId], { db: db.url })]);
   expect(json.code, show(json)).toBe(0);
   const status = JSON.parse(json.stdout);
-  expect(status).toMatchObject({ id: runId, phase: 'backfill', status: 'running', driver: 'none', paused: false });
-  expect(status.tasks[0]).toMatchObject({ task: 'backfill', table: 'public.users', rowsDone: doneAtKill, done: false });
-  expect(human.stdout).toContain(`stalled: no process drives it (bellows resume ${runId})`);
+  expect(status).toMatchObject({ id: runId, phase: 'backfill', status: 'running', state: 'stalled', driver: 'none', paused: false });
+  expect(status.tasks[0]).toMatchObject({ task: 'backfill', table: 'public.users', rowsDone: doneAtKill, rowsPerSec: 0, etaSeconds: null, done: false });
+  expect(human.stdout).toContain(`stalled: nothing drives this run (since `);
+  expect(human.stdout).toContain(`; bellows resume ${runId}`);
 
   // Lift the throttle for the rest: the resumed process picks up the run's tuning from the state store.
   await hold.release();

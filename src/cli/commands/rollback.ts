@@ -3,7 +3,7 @@ import { EnvironmentError, RunFailedError } from '../../errors.ts';
 import { sleep } from '../../util/sleep.ts';
 import { withDatabase } from '../context.ts';
 import { requireUnfinished, rollBackHere, rolledBack } from '../drive.ts';
-import { undrivenLocalRun, wakeExecutor } from '../intent.ts';
+import { isDriven, wakeExecutor } from '../intent.ts';
 import { print } from '../output.ts';
 import { printableLine } from '../../util/printable.ts';
 
@@ -19,7 +19,11 @@ export function rollbackCommand(program: Command): void {
         const run = await ctx.store.findRun(ref);
         requireUnfinished(run, 'roll back');
         const aborted = await ctx.store.setDesired(run.id, { abort: true, paused: false }, 'abort');
-        if (await undrivenLocalRun(ctx, run)) return rollBackHere(ctx, aborted);
+        if (!(await isDriven(ctx, run))) {
+          // Nothing would see the request (a stopped process, a workflow without worker or server).
+          print(`run ${run.id}: nothing drives it now; rolling it back from here`);
+          return rollBackHere(ctx, aborted);
+        }
         try {
           await wakeExecutor(ctx, aborted, 'abort');
         } catch (err) {

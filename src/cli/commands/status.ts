@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { runLockName } from '../../executors/local/local-executor.ts';
-import { runProgress } from '../../state/progress.ts';
-import { withDatabase } from '../context.ts';
+import { DriverProbes } from '../../executors/driver-probes.ts';
+import { runProgress, type RunProgress } from '../../state/progress.ts';
+import { executorDeps, withDatabase } from '../context.ts';
 import { print, printJson } from '../output.ts';
 import { renderProgress } from '../render/progress-view.ts';
 
@@ -13,24 +13,30 @@ export function statusCommand(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (ref: string | undefined, options, cmd: Command) => {
       await withDatabase(cmd.optsWithGlobals(), async (ctx) => {
-        if (ref) {
-          const run = await ctx.store.findRun(ref);
-          const progress = await runProgress(ctx.pool, ctx.store, run, runLockName(run.id));
-          if (options.json) return printJson(progress);
-          for (const line of renderProgress(progress, true)) print(line);
-          return;
-        }
-        const runs = await ctx.store.listRuns();
-        if (options.json) {
-          return printJson(
-            await Promise.all(runs.map((r) => runProgress(ctx.pool, ctx.store, r, runLockName(r.id)))),
-          );
-        }
-        if (runs.length === 0) return print('no runs yet');
-        print('RUN  PLAYBOOK                          PHASE       STATUS             UPDATED');
-        for (const r of runs) {
-          print(`${r.id.padEnd(4)} ${r.playbookName.padEnd(33)} ${r.phase.padEnd(11)} ${r.status.padEnd(18)} ${r.updatedAt.toISOString()}`);
+        const probes = new DriverProbes(executorDeps(ctx));
+        try {
+          if (ref) {
+            const run = await ctx.store.findRun(ref);
+            const progress = await runProgress(ctx.store, run, await probes.probe(run));
+            if (options.json) return printJson(progress);
+            for (const line of renderProgress(progress, true)) print(line);
+            return;
+          }
+          const runs = await ctx.store.listRuns();
+          const all = await Promise.all(runs.map(async (r) => runProgress(ctx.store, r, await probes.probe(r))));
+          if (options.json) return printJson(all);
+          if (all.length === 0) return print('no runs yet');
+          print('RUN  PLAYBOOK                          PHASE       STATUS             UPDATED');
+          for (const p of all) print(listLine(p));
+        } finally {
+          await probes.close();
         }
       });
     });
+}
+
+/** One run per line; a stalled run says so, and what to do, on its own line. */
+function listLine(p: RunProgress): string {
+  const line = `${p.id.padEnd(4)} ${p.playbook.padEnd(33)} ${p.phase.padEnd(11)} ${p.state.padEnd(18)} ${p.updatedAt.toISOString()}`;
+  return p.stalled ? `${line}  ${p.stalled.message}` : line;
 }

@@ -9,18 +9,22 @@ function bar(percent: number): string {
 }
 
 function state(p: RunProgress): string {
-  if (p.status === 'running' && p.paused) return 'pausing';
-  if (p.status === 'running' && p.driver === 'none') return 'stalled: no process drives it (bellows resume ' + p.id + ')';
-  return p.status.replace('_', ' ');
+  return p.stalled?.message ?? p.state.replace('_', ' ');
 }
 
-function taskLine(t: TaskProgress): string {
+/** A run that does not move shows why instead of a figure that would be stale. */
+function eta(p: RunProgress, seconds: number | null): string {
+  if (seconds === null && (p.motion === 'paused' || p.motion === 'stalled')) return p.motion;
+  return formatDuration(seconds);
+}
+
+function taskLine(p: RunProgress, t: TaskProgress): string {
   const throttle = t.throttle ? `  throttled: ${t.throttle}` : '';
   const batch = t.ranges.find((r) => !r.done)?.batchSize;
   return (
     `  ${t.task.padEnd(8)} ${t.table}  ${bar(t.percent)} ${t.percent.toFixed(1).padStart(5)}%  ` +
     `${formatNumber(t.rowsDone)}/${formatNumber(t.rowsTotal)} rows  ${formatNumber(t.rowsPerSec)} rows/s  ` +
-    `ETA ${formatDuration(t.etaSeconds)}${batch ? `  batch ${formatNumber(batch)}` : ''}${throttle}`
+    `ETA ${eta(p, t.etaSeconds)}${batch ? `  batch ${formatNumber(batch)}` : ''}${throttle}`
   );
 }
 
@@ -28,13 +32,13 @@ function taskLine(t: TaskProgress): string {
 export function renderProgress(p: RunProgress, detail = false): string[] {
   const lines = [`run ${p.id} ${p.playbook}  phase ${p.phase}  ${state(p)}  (executor ${p.executor})`];
   for (const t of p.tasks) {
-    lines.push(taskLine(t));
+    lines.push(taskLine(p, t));
     if (detail && t.ranges.length > 1) {
       for (const r of t.ranges) {
         const pct = r.done ? 100 : r.rowsTotal > 0 ? Math.min(99.9, (100 * r.rowsDone) / r.rowsTotal) : 0;
         lines.push(
           `      range ${r.range} ${bar(pct)} ${formatNumber(r.rowsDone)}/${formatNumber(r.rowsTotal)}  ` +
-            `${formatNumber(r.rowsPerSec ?? 0)} rows/s  ETA ${formatDuration(r.etaSeconds)}  batch ${r.batchSize ?? '--'}` +
+            `${formatNumber(r.rowsPerSec ?? 0)} rows/s  ETA ${eta(p, r.etaSeconds)}  batch ${r.batchSize ?? '--'}` +
             `${r.throttle ? `  throttled: ${r.throttle}` : ''}${r.error ? `  error: ${r.error}` : ''}`,
         );
       }

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { tryAdvisoryLock } from '../../db/advisory.ts';
+import { isAdvisoryLockHeld, tryAdvisoryLock } from '../../db/advisory.ts';
 import { ConflictError, RunFailedError, isBellowsError } from '../../errors.ts';
 import type { StateStore } from '../../state/store.ts';
 import { effectiveSettings, type RangeRecord, type RunRecord } from '../../state/types.ts';
@@ -9,6 +9,9 @@ import { sleep } from '../../util/sleep.ts';
 import { redactText } from '../../db/redact.ts';
 import type { DriveOutcome, Executor } from '../executor.ts';
 import { scheduleRanges } from './range-scheduler.ts';
+import { DriverBeats } from '../../state/driver-beat.ts';
+import type { DriverProbe } from '../../state/liveness.ts';
+import { walkerId } from '../../backfill/walker-id.ts';
 
 const POLL_MS = 250;
 
@@ -39,6 +42,7 @@ export class LocalExecutor implements Executor {
     // The walkers stop at their next batch when the operator interrupts or the lock's session dies.
     const signal = AbortSignal.any([lock.lost, ...(this.deps.signal ? [this.deps.signal] : [])]);
     const steps = createSteps({ ...this.deps, signal });
+    const letGo = await new DriverBeats(store, `local ${walkerId()}`, { releaseWhenIdle: true, log: this.deps.log }).hold(start.id);
     try {
       let run = await store.getRun(start.id);
       if (run.status === 'failed' || run.status === 'paused') await store.setStatus(run.id, 'running');
@@ -63,6 +67,7 @@ export class LocalExecutor implements Executor {
       if (isBellowsError(err)) throw err;
       throw new RunFailedError(`run ${start.id} failed: ${message}; fix the cause, then bellows resume ${start.id} (or bellows rollback ${start.id})`, start.id);
     } finally {
+      await letGo();
       await lock.release();
     }
   }
@@ -170,6 +175,12 @@ export class LocalExecutor implements Executor {
       if (signal.aborted) return 'stopped';
       await sleep(POLL_MS, signal);
     }
+  }
+
+  /** The run's lock is held exactly while a process drives the run, and goes with a dead process's session. */
+  async probe(run: RunRecord): Promise<DriverProbe> {
+    const held = await isAdvisoryLockHeld(this.deps.db, runLockName(run.id)).catch(() => null);
+    return held === null ? 'unknown' : held ? 'driven' : 'gone';
   }
 
   async ready(): Promise<void> {

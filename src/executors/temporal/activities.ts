@@ -5,6 +5,8 @@ import { isBellowsError } from '../../errors.ts';
 import { redactText } from '../../db/redact.ts';
 import { createSteps, rangeStepId, type RangeRef } from '../../engine/steps.ts';
 import type { StateStore } from '../../state/store.ts';
+import { DriverBeats } from '../../state/driver-beat.ts';
+import { walkerId } from '../../backfill/walker-id.ts';
 import { effectiveSettings, type DesiredState, type KeyValue, type Phase, type RangeRecord, type RunStatus } from '../../state/types.ts';
 
 export interface ActivityDeps {
@@ -68,6 +70,16 @@ async function classified<T>(work: () => Promise<T>): Promise<T> {
 export function createActivities(deps: ActivityDeps) {
   const { store, log } = deps;
   const steps = createSteps(deps);
+  // While any activity of a run works here, the run's heartbeat says this worker drives it.
+  const beats = new DriverBeats(store, `temporal worker ${walkerId()}`, { releaseWhenIdle: false, log });
+  async function driving<T>(runId: string, work: () => Promise<T>): Promise<T> {
+    const letGo = await beats.hold(runId);
+    try {
+      return await classified(work);
+    } finally {
+      await letGo();
+    }
+  }
 
   async function walk(runId: string, ref: RangeRef, { sliceMs, parallelism }: RangeAttempt): Promise<RangeOutcome> {
     const ctx = Context.current();
@@ -108,7 +120,7 @@ export function createActivities(deps: ActivityDeps) {
           ctx.heartbeat(beat);
         },
       });
-      const outcome = await classified(() =>
+      const outcome = await driving(runId, () =>
         ref.task === 'backfill' ? walking.backfillRange(runId, ref, () => yieldNow) : walking.verifyRange(runId, ref, () => yieldNow),
       );
       if (outcome !== 'stopped') return outcome;
@@ -123,7 +135,7 @@ export function createActivities(deps: ActivityDeps) {
 
   return {
     async inspect(runId: string): Promise<RunSnapshot> {
-      return classified(async () => {
+      return driving(runId, async () => {
         const run = await store.getRun(runId);
         const settings = effectiveSettings(run);
         return { phase: run.phase, status: run.status, desired: run.desired, autoContract: settings.autoContract, parallelism: settings.parallelism };
@@ -131,20 +143,20 @@ export function createActivities(deps: ActivityDeps) {
     },
     /** Only the driver writes status; the workflow is the driver of a Temporal run. */
     async markStatus(runId: string, status: 'running' | 'paused' | 'awaiting_approval' | 'failed', error: string | null = null): Promise<void> {
-      await classified(async () => {
+      await driving(runId, async () => {
         const run = await store.getRun(runId);
         if (run.status !== status || run.error !== error) await store.setStatus(runId, status, error);
       });
     },
-    expand: (runId: string) => classified(() => steps.expand(runId)),
-    dualWrite: (runId: string) => classified(() => steps.dualWrite(runId)),
-    prepareBackfill: (runId: string) => classified(() => steps.prepareBackfill(runId)),
-    finishBackfill: (runId: string) => classified(() => steps.finishBackfill(runId)),
-    prepareVerify: (runId: string) => classified(() => steps.prepareVerify(runId)),
-    rebalance: (runId: string, task: RangeRef['task']) => classified(() => steps.rebalance(runId, task)),
-    finishVerify: (runId: string) => classified(() => steps.finishVerify(runId)),
-    contract: (runId: string) => classified(() => steps.contract(runId)),
-    rollback: (runId: string) => classified(() => steps.rollback(runId)),
+    expand: (runId: string) => driving(runId, () => steps.expand(runId)),
+    dualWrite: (runId: string) => driving(runId, () => steps.dualWrite(runId)),
+    prepareBackfill: (runId: string) => driving(runId, () => steps.prepareBackfill(runId)),
+    finishBackfill: (runId: string) => driving(runId, () => steps.finishBackfill(runId)),
+    prepareVerify: (runId: string) => driving(runId, () => steps.prepareVerify(runId)),
+    rebalance: (runId: string, task: RangeRef['task']) => driving(runId, () => steps.rebalance(runId, task)),
+    finishVerify: (runId: string) => driving(runId, () => steps.finishVerify(runId)),
+    contract: (runId: string) => driving(runId, () => steps.contract(runId)),
+    rollback: (runId: string) => driving(runId, () => steps.rollback(runId)),
     walkRange: walk,
   };
 }

@@ -6,6 +6,7 @@ import { ConflictError, EnvironmentError } from '../../errors.ts';
 import type { StateStore } from '../../state/store.ts';
 import type { RunRecord } from '../../state/types.ts';
 import type { DriveOutcome, Executor, Intent } from '../executor.ts';
+import type { DriverProbe } from '../../state/liveness.ts';
 import type { migrationRun } from '../../../workflows/migration.ts';
 import {
   WORKFLOW_TYPE,
@@ -18,6 +19,10 @@ import {
 } from '../../../workflows/definitions.ts';
 import { taskQueueFor, tlsOptions, type TemporalSettings } from './config.ts';
 import { databaseIdentity, workflowIdFor } from './identity.ts';
+
+/** `status` must answer even when the server is down: it then falls back on the run's heartbeat. */
+const CONNECT_TIMEOUT_MS = 5_000;
+const PROBE_TIMEOUT_MS = 3_000;
 
 export interface TemporalExecutorDeps {
   db: pg.Pool;
@@ -45,7 +50,7 @@ export class TemporalExecutor implements Executor {
   private async connect(): Promise<Client> {
     if (this.client) return this.client;
     try {
-      this.connection = await Connection.connect({ address: this.settings.address, tls: tlsOptions(this.settings.tls) });
+      this.connection = await Connection.connect({ address: this.settings.address, tls: tlsOptions(this.settings.tls), connectTimeout: CONNECT_TIMEOUT_MS });
     } catch (err) {
       throw new EnvironmentError(`cannot reach Temporal at ${this.settings.address}: ${(err as Error).message}`);
     }
@@ -109,6 +114,21 @@ export class TemporalExecutor implements Executor {
       this.deps.log.info({ workflowId: options.workflowId }, 'workflow already running; attached');
     }
     return 'submitted';
+  }
+
+  /**
+   * A workflow that ended, or that the server does not know (a server that lost
+   * its data, a workflow terminated by hand), drives nothing: 'gone'. A running
+   * one may still have no worker, so the heartbeat decides: 'unknown'.
+   */
+  async probe(run: RunRecord): Promise<DriverProbe> {
+    try {
+      const handle = await this.handle(run);
+      const description = await this.connection!.withDeadline(Date.now() + PROBE_TIMEOUT_MS, () => handle.describe());
+      return description.status.name === 'RUNNING' ? 'unknown' : 'gone';
+    } catch (err) {
+      return err instanceof WorkflowNotFoundError ? 'gone' : 'unknown';
+    }
   }
 
   async notify(run: RunRecord, intent: Intent): Promise<void> {

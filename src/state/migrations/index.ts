@@ -2,9 +2,10 @@ import initial from './0001_initial.ts';
 import eventsNoDelete from './0002_events_no_delete.ts';
 import dualWriteFailures from './0003_dual_write_failures.ts';
 import rangeLeases from './0004_range_leases.ts';
+import runDrivers from './0005_run_drivers.ts';
 
 /**
  * The control schema's own versions, in order. Append only: a shipped entry is
  * never edited, because databases in the field already ran it.
  */
-export const STATE_MIGRATIONS: ReadonlyArray<(schema: string) => string> = [initial, eventsNoDelete, dualWriteFailures, rangeLeases];
+export const STATE_MIGRATIONS: ReadonlyArray<(schema: string) => string> = [initial, eventsNoDelete, dualWriteFailures, rangeLeases, runDrivers];
