@@ -28,7 +28,8 @@ export interface Carried {
   generation: number;
 }
 
-export type MigrationOutcome = 'completed' | 'rolled_back';
+/** 'moved': the run was moved to another executor (bellows resume --executor), which drives it from here. */
+export type MigrationOutcome = 'completed' | 'rolled_back' | 'moved';
 
 /** What the `status` query answers: the workflow's own view; the state store has the rows and checkpoints. */
 export interface MigrationStatus {

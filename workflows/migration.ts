@@ -229,6 +229,8 @@ export async function migrationRun(input: MigrationInput): Promise<MigrationOutc
     const snap = await inspect();
     if (snap.status === 'rolled_back') return 'rolled_back';
     if (snap.phase === 'done') return 'completed';
+    // Histories recorded before snapshots named the executor have none: those runs were never moved.
+    if (snap.executor && snap.executor !== 'temporal' && !state.aborting) return 'moved';
     if (first && snap.status === 'failed' && !state.halted) {
       // Starting (or restarting) a failed run is the operator's resume, as it is for the local executor.
       await call('markStatus', () => steps.markStatus(runId, 'running'));

@@ -89,6 +89,9 @@ export function reportOutcome(runId: string, outcome: DriveOutcome): void {
     case 'submitted':
       print(`run ${runId} submitted; follow it with: bellows watch ${runId}`);
       break;
+    case 'moved':
+      print(`run ${runId} moved to another executor, which drives it now; this process let go of it`);
+      break;
   }
 }
 

@@ -14,7 +14,10 @@ import { checkTuning } from './tuning.ts';
 
 export interface StartRequest {
   playbook: Playbook;
-  executor: string;
+  /** Where the run's steps run; unset, the unfinished run's own executor, or local for a new run. */
+  executor?: string;
+  /** Throws unless `executor` can take a run now; asked before a new run is created, so a refusal leaves nothing behind. */
+  ready?: (executor: string) => Promise<void>;
   /** `start` flags that override the playbook's settings for this run. */
   overrides?: Partial<Settings>;
 }
@@ -35,6 +38,12 @@ export async function openRun(db: pg.Pool, store: StateStore, request: StartRequ
         `playbook ${request.playbook.name} changed since run ${active.id} started; finish or roll back that run before changing it`,
       );
     }
+    if (request.executor && request.executor !== active.executor) {
+      // Attaching must not quietly drive the run elsewhere, nor quietly ignore the flag: moving is its own command.
+      throw new InputError(
+        `run ${active.id} of ${active.playbookName} runs on executor ${active.executor}, not ${request.executor}; continue it there with --executor ${active.executor}, or move it: bellows resume ${active.id} --executor ${request.executor}`,
+      );
+    }
     // Flags given on the `start` that attaches apply as a live tune, not silently dropped.
     const tuning = stripUndefined(request.overrides ?? {}) as Tuning;
     await checkTuning(db, active, tuning);
@@ -50,7 +59,9 @@ export async function openRun(db: pg.Pool, store: StateStore, request: StartRequ
   const settings = parseSettings({ ...request.playbook.settings, ...stripUndefined(request.overrides ?? {}) });
   const plan = await compilePlan(db, request.playbook, store.schemaName);
   await checkThrottleSettings(db, settings);
-  const run = await store.createRun({ playbook: request.playbook, checksum, plan, executor: request.executor, settings });
+  const executor = request.executor ?? 'local';
+  await request.ready?.(executor);
+  const run = await store.createRun({ playbook: request.playbook, checksum, plan, executor, settings });
   // Notes an earlier, rolled-back run of this playbook left are not this run's.
   await store.clearDualWriteFailures(request.playbook.name);
   return { run, attached: false };

@@ -1,7 +1,8 @@
 import type { RunRecord } from '../state/types.ts';
 import type { DriverProbe } from '../state/liveness.ts';
 
-export type DriveOutcome = 'completed' | 'awaiting_approval' | 'rolled_back' | 'stopped' | 'submitted';
+/** 'moved': another executor took the run over while this one drove it (bellows resume --executor). */
+export type DriveOutcome = 'completed' | 'awaiting_approval' | 'rolled_back' | 'stopped' | 'submitted' | 'moved';
 
 export type Intent = 'pause' | 'resume' | 'tune' | 'approve' | 'abort';
 
@@ -30,6 +31,13 @@ export interface Executor {
    * throws: an executor that cannot be asked answers 'unknown'.
    */
   probe(run: RunRecord): Promise<DriverProbe>;
+  /**
+   * Lets go of a run another executor takes over: a Temporal workflow is
+   * terminated if the server can be reached (its walkers are fenced out anyway
+   * once the new driver claims their ranges). Throws if it cannot let go: a
+   * live local process is not ours to stop.
+   */
+  release(run: RunRecord): Promise<void>;
   /** Wakes the run's driver after an intent was written to the state store. */
   notify(run: RunRecord, intent: Intent): Promise<void>;
   close(): Promise<void>;

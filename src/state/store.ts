@@ -176,6 +176,14 @@ export class StateStore {
     );
   }
 
+  /** Hands the run to another executor; the old driver's heartbeat no longer speaks for it. */
+  async setExecutor(id: string, executor: string): Promise<RunRecord> {
+    const before = await this.getRun(id);
+    await this.pool.query(`UPDATE ${this.schema}.runs SET executor = $2, driver = NULL, updated_at = now() WHERE id = $1`, [id, executor]);
+    await this.appendEvent(id, 'executor_moved', { from: before.executor, to: executor });
+    return this.getRun(id);
+  }
+
   async markActionDone(id: string, actionId: string, db: Db = this.pool): Promise<void> {
     await db.query(
       `UPDATE ${this.schema}.runs SET done_actions = array_append(done_actions, $2), updated_at = now()

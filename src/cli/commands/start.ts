@@ -13,7 +13,7 @@ export function startCommand(program: Command): void {
     .command('start')
     .description('start a playbook, or continue its unfinished run')
     .argument('<playbook>', 'playbook file (.yaml, .yml or .json)')
-    .option('--executor <name>', 'where the steps run: local (this process) or temporal (workers; see --temporal-* flags)', 'local')
+    .option('--executor <name>', 'where the steps run: local (this process, the default) or temporal (workers; see --temporal-* flags); an unfinished run keeps its own unless moved with resume --executor')
     .option('--wait-for-approval', 'stay at the contract gate until `bellows approve`, then contract')
     .option('--no-progress', 'do not draw the progress display');
   addSettingsFlags(command).action(async (path: string, options, cmd: Command) => {
@@ -21,8 +21,12 @@ export function startCommand(program: Command): void {
     const overrides = tuningFrom(options) as Partial<Settings>;
     const poolSize = 6 + (overrides.parallelism ?? playbook.settings.parallelism);
     await withDatabase(cmd.optsWithGlobals(), async (ctx) => {
-      await requireExecutorReady(ctx, options.executor);
-      const { run, attached } = await openRun(ctx.pool, ctx.store, { playbook, executor: options.executor, overrides });
+      const { run, attached } = await openRun(ctx.pool, ctx.store, {
+        playbook,
+        executor: options.executor,
+        overrides,
+        ready: (executor) => requireExecutorReady(ctx, executor),
+      });
       print(attached ? `attached to unfinished run ${run.id} of ${run.playbookName} (phase ${run.phase})` : `run ${run.id} started: ${run.playbookName}`);
       try {
         await driveWithProgress(ctx, run, { stopAtGate: !options.waitForApproval, progress: options.progress });

@@ -54,6 +54,8 @@ export class LocalExecutor implements Executor {
           await steps.rollback(run.id);
           return 'rolled_back';
         }
+        // Moved to another executor (bellows resume --executor): no longer this driver's to advance.
+        if (run.executor !== this.name) return 'moved';
         const outcome = await this.advance({ steps, signal }, run, options);
         if (outcome === 'stopped' && lock.lost.aborted) throw lockLost(start.id);
         if (outcome) return outcome;
@@ -181,6 +183,12 @@ export class LocalExecutor implements Executor {
   async probe(run: RunRecord): Promise<DriverProbe> {
     const held = await isAdvisoryLockHeld(this.deps.db, runLockName(run.id)).catch(() => null);
     return held === null ? 'unknown' : held ? 'driven' : 'gone';
+  }
+
+  async release(run: RunRecord): Promise<void> {
+    if ((await this.probe(run)) === 'driven') {
+      throw new ConflictError(`run ${run.id} is being driven by a process (${run.driver ?? 'local'}); stop it (Ctrl-C) before moving the run to another executor`);
+    }
   }
 
   async ready(): Promise<void> {

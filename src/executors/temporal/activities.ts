@@ -22,6 +22,8 @@ export interface RunSnapshot {
   desired: DesiredState;
   autoContract: boolean;
   parallelism: number;
+  /** The executor the run belongs to; another one means the run was moved and this workflow must stop driving it. */
+  executor: string;
 }
 
 /**
@@ -138,7 +140,7 @@ export function createActivities(deps: ActivityDeps) {
       return driving(runId, async () => {
         const run = await store.getRun(runId);
         const settings = effectiveSettings(run);
-        return { phase: run.phase, status: run.status, desired: run.desired, autoContract: settings.autoContract, parallelism: settings.parallelism };
+        return { phase: run.phase, status: run.status, desired: run.desired, autoContract: settings.autoContract, parallelism: settings.parallelism, executor: run.executor };
       });
     },
     /** Only the driver writes status; the workflow is the driver of a Temporal run. */

@@ -131,6 +131,19 @@ export class TemporalExecutor implements Executor {
     }
   }
 
+  async release(run: RunRecord): Promise<void> {
+    try {
+      const handle = await this.handle(run);
+      await handle.terminate(`run ${run.id} moved to another executor`);
+      this.deps.log.info({ run: run.id }, 'workflow terminated: the run moved to another executor');
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return;
+      // Unreachable: its walkers stop at their next batch once the new driver claims their ranges,
+      // and a workflow that comes back reads from the store that the run is no longer its own.
+      this.deps.log.warn({ run: run.id, err: (err as Error).message }, 'could not terminate the workflow of a moved run');
+    }
+  }
+
   async notify(run: RunRecord, intent: Intent): Promise<void> {
     const client = await this.connect();
     const handle = await this.handle(run);
