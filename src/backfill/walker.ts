@@ -10,7 +10,7 @@ import { sleep } from '../util/sleep.ts';
 import { clampBatch, nextBatchSize, shrinkAfterConflict, type BatchBounds } from './batch-size.ts';
 import { formatKey, keyset, rowToKey, type Keyset } from './keyset.ts';
 import { RunFailedError } from '../errors.ts';
-import { RateLimiter } from './rate-limit.ts';
+import { RATE_CAP_THROTTLE, RateBudget } from './rate-limit.ts';
 import { loadPauseMs } from './load-yield.ts';
 import { throttleGate, ThrottleStop } from './throttles/index.ts';
 import { walkerId } from './walker-id.ts';
@@ -61,13 +61,14 @@ export async function walkRange(
   if (claim.range.done) return 'done';
   const ks = keyset(table.ref, table.key!);
   const throttles = throttleGate({ db: deps.db, table });
-  const limiter = new RateLimiter();
+  const budget = new RateBudget(store, runId);
   const initial = await store.getRun(runId);
   let range = claim.range;
   let size = range.batchSize ?? initial.settings.batchSize;
   let tunedSize = initial.desired.tuning?.batchSize;
   let conflicts = 0;
   let throttledBy: string | null = null;
+  let capped = false;
   try {
     for (;;) {
       const desired = await store.readDesired(runId);
@@ -83,6 +84,8 @@ export async function walkRange(
       }
       const bounds: BatchBounds = { targetMs: settings.batchTimeMs, min: settings.minBatchSize, max: settings.maxBatchSize };
       size = clampBatch(size, bounds);
+      // Under a cap a batch is at most its share of one slot, even below the minimum: the cap comes first.
+      const batch = settings.maxRowsPerSec > 0 ? Math.min(size, RateBudget.batchLimit(settings.maxRowsPerSec, settings.parallelism)) : size;
 
       const reason = await throttles.reason(settings).catch(async (err: unknown) => {
         if (!(err instanceof ThrottleStop)) throw err;
@@ -98,9 +101,14 @@ export async function walkRange(
         await sleep(THROTTLE_POLL_MS, deps.signal);
         continue;
       }
-      await limiter.take(size, settings.maxRowsPerSec / Math.max(settings.parallelism, 1), deps.signal);
+      const held = await budget.take(batch, settings.maxRowsPerSec, deps.signal);
+      if (held !== capped) {
+        await store.appendEvent(runId, held ? 'throttle_engaged' : 'throttle_released', { table: table.name, range: range.rangeNo, task: range.task, reason: RATE_CAP_THROTTLE });
+        capped = held;
+      }
+      if (deps.signal?.aborted) return 'stopped';
 
-      const outcome = await runBatch(deps, ks, range, claim.token, size, settings, work);
+      const outcome = await runBatch(deps, ks, range, claim.token, batch, settings, work, held ? RATE_CAP_THROTTLE : null);
       if ('fenced' in outcome) {
         deps.log.warn({ table: table.name, range: range.rangeNo }, 'another walker claimed this range; stopping without committing');
         await store.appendEvent(runId, 'range_fenced', { table: table.name, task: range.task, range: range.rangeNo, walker: walkerId() });
@@ -124,7 +132,8 @@ export async function walkRange(
         throw Object.assign(new Error(`${range.task} of ${table.name} stopped: ${message}`), { code: sqlstateOf(err) });
       }
       conflicts = 0;
-      size = nextBatchSize(size, outcome.elapsedMs, bounds);
+      // The adaptive size learns from the batches it chose; a batch the cap cut short says little about the database.
+      if (batch === size) size = nextBatchSize(size, outcome.elapsedMs, bounds);
       range = outcome.range;
       deps.onBatch?.(range);
       if (range.done) return 'done';
@@ -148,6 +157,7 @@ async function runBatch(
   size: number,
   settings: Settings,
   work: BatchWork,
+  throttle: string | null,
 ): Promise<{ range: RangeRecord; elapsedMs: number } | { error: unknown } | { fenced: true }> {
   const started = performance.now();
   const client = await deps.db.connect();
@@ -174,12 +184,12 @@ async function runBatch(
     const rows = await work(client, ks.between(range.lastKey, lastKey, params), params, settings);
     const batchRate = (rows * 1000) / Math.max(performance.now() - started, 1);
     const rate = range.rowsPerSec === null ? batchRate : range.rowsPerSec * 0.7 + batchRate * 0.3;
-    await deps.store.checkpoint(client, range, { lastKey, rows, batchSize: size, rowsPerSec: rate, done: batchUpper === null });
+    await deps.store.checkpoint(client, range, { lastKey, rows, batchSize: size, rowsPerSec: rate, done: batchUpper === null, throttle });
     await client.query('COMMIT');
     // The whole batch, commit included, is what the adaptive size aims at.
     const elapsedMs = performance.now() - started;
     return {
-      range: { ...range, lastKey, upperKey, rowsDone: range.rowsDone + rows, batches: range.batches + 1, batchSize: size, rowsPerSec: rate, done: batchUpper === null },
+      range: { ...range, lastKey, upperKey, rowsDone: range.rowsDone + rows, batches: range.batches + 1, batchSize: size, rowsPerSec: rate, throttle, done: batchUpper === null },
       elapsedMs,
     };
   } catch (error) {

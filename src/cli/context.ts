@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { connect } from '../db/pool.ts';
 import { InputError } from '../errors.ts';
-import { createLogger, type Logger } from '../log.ts';
+import { commandLogger, createLogger, type Logger } from '../log.ts';
 import { StateStore } from '../state/store.ts';
 
 export interface GlobalOptions {
@@ -31,14 +31,15 @@ export function databaseUrl(options: GlobalOptions): string {
 export async function withDatabase<T>(
   options: GlobalOptions,
   work: (ctx: CliContext) => Promise<T>,
-  { poolSize = 10, migrate = true }: { poolSize?: number; migrate?: boolean } = {},
+  /** `daemon`: a long-running process (the worker) whose stderr is its log. */
+  { poolSize = 10, migrate = true, daemon = false }: { poolSize?: number; migrate?: boolean; daemon?: boolean } = {},
 ): Promise<T> {
   const pool = await connect(databaseUrl(options), poolSize);
   const store = new StateStore(pool, options.stateSchema);
   try {
     // `plan` passes migrate: false, because it must not change the database at all.
     if (migrate) await store.migrate();
-    return await work({ pool, store, log: createLogger() });
+    return await work({ pool, store, log: daemon ? createLogger() : commandLogger() });
   } finally {
     await pool.end().catch(() => {});
   }

@@ -88,6 +88,23 @@ function stopped(task: TaskProgress): TaskProgress {
   };
 }
 
+/** A range's rows/s: the committed rows of its moving window; a finished range has none. */
+function rangeRate(r: RangeRecord): number {
+  return r.done ? 0 : (r.windowRowsPerSec ?? 0);
+}
+
+/**
+ * A table is done when its slowest remaining work is: the longest ETA of its
+ * moving ranges, and never less than all its remaining rows at the table's
+ * rate (ranges still waiting for a slot have no rate of their own yet).
+ */
+function tableEta(rs: RangeRecord[], remaining: number, rate: number): number | null {
+  if (remaining <= 0) return 0;
+  if (!(rate > 0)) return null;
+  const slowest = Math.max(0, ...rs.filter((r) => !r.done && rangeRate(r) > 0).map((r) => (rangeTotal(r) - r.rowsDone) / rangeRate(r)));
+  return Math.max(remaining / rate, slowest);
+}
+
 export function summarizeTasks(ranges: RangeRecord[]): TaskProgress[] {
   const groups = new Map<string, RangeRecord[]>();
   for (const r of ranges) {
@@ -98,7 +115,7 @@ export function summarizeTasks(ranges: RangeRecord[]): TaskProgress[] {
     const rowsDone = rs.reduce((n, r) => n + r.rowsDone, 0);
     const rowsTotal = rs.reduce((n, r) => n + rangeTotal(r), 0);
     const active = rs.filter((r) => !r.done);
-    const rowsPerSec = active.reduce((n, r) => n + (r.rowsPerSec ?? 0), 0);
+    const rowsPerSec = active.reduce((n, r) => n + rangeRate(r), 0);
     const done = rs.every((r) => r.done);
     return {
       task: rs[0].task,
@@ -107,7 +124,7 @@ export function summarizeTasks(ranges: RangeRecord[]): TaskProgress[] {
       rowsTotal,
       percent: done ? 100 : rowsTotal > 0 ? Math.min(99.9, (100 * rowsDone) / rowsTotal) : 0,
       rowsPerSec: done ? 0 : rowsPerSec,
-      etaSeconds: done ? 0 : eta(rowsTotal - rowsDone, rowsPerSec),
+      etaSeconds: done ? 0 : tableEta(rs, rowsTotal - rowsDone, rowsPerSec),
       throttle: active.map((r) => r.throttle).find((t) => t) ?? null,
       done,
       ranges: rs.map((r) => ({
@@ -117,8 +134,8 @@ export function summarizeTasks(ranges: RangeRecord[]): TaskProgress[] {
         checkpoint: formatKey(r.lastKey),
         rowsDone: r.rowsDone,
         rowsTotal: rangeTotal(r),
-        rowsPerSec: r.done ? 0 : r.rowsPerSec,
-        etaSeconds: r.done ? 0 : eta(rangeTotal(r) - r.rowsDone, r.rowsPerSec),
+        rowsPerSec: rangeRate(r),
+        etaSeconds: r.done ? 0 : eta(rangeTotal(r) - r.rowsDone, rangeRate(r)),
         batchSize: r.batchSize,
         throttle: r.throttle,
         done: r.done,

@@ -20,6 +20,25 @@ import {
 
 type Db = pg.Pool | pg.ClientBase;
 
+/** rows/s are the rows committed over this many seconds (0006_rate_window.ts); a batch's buckets are kept a little longer. */
+export const RATE_WINDOW_S = 10;
+const KEEP_BUCKETS_S = RATE_WINDOW_S + 2;
+
+/**
+ * A range's rows/s: the rows of the per-second buckets in the window over the
+ * time they cover (the current second only partly), or since its walker claimed
+ * it if that is more recent. Null for a range no walker ever claimed.
+ */
+function windowRate(): string {
+  const now = `extract(epoch FROM clock_timestamp())`;
+  return `CASE WHEN walk_started_at IS NULL THEN NULL ELSE
+    (SELECT coalesce(sum(value::float8), 0) FROM jsonb_each_text(recent) WHERE key::bigint > floor(${now}) - ${RATE_WINDOW_S})
+    / greatest(least(${RATE_WINDOW_S - 1} + ${now} - floor(${now}), ${now} - extract(epoch FROM walk_started_at)), 0.5) END`;
+}
+
+/** This statement's second, as the key of its bucket; statement_timestamp() is the same wherever the statement reads it. */
+const BUCKET = `floor(extract(epoch FROM statement_timestamp()))::bigint::text`;
+
 const RUN_COLUMNS = `id::text AS id, playbook_name AS "playbookName", checksum, playbook, plan, tables, executor, phase, status,
   desired, settings, done_actions AS "doneActions", backfill_started_at AS "backfillStartedAt",
   backfill_done_at AS "backfillDoneAt", verify_started_at AS "verifyStartedAt", verified_at AS "verifiedAt", error, created_at AS "createdAt",
@@ -28,7 +47,8 @@ const RUN_COLUMNS = `id::text AS id, playbook_name AS "playbookName", checksum, 
 
 const RANGE_COLUMNS = `run_id::text AS "runId", task, table_name AS "table", range_no AS "rangeNo", lower_key AS "lowerKey",
   upper_key AS "upperKey", last_key AS "lastKey", rows_done::float8 AS "rowsDone", rows_estimate::float8 AS "rowsEstimate",
-  batches::float8 AS batches, batch_size AS "batchSize", rows_per_sec AS "rowsPerSec", throttle, done, error, updated_at AS "updatedAt"`;
+  batches::float8 AS batches, batch_size AS "batchSize", rows_per_sec AS "rowsPerSec", throttle, done, error, updated_at AS "updatedAt",
+  ${windowRate()} AS "windowRowsPerSec"`;
 
 export interface NewRun {
   playbook: Playbook;
@@ -184,6 +204,23 @@ export class StateStore {
     return this.getRun(id);
   }
 
+  /**
+   * Reserves `rows` of the run's rows/s cap and returns how long to wait before
+   * writing them. The cap is one virtual clock on the run's row, shared by every
+   * walker in every process: each reservation moves it on by rows/cap, and starts
+   * no earlier than now, so time nobody used is not saved up into a burst.
+   */
+  async reserveRows(runId: string, rows: number, rowsPerSec: number): Promise<number> {
+    const { rows: slot } = await this.pool.query<{ waitMs: number }>(
+      `WITH slot AS (
+         SELECT greatest(coalesce(rate_budget_at, clock_timestamp()), clock_timestamp()) AS at FROM ${this.schema}.runs WHERE id = $1 FOR UPDATE)
+       UPDATE ${this.schema}.runs r SET rate_budget_at = slot.at + make_interval(secs => $2::float8 / $3::float8) FROM slot
+        WHERE r.id = $1 RETURNING (extract(epoch FROM slot.at - clock_timestamp()) * 1000)::float8 AS "waitMs"`,
+      [runId, rows, rowsPerSec],
+    );
+    return Math.max(0, slot[0]?.waitMs ?? 0);
+  }
+
   async markActionDone(id: string, actionId: string, db: Db = this.pool): Promise<void> {
     await db.query(
       `UPDATE ${this.schema}.runs SET done_actions = array_append(done_actions, $2), updated_at = now()
@@ -300,8 +337,9 @@ export class StateStore {
           WHERE run_id = $1 AND task = $2 AND table_name = $3 AND range_no = $4 FOR NO KEY UPDATE`,
         [range.runId, range.task, range.table, range.rangeNo],
       );
+      // A new walker starts a new rate window: the rows and time of the last one are not its own.
       const { rows } = await client.query<{ token: string }>(
-        `UPDATE ${this.schema}.ranges SET lease_token = lease_token + 1, lease_owner = $5
+        `UPDATE ${this.schema}.ranges SET lease_token = lease_token + 1, lease_owner = $5, recent = '{}', walk_started_at = clock_timestamp()
           WHERE run_id = $1 AND task = $2 AND table_name = $3 AND range_no = $4 RETURNING lease_token::text AS token`,
         [range.runId, range.task, range.table, range.rangeNo, owner],
       );
@@ -327,14 +365,21 @@ export class StateStore {
   async checkpoint(
     db: Db,
     range: Pick<RangeRecord, 'runId' | 'task' | 'table' | 'rangeNo'>,
-    progress: { lastKey: KeyValue | null; rows: number; batchSize: number; rowsPerSec: number | null; done: boolean },
+    /** `throttle`: what held this batch back (the rows/s cap), or null. */
+    progress: { lastKey: KeyValue | null; rows: number; batchSize: number; rowsPerSec: number | null; done: boolean; throttle: string | null },
   ): Promise<void> {
+    // The batch's rows go into this second's bucket; buckets older than the window are dropped.
     await db.query(
       `UPDATE ${this.schema}.ranges
           SET last_key = $5, rows_done = rows_done + $6, batches = batches + 1, batch_size = $7,
-              rows_per_sec = $8, done = $9, throttle = NULL, error = NULL, updated_at = clock_timestamp()
+              rows_per_sec = $8, done = $9, throttle = $10, error = NULL, updated_at = clock_timestamp(),
+              recent = (SELECT coalesce(jsonb_object_agg(k, v), '{}') FROM (
+                          SELECT key AS k, value::bigint AS v FROM jsonb_each_text(recent)
+                           WHERE key::bigint > ${BUCKET}::bigint - ${KEEP_BUCKETS_S} AND key <> ${BUCKET}
+                          UNION ALL
+                          SELECT ${BUCKET}, coalesce((recent->>${BUCKET})::bigint, 0) + $6) b)
         WHERE run_id = $1 AND task = $2 AND table_name = $3 AND range_no = $4`,
-      [range.runId, range.task, range.table, range.rangeNo, JSON.stringify(progress.lastKey), progress.rows, progress.batchSize, progress.rowsPerSec, progress.done],
+      [range.runId, range.task, range.table, range.rangeNo, JSON.stringify(progress.lastKey), progress.rows, progress.batchSize, progress.rowsPerSec, progress.done, progress.throttle],
     );
   }
 

@@ -56,6 +56,12 @@ describe('who drives a Temporal run', () => {
     expect(stalled.stalled.message).toMatch(new RegExp(`^stalled: nothing drives this run \\(since .+\\); bellows resume ${run.id}$`));
     expect(stalled.tasks[0]).toMatchObject({ rowsPerSec: 0, etaSeconds: null });
 
+    // A tune with no workflow to signal: one sentence, and the log's JSON stays out of the terminal.
+    const tuned = await runCli(['tune', run.id, '--batch-size', String(BATCH)], { db: db.url });
+    expect(tuned.code, show(tuned)).toBe(0);
+    expect(tuned.stdout.trim().split('\n')).toEqual([`run ${run.id} tuned: batchSize=${BATCH}`]);
+    expect(tuned.stderr).toBe('');
+
     await hold.release();
     const resumed = await runCli(['resume', run.id], { db: db.url });
     expect(resumed.code, show(resumed)).toBe(0);

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { connect } from '../../db/pool.ts';
 import { openRun } from '../../engine/start.ts';
 import { InputError, RunFailedError } from '../../errors.ts';
-import { createLogger } from '../../log.ts';
+import { commandLogger } from '../../log.ts';
 import { loadPlaybook } from '../../playbook/load.ts';
 import { StateStore } from '../../state/store.ts';
 import { createSampleTable } from '../../demo/sample.ts';
@@ -52,7 +52,7 @@ export function demoCommand(program: Command): void {
             try {
               ({ run } = await openRun(pool, store, { playbook, executor: 'local', overrides: { autoContract: true } }));
               print(`playbook ${playbook.name}: ${playbook.description}`);
-              outcome = await driveWithProgress({ pool, store, log: createLogger() }, run, { stopAtGate: false, progress: options.progress });
+              outcome = await driveWithProgress({ pool, store, log: commandLogger() }, run, { stopAtGate: false, progress: options.progress });
             } finally {
               await traffic.stop();
             }

@@ -49,7 +49,7 @@ export function workerCommand(program: Command): void {
           await connection.close().catch(() => {});
         }
         print('worker stopped');
-      }, { poolSize: options.concurrency + 4 });
+      }, { poolSize: options.concurrency + 4, daemon: true });
     });
 }
 
