@@ -2,7 +2,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { describe as show, runCli, waitFor } from '../helpers/cli.ts';
 import { backfillHold } from '../helpers/hold.ts';
-import { temporalHarness } from './harness.ts';
+import { temporalHarness, testSettings } from './harness.ts';
+import { TemporalExecutor } from '../../src/executors/temporal/temporal-executor.ts';
+import { silentLog } from '../helpers/engine.ts';
+import { atFileEnd } from '../helpers/cleanup.ts';
 
 /**
  * A Temporal run whose workflow the server no longer has (a server that lost
@@ -20,6 +23,8 @@ beforeAll(async () => {
   db = await freshDatabase();
   await db.query(`CREATE TABLE orders (id int PRIMARY KEY, v int NOT NULL)`);
   await db.query(`INSERT INTO orders SELECT g, g FROM generate_series(1, ${ROWS}) g`);
+  await db.query(`CREATE TABLE refunds (id int PRIMARY KEY, v int NOT NULL)`);
+  await db.query(`INSERT INTO refunds SELECT g, g FROM generate_series(1, ${ROWS}) g`);
   t = await temporalHarness(db);
 });
 
@@ -72,5 +77,29 @@ describe('who drives a Temporal run', () => {
     expect(filled.rows[0].n).toBe(ROWS);
     // A batch committed twice would count its rows twice.
     expect(await t.rowsDone(run.id)).toBe(ROWS);
+  });
+
+  it('a workflow no worker serves is stalled, and its run rolls back from here', async () => {
+    const run = await t.open({
+      name: 'refunds_bigint',
+      operations: [{ alter_column: { table: 'refunds', column: 'v', type: 'bigint', up: 'v::bigint', down: 'v::int' } }],
+    });
+    // Submitted to a task queue no worker polls: the workflow exists, nothing runs its steps.
+    const unserved = new TemporalExecutor({ db: db.pool, store: t.store, log: silentLog }, testSettings({ taskQueue: 'bellows-test-no-worker' }));
+    atFileEnd(async () => {
+      await (await unserved.handle(run)).terminate('test over').catch(() => {});
+      await unserved.close();
+    });
+    await unserved.drive(run);
+    expect(await unserved.probe(run)).toBe('unknown');
+
+    const stalled = await statusJson(run.id);
+    expect(stalled).toMatchObject({ status: 'running', state: 'stalled', driver: 'none' });
+    expect(stalled.stalled.message).toContain(`bellows resume ${run.id}`);
+
+    const rollback = await runCli(['rollback', run.id], { db: db.url });
+    expect(rollback.code, show(rollback)).toBe(0);
+    expect(rollback.stdout).toContain(`run ${run.id}: nothing drives it now; rolling it back from here`);
+    expect((await t.store.getRun(run.id)).status).toBe('rolled_back');
   });
 });
