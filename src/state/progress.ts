@@ -159,9 +159,10 @@ function motionOf(run: RunRecord, driven: boolean): Motion {
   return run.status === 'running' ? 'moving' : 'idle';
 }
 
-function stateOf(run: RunRecord, motion: Motion): string {
+function stateOf(run: RunRecord, motion: Motion, driven: boolean): string {
   if (motion === 'stalled') return 'stalled';
-  if (run.status === 'running' && run.desired.paused) return 'pausing';
+  // Asked to pause: a driver gets there within a batch; a run nothing drives is there already.
+  if (run.status === 'running' && run.desired.paused) return driven ? 'pausing' : 'paused';
   return run.status;
 }
 
@@ -177,7 +178,7 @@ export async function runProgress(store: StateStore, run: RunRecord, probe: Driv
     executor: run.executor,
     phase: run.phase,
     status: run.status,
-    state: stateOf(run, motion),
+    state: stateOf(run, motion, live.driven),
     driver: live.driven ? 'active' : 'none',
     driverName: live.by,
     stalled: motion === 'stalled' ? { since: live.since!, message: stalledMessage(run.id, live.since!) } : null,

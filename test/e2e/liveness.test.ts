@@ -63,6 +63,11 @@ describe('who drives a local run', () => {
     expect(listed).toContain(stalled.stalled.message);
     expect(listed).not.toContain('running');
 
+    // Paused while nothing drives it: paused at once, and no longer a run that should be moving.
+    const pausedUndriven = await runCli(['pause', runId], { db: db.url });
+    expect(pausedUndriven.code, show(pausedUndriven)).toBe(0);
+    expect(await statusJson(runId)).toMatchObject({ status: 'running', state: 'paused', stalled: null, motion: 'paused' });
+
     // Driven again, then paused: the driver waits, and the run shows no rate while it does.
     const resumed = spawnCli(['resume', runId, '--no-progress'], { db: db.url });
     await waitFor('the resumed run to be driven', async () => (await statusJson(runId)).driver === 'active');
