@@ -9,6 +9,7 @@ import { BEAT_MS } from './liveness.ts';
  */
 export class DriverBeats {
   private readonly runs = new Map<string, { holders: number; timer: NodeJS.Timeout }>();
+  private readonly beating = new Set<string>();
 
   constructor(
     private readonly store: StateStore,
@@ -48,7 +49,17 @@ export class DriverBeats {
   }
 
   private async beat(runId: string): Promise<void> {
-    // A missed beat is not an error: the run is only shown stalled after several.
-    await this.store.beatDriver(runId, this.driver).catch((err) => this.options.log?.warn({ run: runId, err: String(err) }, 'driver heartbeat not written'));
+    // One beat at a time: a beat waiting on the run's row (a contract holds it for its
+    // transaction) must not be joined by one every interval, each holding a connection.
+    if (this.beating.has(runId)) return;
+    this.beating.add(runId);
+    try {
+      await this.store.beatDriver(runId, this.driver);
+    } catch (err) {
+      // A missed beat is not an error: the run is only shown stalled after several.
+      this.options.log?.warn({ run: runId, err: String(err) }, 'driver heartbeat not written');
+    } finally {
+      this.beating.delete(runId);
+    }
   }
 }
