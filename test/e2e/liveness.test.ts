@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
-import { describe as show, runCli, scratchDir, spawnCli, startedRunId, waitFor } from '../helpers/cli.ts';
+import { describe as show, runCli, scratchDir, spawnCli, startedRunId, waitFor, statusJson } from '../helpers/cli.ts';
 import { backfillHold } from '../helpers/hold.ts';
 
 /**
@@ -18,12 +18,6 @@ beforeAll(async () => {
   await db.query(`CREATE TABLE accounts (id int PRIMARY KEY, v int NOT NULL)`);
   await db.query(`INSERT INTO accounts SELECT g, g FROM generate_series(1, ${ROWS}) g`);
 });
-
-async function statusJson(runId: string) {
-  const result = await runCli(['status', runId, '--json'], { db: db.url });
-  expect(result.code, show(result)).toBe(0);
-  return JSON.parse(result.stdout);
-}
 
 async function statusText(...args: string[]) {
   const result = await runCli(['status', ...args], { db: db.url });
@@ -45,13 +39,13 @@ describe('who drives a local run', () => {
     const driver = spawnCli(['start', file, '--no-progress'], { db: db.url });
     const runId = await startedRunId(driver);
     await hold.held(runId);
-    expect(await statusJson(runId)).toMatchObject({ status: 'running', state: 'running', driver: 'active', stalled: null, motion: 'moving' });
+    expect(await statusJson(db.url, runId)).toMatchObject({ status: 'running', state: 'running', driver: 'active', stalled: null, motion: 'moving' });
 
     driver.kill('SIGINT');
     const interrupted = await driver.exited;
     expect(interrupted.code, show(interrupted)).toBe(1);
 
-    const stalled = await statusJson(runId);
+    const stalled = await statusJson(db.url, runId);
     expect(stalled).toMatchObject({ status: 'running', state: 'stalled', driver: 'none', motion: 'stalled' });
     expect(stalled.stalled.message).toMatch(new RegExp(`^stalled: nothing drives this run \\(since .+\\); bellows resume ${runId}$`));
     expect(stalled.tasks[0]).toMatchObject({ task: 'backfill', rowsPerSec: 0, etaSeconds: null, done: false });
@@ -66,15 +60,15 @@ describe('who drives a local run', () => {
     // Paused while nothing drives it: paused at once, and no longer a run that should be moving.
     const pausedUndriven = await runCli(['pause', runId], { db: db.url });
     expect(pausedUndriven.code, show(pausedUndriven)).toBe(0);
-    expect(await statusJson(runId)).toMatchObject({ status: 'running', state: 'paused', stalled: null, motion: 'paused' });
+    expect(await statusJson(db.url, runId)).toMatchObject({ status: 'running', state: 'paused', stalled: null, motion: 'paused' });
 
     // Driven again, then paused: the driver waits, and the run shows no rate while it does.
     const resumed = spawnCli(['resume', runId, '--no-progress'], { db: db.url });
-    await waitFor('the resumed run to be driven', async () => (await statusJson(runId)).driver === 'active');
+    await waitFor('the resumed run to be driven', async () => (await statusJson(db.url, runId)).driver === 'active');
     const paused = await runCli(['pause', runId], { db: db.url });
     expect(paused.code, show(paused)).toBe(0);
-    await waitFor('the run to pause', async () => (await statusJson(runId)).status === 'paused');
-    const atPause = await statusJson(runId);
+    await waitFor('the run to pause', async () => (await statusJson(db.url, runId)).status === 'paused');
+    const atPause = await statusJson(db.url, runId);
     expect(atPause).toMatchObject({ state: 'paused', driver: 'active', stalled: null, motion: 'paused' });
     expect(atPause.tasks[0]).toMatchObject({ rowsPerSec: 0, etaSeconds: null });
     expect(await statusText(runId)).toContain(' 0 rows/s  ETA paused');
@@ -83,7 +77,7 @@ describe('who drives a local run', () => {
     const rollback = await runCli(['rollback', runId], { db: db.url });
     expect(rollback.code, show(rollback)).toBe(0);
     expect((await resumed.exited).code).toBe(0);
-    const rolledBack = await statusJson(runId);
+    const rolledBack = await statusJson(db.url, runId);
     expect(rolledBack).toMatchObject({ status: 'rolled_back', stalled: null, motion: 'idle' });
     expect(rolledBack.tasks.length).toBeGreaterThan(0);
     for (const task of rolledBack.tasks) expect(task).toMatchObject({ rowsPerSec: 0, etaSeconds: null });

@@ -100,6 +100,13 @@ export function describe(r: CliResult): string {
   return `exit ${r.code}${r.signal ? ` (${r.signal})` : ''}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 }
 
+/** `bellows status <run> --json` as an operator's script reads it; a failed command fails the test with its output. */
+export async function statusJson(db: string, runId: string) {
+  const result = await runCli(['status', runId, '--json'], { db });
+  if (result.code !== 0) throw new Error(`bellows status ${runId} --json failed:\n${describe(result)}`);
+  return JSON.parse(result.stdout);
+}
+
 /** The lines a command wrote to stderr, without empty ones. */
 export function stderrLines(r: CliResult): string[] {
   return r.stderr.split('\n').filter((l) => l.trim() !== '');

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { atFileEnd } from './cleanup.ts';
+import { waitFor } from './poll.ts';
 
 export interface TestDatabase {
   url: string;
@@ -28,11 +29,20 @@ export async function freshDatabase(): Promise<TestDatabase> {
   return { url, pool, query: (text, params) => pool.query(text, params as unknown[]) };
 }
 
-/** Drops one test database, whoever is still connected to it. */
+/**
+ * Drops one test database, whoever is still connected to it. A pool's end()
+ * resolves before its server sessions have gone, and a session that FORCE then
+ * terminates answers its closing client with an error nobody listens to (vitest
+ * fails the run on it): so sessions get a moment to leave on their own first.
+ */
 export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
   const c = new pg.Client({ connectionString: adminUrl });
   await c.connect();
   try {
+    await waitFor(`the sessions of ${name} to close`, async () => {
+      const { rows } = await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1`, [name]);
+      return rows[0].n === 0;
+    }, 2_000, 20).catch(() => {});
     await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   } finally {
     await c.end();

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
-import { describe as show, runCli, waitFor } from '../helpers/cli.ts';
+import { describe as show, runCli, waitFor, statusJson } from '../helpers/cli.ts';
 import { backfillHold } from '../helpers/hold.ts';
 import { temporalHarness, testSettings } from './harness.ts';
 import { TemporalExecutor } from '../../src/executors/temporal/temporal-executor.ts';
@@ -28,12 +28,6 @@ beforeAll(async () => {
   t = await temporalHarness(db);
 });
 
-async function statusJson(runId: string) {
-  const result = await runCli(['status', runId, '--json'], { db: db.url });
-  expect(result.code, show(result)).toBe(0);
-  return JSON.parse(result.stdout);
-}
-
 describe('who drives a Temporal run', () => {
   it('a workflow gone from the server leaves its run stalled; resume finishes it, each batch once', async () => {
     const hold = await backfillHold(db, 'public.orders', ROWS / 4);
@@ -44,7 +38,7 @@ describe('who drives a Temporal run', () => {
     });
     await t.executor.drive(run);
     await hold.held(run.id);
-    expect(await statusJson(run.id)).toMatchObject({ executor: 'temporal', state: 'running', driver: 'active', stalled: null });
+    expect(await statusJson(db.url, run.id)).toMatchObject({ executor: 'temporal', state: 'running', driver: 'active', stalled: null });
 
     // As a server restarted without its data would: the workflow is gone, its worker's activity lives on.
     const handle = await t.executor.handle(run);
@@ -54,7 +48,7 @@ describe('who drives a Temporal run', () => {
     // Gone from the server: stalled at once, though the orphaned activity may still be beating.
     await waitFor('the server to forget the workflow', async () => (await t.executor.probe(run)) === 'gone');
     const stalled = await waitFor('status to see the workflow gone', async () => {
-      const s = await statusJson(run.id);
+      const s = await statusJson(db.url, run.id);
       return s.state === 'stalled' && s;
     });
     expect(stalled).toMatchObject({ status: 'running', driver: 'none', motion: 'stalled' });
@@ -93,7 +87,7 @@ describe('who drives a Temporal run', () => {
     await unserved.drive(run);
     expect(await unserved.probe(run)).toBe('unknown');
 
-    const stalled = await statusJson(run.id);
+    const stalled = await statusJson(db.url, run.id);
     expect(stalled).toMatchObject({ status: 'running', state: 'stalled', driver: 'none' });
     expect(stalled.stalled.message).toContain(`bellows resume ${run.id}`);
 

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
-import { describe as show, runCli, scratchDir, spawnCli, stderrLines, waitFor } from '../helpers/cli.ts';
+import { describe as show, runCli, scratchDir, spawnCli, stderrLines, waitFor, statusJson } from '../helpers/cli.ts';
 import { backfillHold } from '../helpers/hold.ts';
 import { temporalHarness } from './harness.ts';
 
@@ -22,12 +22,6 @@ beforeAll(async () => {
   await db.query(`INSERT INTO invoices SELECT g, g FROM generate_series(1, ${ROWS}) g`);
   t = await temporalHarness(db);
 });
-
-async function statusJson(runId: string) {
-  const result = await runCli(['status', runId, '--json'], { db: db.url });
-  expect(result.code, show(result)).toBe(0);
-  return JSON.parse(result.stdout);
-}
 
 describe('moving a run between executors', () => {
   it('resume --executor local takes a Temporal run over, and --executor temporal hands it back', async () => {
@@ -53,7 +47,7 @@ describe('moving a run between executors', () => {
     // Moved to this machine: the workflow is terminated and a local process drives the run.
     const local = spawnCli(['resume', run.id, '--executor', 'local', '--no-progress'], { db: db.url });
     await waitFor('the local process to drive the run', async () => {
-      const s = await statusJson(run.id);
+      const s = await statusJson(db.url, run.id);
       return s.executor === 'local' && s.driver === 'active';
     });
     expect(local.stdout()).toContain(`run ${run.id} moved from executor temporal to local`);

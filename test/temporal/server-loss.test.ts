@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
-import { describe as show, runCli, waitFor } from '../helpers/cli.ts';
+import { describe as show, runCli, waitFor, statusJson } from '../helpers/cli.ts';
 import { backfillHold } from '../helpers/hold.ts';
 import { temporalHarness } from './harness.ts';
 import { privateTemporal, type PrivateTemporal } from './dev-server.ts';
@@ -26,12 +26,6 @@ beforeAll(async () => {
   t = await temporalHarness(db, { settings: { address: server.address } });
 });
 
-async function statusJson(runId: string) {
-  const result = await runCli(['status', runId, '--json'], { db: db.url });
-  expect(result.code, show(result)).toBe(0);
-  return JSON.parse(result.stdout);
-}
-
 describe('the Temporal server lost mid-backfill', () => {
   it('shows the run stalled; resume finishes it on the new server, each batch once', async () => {
     const hold = await backfillHold(db, 'public.payments', ROWS / 4);
@@ -42,11 +36,11 @@ describe('the Temporal server lost mid-backfill', () => {
     });
     await t.executor.drive(run);
     await hold.held(run.id);
-    expect(await statusJson(run.id)).toMatchObject({ state: 'running', driver: 'active' });
+    expect(await statusJson(db.url, run.id)).toMatchObject({ state: 'running', driver: 'active' });
 
     await server.restartEmpty();
     const stalled = await waitFor('status to see the run stalled', async () => {
-      const s = await statusJson(run.id);
+      const s = await statusJson(db.url, run.id);
       return s.state === 'stalled' && s;
     });
     expect(stalled.stalled.message).toMatch(new RegExp(`^stalled: nothing drives this run \\(since .+\\); bellows resume ${run.id}$`));
