@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { ident } from '../db/sql.ts';
+import { shown } from '../util/printable.ts';
 import { typeExists } from '../catalog/introspect.ts';
 import type { ColumnDependent, Probe } from '../operations/operation.ts';
 
@@ -50,7 +51,7 @@ export function databaseProbe(db: pg.Pool): Probe {
         await db.query({ text: `SELECT ${value} FROM (SELECT ${row}) AS row WHERE false`, queryMode: 'extended' } as pg.QueryConfig);
         return null;
       } catch (err) {
-        return `invalid expression ${JSON.stringify(expression)}: ${(err as Error).message}`;
+        return `invalid expression ${shown(expression, 60)}: ${(err as Error).message}`;
       }
     },
   };
