@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { engineFor } from '../helpers/engine.ts';
-import { stepsFor } from '../helpers/lifecycle.ts';
+import { stepsFor, numberedTable, vToBigint } from '../helpers/lifecycle.ts';
 import { backfillHold, type BackfillHold } from '../helpers/hold.ts';
 import { waitFor } from '../helpers/poll.ts';
 import { describe as describeResult, scratchDir, spawnCli, startedRunId } from '../helpers/cli.ts';
@@ -21,8 +21,7 @@ const ROWS = 3000;
 const BATCH = 100;
 
 async function table(name: string): Promise<BackfillHold> {
-  await db.query(`CREATE TABLE ${name} (id int PRIMARY KEY, v int NOT NULL)`);
-  await db.query(`INSERT INTO ${name} SELECT g, g FROM generate_series(1, ${ROWS}) g`);
+  await numberedTable(db, name, ROWS);
   // Held at a third of the rows: the first walker is mid-range for sure when the second claims it.
   return backfillHold(db, `public.${name}`, 1000);
 }
@@ -31,7 +30,7 @@ function playbook(name: string, hold: BackfillHold) {
   return {
     name: `${name}_bigint`,
     settings: { batchSize: BATCH, minBatchSize: BATCH, maxBatchSize: BATCH, loadYield: 0, throttleQuery: hold.query },
-    operations: [{ alter_column: { table: name, column: 'v', type: 'bigint', up: 'v::bigint', down: 'v::int' } }],
+    operations: [vToBigint(name)],
   };
 }
 

@@ -4,7 +4,7 @@ import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { engineFor } from '../helpers/engine.ts';
 import { waitFor } from '../helpers/poll.ts';
 import { backfillHold } from '../helpers/hold.ts';
-import { expandAndBackfill, stepsFor } from '../helpers/lifecycle.ts';
+import { expandAndBackfill, stepsFor, numberedTable, vToBigint } from '../helpers/lifecycle.ts';
 import { splitRanges } from '../../src/backfill/ranges.ts';
 import { describeTable } from '../../src/catalog/introspect.ts';
 
@@ -23,15 +23,14 @@ async function rangeRows(runId: string, task = 'backfill') {
 
 /** A table of `rows` ints, and a run widening them to bigint, already being driven, its backfill held at `holdAt` rows. */
 async function driveWidening(table: string, rows: number, holdAt: number, settings: Record<string, unknown>) {
-  await db.query(`CREATE TABLE ${table} (id int PRIMARY KEY, v int NOT NULL)`);
-  await db.query(`INSERT INTO ${table} SELECT g, g FROM generate_series(1, ${rows}) g`);
+  await numberedTable(db, table, rows);
   await db.query(`ANALYZE ${table}`);
   const hold = await backfillHold(db, `public.${table}`, holdAt);
   const engine = engineFor(db.pool);
   const run = await engine.open({
     name: `${table}_tune`,
     settings: { ...settings, throttleQuery: hold.query },
-    operations: [{ alter_column: { table, column: 'v', type: 'bigint', up: 'v::bigint', down: 'v::int' } }],
+    operations: [vToBigint(table)],
   });
   return { engine, run, hold, driving: engine.executor.drive(run, { stopAtGate: true }) };
 }

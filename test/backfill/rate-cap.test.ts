@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { engineFor } from '../helpers/engine.ts';
 import { describe as show, runCli, waitFor } from '../helpers/cli.ts';
+import { numberedTable, vToBigint } from '../helpers/lifecycle.ts';
 
 /**
  * The rows/s cap is one budget for the whole run, spent evenly: over any 10 s
@@ -18,8 +19,7 @@ const WINDOW_MS = 10_000;
 let db: TestDatabase;
 beforeAll(async () => {
   db = await freshDatabase();
-  await db.query(`CREATE TABLE events (id int PRIMARY KEY, v int NOT NULL)`);
-  await db.query(`INSERT INTO events SELECT g, g FROM generate_series(1, ${ROWS}) g`);
+  await numberedTable(db, 'events', ROWS);
 });
 
 interface Sample {
@@ -45,7 +45,7 @@ describe('the rows/s cap', () => {
       name: 'events_bigint',
       // Two walkers share the one budget; the database could go many times faster.
       settings: { maxRowsPerSec: CAP, parallelism: 2, batchSize: 1000, loadYield: 0 },
-      operations: [{ alter_column: { table: 'events', column: 'v', type: 'bigint', up: 'v::bigint', down: 'v::int' } }],
+      operations: [vToBigint('events')],
     });
     const driving = engine.executor.drive(run, { stopAtGate: true });
 

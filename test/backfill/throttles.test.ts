@@ -4,6 +4,7 @@ import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { engineFor } from '../helpers/engine.ts';
 import { waitFor } from '../helpers/poll.ts';
 import { backfillHold } from '../helpers/hold.ts';
+import { vToBigint } from '../helpers/lifecycle.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -22,7 +23,7 @@ function alter(name: string, settings: Record<string, unknown>) {
   return {
     name: `throttle_${name}`,
     settings: { minBatchSize: 10, ...settings },
-    operations: [{ alter_column: { table: name, column: 'v', type: 'bigint', up: 'v::bigint', down: 'v::int' } }],
+    operations: [vToBigint(name)],
   };
 }
 

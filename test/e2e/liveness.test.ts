@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { describe as show, runCli, scratchDir, spawnCli, startedRunId, waitFor, statusJson } from '../helpers/cli.ts';
 import { backfillHold } from '../helpers/hold.ts';
+import { numberedTable, vToBigint } from '../helpers/lifecycle.ts';
 
 /**
  * A run says whether anything drives it: one that nobody drives is 'stalled',
@@ -15,8 +16,7 @@ const BATCH = 100;
 let db: TestDatabase;
 beforeAll(async () => {
   db = await freshDatabase();
-  await db.query(`CREATE TABLE accounts (id int PRIMARY KEY, v int NOT NULL)`);
-  await db.query(`INSERT INTO accounts SELECT g, g FROM generate_series(1, ${ROWS}) g`);
+  await numberedTable(db, 'accounts', ROWS);
 });
 
 async function statusText(...args: string[]) {
@@ -33,7 +33,7 @@ describe('who drives a local run', () => {
       JSON.stringify({
         name: 'accounts_bigint',
         settings: { batchSize: BATCH, minBatchSize: BATCH, maxBatchSize: BATCH, throttleQuery: hold.query },
-        operations: [{ alter_column: { table: 'accounts', column: 'v', type: 'bigint', up: 'v::bigint', down: 'v::int' } }],
+        operations: [vToBigint('accounts')],
       }),
     );
     const driver = spawnCli(['start', file, '--no-progress'], { db: db.url });

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { catalogSnapshot, describe as show, runCli, scratchDir, stderrLines } from '../helpers/cli.ts';
 import { engineFor } from '../helpers/engine.ts';
-import { stepsFor } from '../helpers/lifecycle.ts';
+import { stepsFor, numberedTable, vToBigint } from '../helpers/lifecycle.ts';
 import { parsePlaybook } from '../../src/playbook/load.ts';
 import { openRun } from '../../src/engine/start.ts';
 
@@ -19,14 +19,13 @@ const TEMPORAL_DOWN = { TEMPORAL_ADDRESS: '127.0.0.1:1' };
 let db: TestDatabase;
 beforeAll(async () => {
   db = await freshDatabase();
-  await db.query(`CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL)`);
-  await db.query(`INSERT INTO items SELECT g, g FROM generate_series(1, ${ROWS}) g`);
+  await numberedTable(db, 'items', ROWS);
   // The state schema first, so the catalog snapshots below see only what a run changes.
   await engineFor(db.pool).store.migrate();
 });
 
 function playbook(name: string) {
-  return { name, operations: [{ alter_column: { table: 'items', column: 'v', type: 'bigint', up: 'v::bigint', down: 'v::int' } }] };
+  return { name, operations: [vToBigint('items')] };
 }
 
 const unfinishedRuns = async () =>

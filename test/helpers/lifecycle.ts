@@ -6,6 +6,17 @@ import type { StateStore } from '../../src/state/store.ts';
 import type { TestDatabase } from './db.ts';
 import { atFileEnd } from './cleanup.ts';
 
+/** A table keyed 1..rows with an int column `v`: what most backfill tests walk. */
+export async function numberedTable(db: Pick<TestDatabase, 'query'>, table: string, rows: number | string): Promise<void> {
+  await db.query(`CREATE TABLE ${table} (id int PRIMARY KEY, v int NOT NULL)`);
+  await db.query(`INSERT INTO ${table} SELECT g, g FROM generate_series(1, ${rows}) g`);
+}
+
+/** The operation those tests run on it: `v` becomes bigint. */
+export function vToBigint(table: string) {
+  return { alter_column: { table, column: 'v', type: 'bigint', up: 'v::bigint', down: 'v::int' } };
+}
+
 /** Small batches so that even a few hundred rows take several batches and checkpoints. */
 export const SMALL_BATCHES = { batchSize: 100, minBatchSize: 10, maxBatchSize: 200 };
 

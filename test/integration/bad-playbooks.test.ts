@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { engineFor } from '../helpers/engine.ts';
-import { SMALL_BATCHES, bellowsRunCount, stepsFor, tableState } from '../helpers/lifecycle.ts';
+import { SMALL_BATCHES, bellowsRunCount, stepsFor, tableState, vToBigint } from '../helpers/lifecycle.ts';
 import { ConflictError, InputError } from '../../src/errors.ts';
 
 /**
@@ -291,7 +291,7 @@ describe('refusals that depend on other runs', () => {
     await db.query(`INSERT INTO b_side SELECT g, g FROM generate_series(1, 300) g`);
     const engine = engineFor(db.pool);
     const a = await engine.open(op({ alter_column: { table: 'a_side', column: 'v', up: 'lower(v)', down: 'v' } }, 'side_a'));
-    const b = await engine.open(op({ alter_column: { table: 'b_side', column: 'v', type: 'bigint', up: 'v::bigint', down: 'v::int' } }, 'side_b'));
+    const b = await engine.open(op(vToBigint('b_side'), 'side_b'));
     const [outA, outB] = await Promise.all([
       engine.executor.drive(a, { stopAtGate: true }),
       engine.executor.drive(b, { stopAtGate: true }),

@@ -3,6 +3,7 @@ import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { engineFor } from '../helpers/engine.ts';
 import { waitFor } from '../helpers/poll.ts';
 import { backfillHold } from '../helpers/hold.ts';
+import { numberedTable, vToBigint } from '../helpers/lifecycle.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -11,15 +12,14 @@ beforeAll(async () => {
 
 describe("the driver's run lock", () => {
   it('when its session dies, the driver stops at a checkpoint instead of racing another one; resume finishes', async () => {
-    await db.query(`CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL)`);
-    await db.query(`INSERT INTO items SELECT g, g FROM generate_series(1, 3000) g`);
+    await numberedTable(db, 'items', 3000);
     const engine = engineFor(db.pool);
     // Held at a third of the rows, so the lock is lost mid-backfill however slow the machine.
     const hold = await backfillHold(db, 'public.items', 1000);
     const run = await engine.open({
       name: 'items_bigint',
       settings: { batchSize: 50, maxBatchSize: 50, maxRowsPerSec: 1000, throttleQuery: hold.query },
-      operations: [{ alter_column: { table: 'items', column: 'v', type: 'bigint', up: 'v::bigint', down: 'v::int' } }],
+      operations: [vToBigint('items')],
     });
     const driving = engine.executor.drive(run, { stopAtGate: true });
     await waitFor('backfill progress', async () => (await engine.store.getRanges(run.id, 'backfill')).some((r) => r.rowsDone > 0));

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { engineFor, silentLog } from '../helpers/engine.ts';
-import { SMALL_BATCHES, stepsFor, tableState } from '../helpers/lifecycle.ts';
+import { SMALL_BATCHES, stepsFor, tableState, numberedTable, vToBigint } from '../helpers/lifecycle.ts';
 import { LocalExecutor } from '../../src/executors/local/local-executor.ts';
 import { RunFailedError } from '../../src/errors.ts';
 
@@ -197,14 +197,13 @@ describe.each(STOPS.map((stop, i) => ({ stop, i })))('alter_column rolled back $
 
 describe('a failed dual-write', () => {
   it('rolls itself back like a failed expand: shadow column gone, nothing left that touches writes', async () => {
-    await db.query(`CREATE TABLE rbdw (id int PRIMARY KEY, v int NOT NULL)`);
-    await db.query(`INSERT INTO rbdw SELECT g, g FROM generate_series(1, 200) g`);
+    await numberedTable(db, 'rbdw', 200);
     const engine = engineFor(db.pool);
     const original = await tableState(db.pool, 'public.rbdw');
     const run = await engine.open({
       name: 'rb_dual_write',
       settings: SMALL_BATCHES,
-      operations: [{ alter_column: { table: 'rbdw', column: 'v', type: 'bigint', up: 'v::bigint', down: 'v::int' } }],
+      operations: [vToBigint('rbdw')],
     });
     // Someone takes the version schema's name after start checked it: dual-write's CREATE SCHEMA fails.
     await db.query(`CREATE SCHEMA rb_dual_write`);

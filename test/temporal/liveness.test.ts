@@ -6,6 +6,7 @@ import { temporalHarness, testSettings } from './harness.ts';
 import { TemporalExecutor } from '../../src/executors/temporal/temporal-executor.ts';
 import { silentLog } from '../helpers/engine.ts';
 import { atFileEnd } from '../helpers/cleanup.ts';
+import { numberedTable, vToBigint } from '../helpers/lifecycle.ts';
 
 /**
  * A Temporal run whose workflow the server no longer has (a server that lost
@@ -21,10 +22,8 @@ let db: TestDatabase;
 let t: Awaited<ReturnType<typeof temporalHarness>>;
 beforeAll(async () => {
   db = await freshDatabase();
-  await db.query(`CREATE TABLE orders (id int PRIMARY KEY, v int NOT NULL)`);
-  await db.query(`INSERT INTO orders SELECT g, g FROM generate_series(1, ${ROWS}) g`);
-  await db.query(`CREATE TABLE refunds (id int PRIMARY KEY, v int NOT NULL)`);
-  await db.query(`INSERT INTO refunds SELECT g, g FROM generate_series(1, ${ROWS}) g`);
+  await numberedTable(db, 'orders', ROWS);
+  await numberedTable(db, 'refunds', ROWS);
   t = await temporalHarness(db);
 });
 
@@ -34,7 +33,7 @@ describe('who drives a Temporal run', () => {
     const run = await t.open({
       name: 'orders_bigint',
       settings: { batchSize: BATCH, minBatchSize: BATCH, maxBatchSize: BATCH, throttleQuery: hold.query },
-      operations: [{ alter_column: { table: 'orders', column: 'v', type: 'bigint', up: 'v::bigint', down: 'v::int' } }],
+      operations: [vToBigint('orders')],
     });
     await t.executor.drive(run);
     await hold.held(run.id);
@@ -76,7 +75,7 @@ describe('who drives a Temporal run', () => {
   it('a workflow no worker serves is stalled, and its run rolls back from here', async () => {
     const run = await t.open({
       name: 'refunds_bigint',
-      operations: [{ alter_column: { table: 'refunds', column: 'v', type: 'bigint', up: 'v::bigint', down: 'v::int' } }],
+      operations: [vToBigint('refunds')],
     });
     // Submitted to a task queue no worker polls: the workflow exists, nothing runs its steps.
     const unserved = new TemporalExecutor({ db: db.pool, store: t.store, log: silentLog }, testSettings({ taskQueue: 'bellows-test-no-worker' }));

@@ -3,6 +3,7 @@ import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { describe as show, runCli, scratchDir, spawnCli, stderrLines, waitFor, statusJson } from '../helpers/cli.ts';
 import { backfillHold } from '../helpers/hold.ts';
 import { temporalHarness } from './harness.ts';
+import { numberedTable, vToBigint } from '../helpers/lifecycle.ts';
 
 /**
  * An operator moves an unfinished run between executors with `resume --executor`:
@@ -18,8 +19,7 @@ let db: TestDatabase;
 let t: Awaited<ReturnType<typeof temporalHarness>>;
 beforeAll(async () => {
   db = await freshDatabase();
-  await db.query(`CREATE TABLE invoices (id int PRIMARY KEY, v int NOT NULL)`);
-  await db.query(`INSERT INTO invoices SELECT g, g FROM generate_series(1, ${ROWS}) g`);
+  await numberedTable(db, 'invoices', ROWS);
   t = await temporalHarness(db);
 });
 
@@ -29,7 +29,7 @@ describe('moving a run between executors', () => {
     const document = {
       name: 'invoices_bigint',
       settings: { batchSize: BATCH, minBatchSize: BATCH, maxBatchSize: BATCH, throttleQuery: hold.query },
-      operations: [{ alter_column: { table: 'invoices', column: 'v', type: 'bigint', up: 'v::bigint', down: 'v::int' } }],
+      operations: [vToBigint('invoices')],
     };
     const file = scratchDir().write('invoices.json', JSON.stringify(document));
     const run = await t.open(document);

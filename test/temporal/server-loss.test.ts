@@ -4,6 +4,7 @@ import { describe as show, runCli, waitFor, statusJson } from '../helpers/cli.ts
 import { backfillHold } from '../helpers/hold.ts';
 import { temporalHarness } from './harness.ts';
 import { privateTemporal, type PrivateTemporal } from './dev-server.ts';
+import { numberedTable, vToBigint } from '../helpers/lifecycle.ts';
 
 /**
  * The issue's own report: the Temporal server is killed mid-backfill and comes
@@ -20,8 +21,7 @@ let server: PrivateTemporal;
 let t: Awaited<ReturnType<typeof temporalHarness>>;
 beforeAll(async () => {
   db = await freshDatabase();
-  await db.query(`CREATE TABLE payments (id int PRIMARY KEY, v int NOT NULL)`);
-  await db.query(`INSERT INTO payments SELECT g, g FROM generate_series(1, ${ROWS}) g`);
+  await numberedTable(db, 'payments', ROWS);
   server = await privateTemporal();
   t = await temporalHarness(db, { settings: { address: server.address } });
 });
@@ -32,7 +32,7 @@ describe('the Temporal server lost mid-backfill', () => {
     const run = await t.open({
       name: 'payments_bigint',
       settings: { batchSize: BATCH, minBatchSize: BATCH, maxBatchSize: BATCH, throttleQuery: hold.query },
-      operations: [{ alter_column: { table: 'payments', column: 'v', type: 'bigint', up: 'v::bigint', down: 'v::int' } }],
+      operations: [vToBigint('payments')],
     });
     await t.executor.drive(run);
     await hold.held(run.id);
