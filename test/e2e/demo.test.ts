@@ -1,7 +1,8 @@
 import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { atFileEnd } from '../helpers/cleanup.ts';
 import { freshDatabase } from '../helpers/db.ts';
 import { describe as show, runCli, spawnCli, stderrLines, waitFor } from '../helpers/cli.ts';
 
@@ -14,7 +15,7 @@ import { describe as show, runCli, spawnCli, stderrLines, waitFor } from '../hel
 function demoTmp(): string {
   const dir = mkdtempSync(join(tmpdir(), 'bellows-demo-'));
   chmodSync(dir, 0o1777);
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  atFileEnd(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
