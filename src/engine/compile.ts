@@ -9,8 +9,7 @@ import { operationEntries, type OperationKind, type Playbook } from '../playbook
 import type { Action } from './action.ts';
 import { databaseProbe } from './probe.ts';
 import { rehearseDualWrite, type TriggerFunction } from './rehearse.ts';
-import { names } from '../operations/names.ts';
-import { triggerFunctionId } from '../operations/trigger.ts';
+import { triggerFunction, triggerFunctionId } from '../operations/trigger.ts';
 
 export interface CompiledTable {
   /** `schema.table` */
@@ -141,12 +140,10 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
     plan.dualWrite.push(...dualWrite);
     const fn = dualWrite.find((a) => a.id === triggerFunctionId(ctx));
     if (fn) {
-      const name = names.triggerFunction(ctx);
       functions.get(ctx.table)!.push({
         where: `operations[${entry.index}].${entry.kind}`,
         spec: entry.spec as Record<string, unknown>,
-        name,
-        qualifiedName: `${ident(ctx.table.ref.schema)}.${ident(name)}`,
+        ...triggerFunction(ctx),
         sql: fn.sql,
       });
     }

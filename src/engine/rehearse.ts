@@ -78,13 +78,13 @@ async function rehearseTable(client: pg.ClientBase, versionSchema: string, model
   await client.query(`CREATE TEMP TABLE ${ident(scratch)} (LIKE ${qualified(model.ref)})`);
   for (const c of newColumns(model)) await client.query(`ALTER TABLE ${copy} ADD COLUMN ${ident(c.physical)} ${c.type}`);
   for (const [i, fn] of functions.entries()) {
-    await attempt(client, fn, 'does not compile', () => client.query(fn.sql));
+    await refusing([fn], 'does not compile', () => client.query(fn.sql));
     await client.query(`CREATE TRIGGER ${ident(`${scratch}_${i}`)} BEFORE INSERT OR UPDATE ON ${copy} FOR EACH ROW EXECUTE FUNCTION ${fn.qualifiedName}()`);
   }
   await client.query(`SELECT set_config('${REHEARSAL_SETTING}', 'on', true)`);
   const order = model.original.key ? `ORDER BY ${model.original.key.columns.map((k) => ident(k.name)).join(', ')}` : '';
   const firstColumn = ident(model.original.columns[0].name);
-  const fire = (sql: string) => attemptAny(client, functions, () => client.query(sql));
+  const fire = (sql: string) => refusing(functions, 'fails on a row of the table', () => client.query(sql));
   // The old application: the base table, in its old shape.
   await fire(`INSERT INTO ${copy} (${columns}) SELECT ${columns} FROM ${qualified(model.ref)} ${order} LIMIT ${SAMPLE_ROWS}`);
   await fire(`UPDATE ${copy} SET ${firstColumn} = ${firstColumn}`);
@@ -98,32 +98,21 @@ async function rehearseTable(client: pg.ClientBase, versionSchema: string, model
   await client.query(`DROP SCHEMA ${ident(versionSchema)}`);
 }
 
-/** Runs `work` in a savepoint; a failure becomes one line naming the operation and, where it can tell, the field. */
-async function attempt(client: pg.ClientBase, fn: TriggerFunction, what: string, work: () => Promise<unknown>): Promise<void> {
-  await client.query('SAVEPOINT rehearsal');
-  try {
-    await work();
-    await client.query('RELEASE SAVEPOINT rehearsal');
-  } catch (err) {
-    throw refusal(fn, what, err);
-  }
-}
-
-/** As `attempt`, for a statement that fires every function of the table: the error's context names the one that failed. */
-async function attemptAny(client: pg.ClientBase, functions: TriggerFunction[], work: () => Promise<unknown>): Promise<void> {
+/**
+ * Runs `work`; a failure becomes one line naming the operation whose function
+ * failed (the error's context names it; a statement may fire several) and, where
+ * it can tell, the field. Nothing needs undoing: the whole rehearsal rolls back.
+ */
+async function refusing(functions: TriggerFunction[], what: string, work: () => Promise<unknown>): Promise<void> {
   try {
     await work();
   } catch (err) {
     const context = (err as { where?: string }).where ?? '';
     const fn = functions.find((f) => context.includes(`${f.name}(`)) ?? functions[0];
-    throw refusal(fn, 'fails on a row of the table', err);
+    const message = err instanceof Error ? err.message : String(err);
+    const field = fieldOnLine(fn, context);
+    throw new InputError(printableLine(`${fn.where}${field ? `.${field}` : ''}: its dual-write trigger ${what}: ${message}`));
   }
-}
-
-function refusal(fn: TriggerFunction, what: string, err: unknown): InputError {
-  const message = err instanceof Error ? err.message : String(err);
-  const field = fieldOnLine(fn, (err as { where?: string }).where ?? '');
-  return new InputError(printableLine(`${fn.where}${field ? `.${field}` : ''}: its dual-write trigger ${what}: ${message}`));
 }
 
 /** The expression field whose text is on the function's failing line, as PostgreSQL numbers the body's lines. */

@@ -51,15 +51,14 @@ function newShape(ctx: OpContext): RowShape[] {
   return (ctx.columnsAfter ?? ctx.table.columns).map((c) => ({ name: c.name, physical: c.physical, type: c.type }));
 }
 
-/**
- * The dual-write trigger of one operation. Which application wrote the row is
- * told by its search_path: the new application puts the version schema first.
- * The backfill marks its own transactions, because it writes both sides itself;
- * the trigger's WHEN clause tests that mark, so the backfill's UPDATE never calls
- * the PL/pgSQL function at all (a call per row that returned at once cost 14%).
- */
 export function triggerFunctionId(ctx: Pick<OpContext, 'index'>): string {
   return `dual_write:${ctx.index}:function`;
+}
+
+/** An operation's trigger function: its bare name (as error contexts show it) and its quoted, schema-qualified one. */
+export function triggerFunction(ctx: OpContext): { name: string; qualifiedName: string } {
+  const name = names.triggerFunction(ctx);
+  return { name, qualifiedName: `${ident(ctx.table.ref.schema)}.${ident(name)}` };
 }
 
 /** Set by plan's rehearsal: a translation error is raised instead of noted. */
@@ -74,11 +73,18 @@ function rowKey(ctx: OpContext): string {
 /** True outside the backfill's own transactions, which set `bellows.backfill` to on. */
 const NOT_BACKFILL = `current_setting('bellows.backfill', true) IS DISTINCT FROM 'on'`;
 
+/**
+ * The dual-write trigger of one operation. Which application wrote the row is
+ * told by its search_path: the new application puts the version schema first.
+ * The backfill marks its own transactions, because it writes both sides itself;
+ * the trigger's WHEN clause tests that mark, so the backfill's UPDATE never calls
+ * the PL/pgSQL function at all (a call per row that returned at once cost 14%).
+ */
 export function dualWriteTrigger(
   ctx: OpContext,
   body: { fromOldApp?: string; fromNewApp?: string },
 ): Action[] {
-  const fn = `${ident(ctx.table.ref.schema)}.${ident(names.triggerFunction(ctx))}`;
+  const fn = triggerFunction(ctx).qualifiedName;
   const block = (shape: RowShape[], statements: string | undefined) => `      ${statements ? declareBlock(shape, statements) : 'NULL;'}`;
   const sql = `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $bellows$
 BEGIN
