@@ -182,14 +182,12 @@ async function runBatch(
     const lastKey = batchUpper ?? upperKey;
     const params: unknown[] = [];
     const rows = await work(client, ks.between(range.lastKey, lastKey, params), params, settings);
-    const batchRate = (rows * 1000) / Math.max(performance.now() - started, 1);
-    const rate = range.rowsPerSec === null ? batchRate : range.rowsPerSec * 0.7 + batchRate * 0.3;
-    await deps.store.checkpoint(client, range, { lastKey, rows, batchSize: size, rowsPerSec: rate, done: batchUpper === null, throttle });
+    await deps.store.checkpoint(client, range, { lastKey, rows, batchSize: size, done: batchUpper === null, throttle });
     await client.query('COMMIT');
     // The whole batch, commit included, is what the adaptive size aims at.
     const elapsedMs = performance.now() - started;
     return {
-      range: { ...range, lastKey, upperKey, rowsDone: range.rowsDone + rows, batches: range.batches + 1, batchSize: size, rowsPerSec: rate, throttle, done: batchUpper === null },
+      range: { ...range, lastKey, upperKey, rowsDone: range.rowsDone + rows, batches: range.batches + 1, batchSize: size, throttle, done: batchUpper === null },
       elapsedMs,
     };
   } catch (error) {

@@ -47,7 +47,7 @@ const RUN_COLUMNS = `id::text AS id, playbook_name AS "playbookName", checksum, 
 
 const RANGE_COLUMNS = `run_id::text AS "runId", task, table_name AS "table", range_no AS "rangeNo", lower_key AS "lowerKey",
   upper_key AS "upperKey", last_key AS "lastKey", rows_done::float8 AS "rowsDone", rows_estimate::float8 AS "rowsEstimate",
-  batches::float8 AS batches, batch_size AS "batchSize", rows_per_sec AS "rowsPerSec", throttle, done, error, updated_at AS "updatedAt",
+  batches::float8 AS batches, batch_size AS "batchSize", throttle, done, error, updated_at AS "updatedAt",
   ${windowRate()} AS "windowRowsPerSec"`;
 
 export interface NewRun {
@@ -366,20 +366,20 @@ export class StateStore {
     db: Db,
     range: Pick<RangeRecord, 'runId' | 'task' | 'table' | 'rangeNo'>,
     /** `throttle`: what held this batch back (the rows/s cap), or null. */
-    progress: { lastKey: KeyValue | null; rows: number; batchSize: number; rowsPerSec: number | null; done: boolean; throttle: string | null },
+    progress: { lastKey: KeyValue | null; rows: number; batchSize: number; done: boolean; throttle: string | null },
   ): Promise<void> {
     // The batch's rows go into this second's bucket; buckets older than the window are dropped.
     await db.query(
       `UPDATE ${this.schema}.ranges
           SET last_key = $5, rows_done = rows_done + $6, batches = batches + 1, batch_size = $7,
-              rows_per_sec = $8, done = $9, throttle = $10, error = NULL, updated_at = clock_timestamp(),
+              done = $8, throttle = $9, error = NULL, updated_at = clock_timestamp(),
               recent = (SELECT coalesce(jsonb_object_agg(k, v), '{}') FROM (
                           SELECT key AS k, value::bigint AS v FROM jsonb_each_text(recent)
                            WHERE key::bigint > ${BUCKET}::bigint - ${KEEP_BUCKETS_S} AND key <> ${BUCKET}
                           UNION ALL
                           SELECT ${BUCKET}, coalesce((recent->>${BUCKET})::bigint, 0) + $6) b)
         WHERE run_id = $1 AND task = $2 AND table_name = $3 AND range_no = $4`,
-      [range.runId, range.task, range.table, range.rangeNo, JSON.stringify(progress.lastKey), progress.rows, progress.batchSize, progress.rowsPerSec, progress.done, progress.throttle],
+      [range.runId, range.task, range.table, range.rangeNo, JSON.stringify(progress.lastKey), progress.rows, progress.batchSize, progress.done, progress.throttle],
     );
   }
 

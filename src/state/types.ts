@@ -73,8 +73,6 @@ export interface RangeRecord {
   rowsEstimate: number;
   batches: number;
   batchSize: number | null;
-  /** The last batches' speed (the walker's own estimate, for its batch sizing); not the range's rate. */
-  rowsPerSec: number | null;
   /** Rows committed per second over the last few seconds (state/store.ts windowRate): what operators see. */
   windowRowsPerSec: number | null;
   throttle: string | null;

@@ -7,7 +7,7 @@ import type { RangeRecord } from '../../src/state/types.ts';
 function range(rangeNo: number, rowsDone: number, rowsEstimate: number, windowRowsPerSec: number | null, done = false): RangeRecord {
   return {
     runId: '1', task: 'backfill', table: 'public.t', rangeNo, lowerKey: null, upperKey: null, lastKey: null,
-    rowsDone, rowsEstimate, batches: 0, batchSize: 1000, rowsPerSec: 50_000, windowRowsPerSec, throttle: null, done, error: null, updatedAt: new Date(),
+    rowsDone, rowsEstimate, batches: 0, batchSize: 1000, windowRowsPerSec, throttle: null, done, error: null, updatedAt: new Date(),
   };
 }
 
