@@ -145,6 +145,15 @@ export function createSteps(deps: EngineDeps) {
   }
 
   return {
+    /**
+     * The one place a driver writes a run's status (phase changes carry theirs):
+     * only a change is written, so asking again is free and adds no event.
+     */
+    async markStatus(runId: string, status: 'running' | 'paused' | 'awaiting_approval' | 'failed', error: string | null = null): Promise<void> {
+      const run = await store.getRun(runId);
+      if (run.status !== status || run.error !== error) await store.setStatus(runId, status, error);
+    },
+
     expand: (runId: string) => actionsStep(runId, 'expand'),
     dualWrite: (runId: string) => actionsStep(runId, 'dual_write'),
 
