@@ -1,5 +1,4 @@
 import {
-  ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -10,7 +9,8 @@ import {
 } from '@temporalio/workflow';
 import type { Activities, RangeOutcome, RunSnapshot } from '../src/executors/temporal/activities.ts';
 import type { RangeRef } from '../src/engine/steps.ts';
-import type { Tuning } from '../src/state/types.ts';
+import type { RunStatus, Tuning } from '../src/state/types.ts';
+import { afterFailure, decide, type Decision, type StepName } from '../src/engine/decide.ts';
 import {
   abortSignal,
   approveUpdate,
@@ -166,51 +166,40 @@ export async function migrationRun(input: MigrationInput): Promise<MigrationOutc
     return 'again';
   }
 
-  /** One step forward from the phase the store reports. */
-  async function advance(snap: RunSnapshot): Promise<void> {
-    switch (snap.phase) {
-      case 'expand':
-        await call('expand', () => steps.expand(runId));
-        await call('dualWrite', () => steps.dualWrite(runId));
+  /** Runs the named steps as activities, in order. */
+  async function runSteps(names: StepName[]): Promise<void> {
+    for (const name of names) {
+      if (name === 'rollback') state.aborting = true;
+      await call(name, async () => {
+        await steps[name](runId);
+      });
+      // finishVerify leaves the run at the gate; say so before the next store read, so an approve
+      // that arrives in between is not refused.
+      if (name === 'finishVerify') state.phase = 'gate';
+    }
+  }
+
+  /** Carries out one phase decision (engine/decide.ts, the one every executor follows); `status` is the run's as last seen or written. */
+  async function carryOut(decision: Decision, status: RunStatus): Promise<void> {
+    switch (decision.next) {
+      case 'finish':
         return;
-      case 'dual_write':
-        await call('dualWrite', () => steps.dualWrite(runId));
-        await call('prepareBackfill', () => steps.prepareBackfill(runId));
+      case 'steps':
+        await runSteps(decision.steps);
         return;
-      case 'backfill':
-      case 'verify': {
-        if (state.paused) {
-          if (snap.status !== 'paused') await call('markStatus', () => steps.markStatus(runId, 'paused'));
-          await waitFor('resume', () => !state.paused || state.aborting);
-          if (!state.paused && !state.aborting) await call('markStatus', () => steps.markStatus(runId, 'running'));
+      case 'ranges':
+        if (status !== decision.status) await call('markStatus', () => steps.markStatus(runId, decision.status));
+        if ((await runRanges(decision.task)) === 'done') await runSteps(decision.then);
+        return;
+      case 'wait':
+        if (status !== decision.status) await call('markStatus', () => steps.markStatus(runId, decision.status));
+        if (decision.until === 'approval') {
+          await waitFor('approval', () => state.approved || state.aborting);
           return;
         }
-        if (snap.status === 'paused') await call('markStatus', () => steps.markStatus(runId, 'running'));
-        if ((await runRanges(snap.phase)) === 'again') return;
-        if (snap.phase === 'backfill') {
-          await call('finishBackfill', () => steps.finishBackfill(runId));
-          await call('prepareVerify', () => steps.prepareVerify(runId));
-        } else {
-          await call('finishVerify', () => steps.finishVerify(runId));
-          // finishVerify leaves the run at the gate; say so before the next store read, so an approve
-          // that arrives in between is not refused.
-          state.phase = 'gate';
-        }
+        await waitFor('resume', () => !state.paused || state.aborting);
+        if (!state.paused && !state.aborting) await call('markStatus', () => steps.markStatus(runId, 'running'));
         return;
-      }
-      case 'gate':
-        if (state.approved || snap.autoContract) {
-          await call('contract', () => steps.contract(runId));
-          return;
-        }
-        if (snap.status !== 'awaiting_approval') await call('markStatus', () => steps.markStatus(runId, 'awaiting_approval'));
-        await waitFor('approval', () => state.approved || state.aborting);
-        return;
-      case 'contract':
-        await call('contract', () => steps.contract(runId));
-        return;
-      default:
-        throw ApplicationFailure.nonRetryable(`run ${runId} is in phase ${snap.phase}, which this workflow cannot drive`);
     }
   }
 
@@ -227,13 +216,24 @@ export async function migrationRun(input: MigrationInput): Promise<MigrationOutc
     }
 
     const snap = await inspect();
-    if (snap.status === 'rolled_back') return 'rolled_back';
-    if (snap.phase === 'done') return 'completed';
-    // Histories recorded before snapshots named the executor have none: those runs were never moved.
-    if (snap.executor && snap.executor !== 'temporal' && !state.aborting) return 'moved';
-    if (first && snap.status === 'failed' && !state.halted) {
+    // The workflow's own view of intent: a signal may be newer than the store it just read.
+    const decision = decide(
+      {
+        phase: snap.phase,
+        status: snap.status,
+        desired: { paused: state.paused, approved: state.approved, abort: state.aborting },
+        autoContract: snap.autoContract,
+        // Histories recorded before snapshots named the executor have none: those runs were never moved.
+        executor: snap.executor || 'temporal',
+      },
+      'temporal',
+    );
+    if (decision.next === 'finish') return decision.outcome;
+    let status = snap.status;
+    if (first && status === 'failed' && !state.halted) {
       // Starting (or restarting) a failed run is the operator's resume, as it is for the local executor.
       await call('markStatus', () => steps.markStatus(runId, 'running'));
+      status = 'running';
     }
     first = false;
 
@@ -246,21 +246,19 @@ export async function migrationRun(input: MigrationInput): Promise<MigrationOutc
         continue;
       }
       state.halted = null;
-      if (!state.aborting) await call('markStatus', () => steps.markStatus(runId, 'running'));
+      if (!state.aborting) {
+        await call('markStatus', () => steps.markStatus(runId, 'running'));
+        status = 'running';
+      }
     }
 
     try {
-      if (state.aborting || snap.phase === 'rollback') {
-        state.aborting = true;
-        await call('rollback', () => steps.rollback(runId));
-        continue;
-      }
-      await advance(snap);
+      await carryOut(decision, status);
     } catch (err) {
       const message = failureMessage(err);
       log.warn('step failed', { runId, step: state.step, error: message });
       await call('markStatus', () => steps.markStatus(runId, 'failed', `${state.step}: ${message}`));
-      if ((snap.phase === 'expand' || snap.phase === 'dual_write') && !state.aborting) {
+      if (afterFailure(snap.phase) === 'rollback' && !state.aborting) {
         state.aborting = true;
       } else {
         state.halted = `${state.step}: ${message}`;

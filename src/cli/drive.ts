@@ -4,7 +4,8 @@ import type { RunRecord } from '../state/types.ts';
 import { RunFailedError } from '../errors.ts';
 import { executorDeps, type CliContext } from './context.ts';
 import { print } from './output.ts';
-import { watchRun } from './watch-loop.ts';
+import { SETTLED, watchRun } from './watch-loop.ts';
+import { sleep } from '../util/sleep.ts';
 
 /**
  * Drives a run from this terminal with a live progress display. Ctrl-C stops
@@ -40,6 +41,24 @@ export async function driveWithProgress(
   }
   reportOutcome(run.id, outcome);
   return outcome;
+}
+
+/**
+ * Follows a run its workers drive until it ends or waits at the gate (`start
+ * --wait`): the exit status says how it ended, as if it had run here.
+ */
+export async function followToEnd(ctx: CliContext, runId: string, progress: boolean): Promise<void> {
+  const final = progress ? await watchRun(ctx, runId, {}) : await settled(ctx, runId);
+  if (final.status === 'failed') throw new RunFailedError(`run ${runId} failed: ${final.error}; fix the cause, then bellows resume ${runId} (or bellows rollback ${runId})`, runId);
+  reportOutcome(runId, final.status === 'completed' ? 'completed' : final.status === 'rolled_back' ? 'rolled_back' : 'awaiting_approval');
+}
+
+async function settled(ctx: CliContext, runId: string): Promise<{ status: string; error: string | null }> {
+  for (;;) {
+    const run = await ctx.store.getRun(runId);
+    if (SETTLED.includes(run.status)) return run;
+    await sleep(500);
+  }
 }
 
 /**

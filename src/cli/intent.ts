@@ -1,6 +1,4 @@
-import { isAdvisoryLockHeld } from '../db/advisory.ts';
 import { createExecutor } from '../executors/index.ts';
-import { runLockName } from '../executors/local/local-executor.ts';
 import type { Intent } from '../executors/executor.ts';
 import type { DesiredState, RunRecord } from '../state/types.ts';
 import { DriverProbes } from '../executors/driver-probes.ts';
@@ -34,11 +32,20 @@ export async function wakeExecutor(ctx: CliContext, run: RunRecord, intent: Inte
 }
 
 /**
- * A local run that no process drives (it was killed, or stopped at the gate):
- * the command that changed its intent then drives it itself.
+ * Who carries a steered run on: 'here' for a run whose executor drives in the
+ * command's own process (local) when no process drives it now (it was killed,
+ * or stopped at the gate), so the command that changed its intent drives it
+ * itself; 'its process' when such a process is alive; 'its executor' for an
+ * executor with drivers of its own (Temporal workers, BullMQ workers).
  */
-export async function undrivenLocalRun(ctx: CliContext, run: RunRecord): Promise<boolean> {
-  return run.executor === 'local' && !(await isAdvisoryLockHeld(ctx.pool, runLockName(run.id)));
+export async function whoDrives(ctx: CliContext, run: RunRecord): Promise<'here' | 'its process' | 'its executor'> {
+  const executor = await createExecutor(run.executor, executorDeps(ctx));
+  try {
+    if (!executor.drivesInProcess) return 'its executor';
+    return (await executor.probe(run)) === 'gone' ? 'here' : 'its process';
+  } finally {
+    await executor.close();
+  }
 }
 
 /** Whether anything drives the run now, whatever its executor: its executor's word, else its heartbeat. */

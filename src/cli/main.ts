@@ -16,7 +16,7 @@ import { historyCommand } from './commands/history.ts';
 import { schemaCommand } from './commands/schema.ts';
 import { demoCommand } from './commands/demo.ts';
 import { workerCommand } from './commands/worker.ts';
-import { addTemporalFlags } from './temporal-flags.ts';
+import { addExecutorFlags } from './executor-flags.ts';
 
 export function buildProgram(): Command {
   const program = new Command('bellows')
@@ -28,7 +28,7 @@ export function buildProgram(): Command {
     // same one `bellows: …` line as ours; its default is `error: …` plus a hint line.
     .configureOutput({ outputError: (message, write) => write(`${line(`bellows: ${message.replace(/^error: /, '')} (add --help for usage)`)}\n`) })
     .exitOverride();
-  addTemporalFlags(program);
+  addExecutorFlags(program);
   for (const add of [
     startCommand,
     statusCommand,

@@ -4,7 +4,8 @@ import { sleep } from '../util/sleep.ts';
 import { executorDeps, type CliContext } from './context.ts';
 import { renderProgress } from './render/progress-view.ts';
 
-const SETTLED = ['completed', 'rolled_back', 'failed', 'awaiting_approval'];
+/** A run in one of these states will not move without an operator. */
+export const SETTLED = ['completed', 'rolled_back', 'failed', 'awaiting_approval'];
 
 /**
  * Draws a run's progress until it settles (or `stop` fires). In a terminal the

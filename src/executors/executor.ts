@@ -14,6 +14,11 @@ export type Intent = 'pause' | 'resume' | 'tune' | 'approve' | 'abort';
 export interface Executor {
   readonly name: string;
   /**
+   * Whether this executor's driver is the CLI process itself (local): a command
+   * that steers a run nobody drives then drives it; any other executor is woken.
+   */
+  readonly drivesInProcess: boolean;
+  /**
    * Throws (an EnvironmentError) unless this executor can take a run now. `start`
    * asks before it creates a run, so a start that nothing could drive leaves no
    * run behind to hold its tables.

@@ -150,6 +150,15 @@ export class StateStore {
     return rows[0] ?? null;
   }
 
+  /** The runs of one executor that should be moving: not finished, and not failed (those wait for the operator's resume). */
+  async runsToDrive(executor: string): Promise<RunRecord[]> {
+    const { rows } = await this.pool.query<RunRecord>(
+      `SELECT ${RUN_COLUMNS} FROM ${this.schema}.runs WHERE executor = $1 AND status <> ALL($2) ORDER BY id`,
+      [executor, [...FINISHED_STATUSES, 'failed']],
+    );
+    return rows;
+  }
+
   async listRuns(limit = 50): Promise<RunRecord[]> {
     const { rows } = await this.pool.query<RunRecord>(
       `SELECT ${RUN_COLUMNS} FROM ${this.schema}.runs ORDER BY id DESC LIMIT $1`,

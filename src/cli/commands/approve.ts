@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ConflictError } from '../../errors.ts';
 import { withDatabase } from '../context.ts';
 import { driveWithProgress, requireUnfinished } from '../drive.ts';
-import { sendIntent, undrivenLocalRun } from '../intent.ts';
+import { sendIntent, whoDrives } from '../intent.ts';
 import { print } from '../output.ts';
 
 export function approveCommand(program: Command): void {
@@ -18,7 +18,7 @@ export function approveCommand(program: Command): void {
           throw new ConflictError(`run ${run.id} is in phase ${run.phase}; approve is accepted once verify has passed and the run waits at the gate`);
         }
         const approved = await sendIntent(ctx, run, 'approve', { approved: true });
-        if (await undrivenLocalRun(ctx, run)) {
+        if ((await whoDrives(ctx, run)) === 'here') {
           await driveWithProgress(ctx, approved, { stopAtGate: true, progress: false });
           return;
         }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { withDatabase } from '../context.ts';
-import { undrivenLocalRun, wakeExecutor } from '../intent.ts';
+import { wakeExecutor, whoDrives } from '../intent.ts';
 import { driveWithProgress, requireUnfinished } from '../drive.ts';
 import { moveRun } from '../move-run.ts';
 import { print } from '../output.ts';
@@ -10,7 +10,7 @@ export function resumeCommand(program: Command): void {
     .command('resume')
     .description('lift a pause, or continue a run whose process stopped, from its last checkpoint; --executor moves it')
     .argument('<run>', 'run id, or playbook name for its latest run')
-    .option('--executor <name>', 'move the run to this executor (local or temporal) and continue it there')
+    .option('--executor <name>', 'move the run to this executor (local, temporal or bullmq) and continue it there')
     .option('--repair', 'verify re-applies up to wrong rows instead of only reporting them')
     .option('--wait-for-approval', 'stay at the contract gate until `bellows approve`, then contract')
     .option('--no-progress', 'do not draw the progress display')
@@ -21,17 +21,18 @@ export function resumeCommand(program: Command): void {
         if (options.executor && options.executor !== run.executor) run = await moveRun(ctx, run, options.executor);
         if (run.desired.paused) run = await ctx.store.setDesired(run.id, { paused: false }, 'resume');
         if (options.repair) run = await ctx.store.setDesired(run.id, { tuning: { repair: true } }, 'tune');
-        if (run.executor !== 'local') {
-          await wakeExecutor(ctx, run, 'resume');
-          print(`run ${run.id} resumed on ${run.executor}`);
-          return;
+        switch (await whoDrives(ctx, run)) {
+          case 'here':
+            print(`resuming run ${run.id} from its last checkpoint (phase ${run.phase})`);
+            await driveWithProgress(ctx, run, { stopAtGate: !options.waitForApproval, progress: options.progress });
+            return;
+          case 'its process':
+            print(`run ${run.id} resumed; its driving process continues within one batch`);
+            return;
+          case 'its executor':
+            await wakeExecutor(ctx, run, 'resume');
+            print(`run ${run.id} resumed on ${run.executor}`);
         }
-        if (!(await undrivenLocalRun(ctx, run))) {
-          print(`run ${run.id} resumed; its driving process continues within one batch`);
-          return;
-        }
-        print(`resuming run ${run.id} from its last checkpoint (phase ${run.phase})`);
-        await driveWithProgress(ctx, run, { stopAtGate: !options.waitForApproval, progress: options.progress });
       }, { poolSize: 16 });
     });
 }

@@ -1,6 +1,5 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { isAdvisoryLockHeld, tryAdvisoryLock } from '../../db/advisory.ts';
 import { ConflictError } from '../../errors.ts';
 import type { StateStore } from '../../state/store.ts';
 import { effectiveSettings, type RangeRecord, type RunRecord } from '../../state/types.ts';
@@ -11,10 +10,7 @@ import { DriverBeats } from '../../state/driver-beat.ts';
 import type { DriverProbe } from '../../state/liveness.ts';
 import { walkerId } from '../../backfill/walker-id.ts';
 import { driveLoop, type RangeRound } from '../drive-loop.ts';
-
-export function runLockName(runId: string): string {
-  return `run:${runId}`;
-}
+import { lockRun, probeRunLock } from '../run-lock.ts';
 
 /**
  * The default executor: drives a run in this process, needing nothing but
@@ -33,7 +29,7 @@ export class LocalExecutor implements Executor {
 
   async drive(start: RunRecord, options: { stopAtGate: boolean }): Promise<DriveOutcome> {
     const { store, log } = this.deps;
-    const lock = await tryAdvisoryLock(this.deps.db, runLockName(start.id));
+    const lock = await lockRun(this.deps.db, start.id);
     if (!lock) {
       throw new ConflictError(`run ${start.id} is being driven by another process; steer it with pause, resume, approve or rollback`);
     }
@@ -75,9 +71,8 @@ export class LocalExecutor implements Executor {
   }
 
   /** The run's lock is held exactly while a process drives the run, and goes with a dead process's session. */
-  async probe(run: RunRecord): Promise<DriverProbe> {
-    const held = await isAdvisoryLockHeld(this.deps.db, runLockName(run.id)).catch(() => null);
-    return held === null ? 'unknown' : held ? 'driven' : 'gone';
+  probe(run: RunRecord): Promise<DriverProbe> {
+    return probeRunLock(this.deps.db, run.id);
   }
 
   async release(run: RunRecord): Promise<void> {

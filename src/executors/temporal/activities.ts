@@ -144,12 +144,8 @@ export function createActivities(deps: ActivityDeps) {
       });
     },
     /** Only the driver writes status; the workflow is the driver of a Temporal run. */
-    async markStatus(runId: string, status: 'running' | 'paused' | 'awaiting_approval' | 'failed', error: string | null = null): Promise<void> {
-      await driving(runId, async () => {
-        const run = await store.getRun(runId);
-        if (run.status !== status || run.error !== error) await store.setStatus(runId, status, error);
-      });
-    },
+    markStatus: (runId: string, status: 'running' | 'paused' | 'awaiting_approval' | 'failed', error: string | null = null) =>
+      driving(runId, () => steps.markStatus(runId, status, error)),
     expand: (runId: string) => driving(runId, () => steps.expand(runId)),
     dualWrite: (runId: string) => driving(runId, () => steps.dualWrite(runId)),
     prepareBackfill: (runId: string) => driving(runId, () => steps.prepareBackfill(runId)),

@@ -18,7 +18,8 @@ import {
   type MigrationInput,
 } from '../../../workflows/definitions.ts';
 import { taskQueueFor, tlsOptions, type TemporalSettings } from './config.ts';
-import { databaseIdentity, workflowIdFor } from './identity.ts';
+import { workflowIdFor } from './identity.ts';
+import { databaseIdentity } from '../../state/identity.ts';
 
 /** `status` must answer even when the server is down: it then falls back on the run's heartbeat. */
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -38,6 +39,7 @@ export interface TemporalExecutorDeps {
  */
 export class TemporalExecutor implements Executor {
   readonly name = 'temporal';
+  readonly drivesInProcess = false;
   private connection: Connection | null = null;
   private client: Client | null = null;
   private identity: string | null = null;

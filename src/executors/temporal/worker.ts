@@ -6,7 +6,7 @@ import { EnvironmentError } from '../../errors.ts';
 import type { StateStore } from '../../state/store.ts';
 import { createActivities } from './activities.ts';
 import { taskQueueFor, tlsOptions, type TemporalSettings } from './config.ts';
-import { databaseIdentity } from './identity.ts';
+import { databaseIdentity } from '../../state/identity.ts';
 
 /** The bundle's entry point; the SDK's bundler (webpack) builds it into one deterministic sandbox. */
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../../workflows/index.ts', import.meta.url));
