@@ -5,6 +5,10 @@ import { freePort } from '../../src/util/free-port.ts';
 import { atFileEnd } from '../helpers/cleanup.ts';
 import { REPO, spawnCli, waitFor, type CliOptions, type CliProcess } from '../helpers/cli.ts';
 import { Redis } from 'ioredis';
+import { Queue } from 'bullmq';
+import { databaseIdentity } from '../../src/state/identity.ts';
+import { PREFIX, queueNames } from '../../src/executors/bullmq/queues.ts';
+import type { TestDatabase } from '../helpers/db.ts';
 
 /**
  * A redis-server of the test's own, on a free port, never the machine's: the
@@ -94,4 +98,40 @@ export async function startWorker(db: string, redis: TestRedis, args: string[] =
     return proc.stdout().includes('worker serving');
   }, 60_000, 50);
   return Object.assign(proc, { walker: `:${proc.pid}:` });
+}
+
+/** The run's range jobs that workers are running now, as BullMQ counts them in Redis. */
+export async function activeRangeJobs(db: TestDatabase, redis: TestRedis): Promise<number> {
+  const queue = new Queue(queueNames(await databaseIdentity(db.pool, 'bellows')).ranges, { connection: { url: redis.url, maxRetriesPerRequest: 1 }, prefix: PREFIX });
+  try {
+    return await queue.getActiveCount();
+  } finally {
+    await queue.close();
+  }
+}
+
+/** Sum of the rows done and batches of a run's backfill ranges, and how many ranges it has. */
+export async function backfillProgress(db: TestDatabase, runId: string): Promise<{ rows: number; batches: number; ranges: number; done: boolean }> {
+  const { rows } = await db.query<{ rows: number; batches: number; ranges: number; done: boolean }>(
+    `SELECT coalesce(sum(rows_done), 0)::int AS rows, coalesce(sum(batches), 0)::int AS batches, count(*)::int AS ranges, coalesce(bool_and(done), false) AS done
+       FROM bellows.ranges WHERE run_id = $1 AND task = 'backfill'`,
+    [runId],
+  );
+  return rows[0];
+}
+
+/**
+ * Counts, per row, the committed updates of `table`: a batch that commits twice
+ * (a range walked by two workers at once) shows as rows touched twice. A batch
+ * rolled back with its killed session leaves no count behind, as it leaves no row.
+ */
+export async function countTouches(db: TestDatabase, table: string): Promise<() => Promise<{ rows: number; twice: number }>> {
+  await db.query(`CREATE SCHEMA IF NOT EXISTS test_control`);
+  await db.query(`CREATE TABLE test_control.touches (id bigint NOT NULL)`);
+  await db.query(`CREATE FUNCTION test_control.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO test_control.touches VALUES (NEW.id); RETURN NULL; END $$`);
+  await db.query(`CREATE TRIGGER test_touch AFTER UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION test_control.touch()`);
+  return async () => {
+    const { rows } = await db.query<{ rows: number; twice: number }>(`SELECT count(DISTINCT id)::int AS rows, count(*) FILTER (WHERE n > 1)::int AS twice FROM (SELECT id, count(*) AS n FROM test_control.touches GROUP BY id) t`);
+    return rows[0];
+  };
 }
