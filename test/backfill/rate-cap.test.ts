@@ -3,6 +3,7 @@ import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { engineFor } from '../helpers/engine.ts';
 import { describe as show, runCli, waitFor } from '../helpers/cli.ts';
 import { numberedTable, vToBigint } from '../helpers/lifecycle.ts';
+import { WINDOW_MS, sampleBackfill, windowRates, type Sample } from '../helpers/rate-windows.ts';
 
 /**
  * The rows/s cap is one budget for the whole run, spent evenly: over any 10 s
@@ -14,29 +15,11 @@ import { numberedTable, vToBigint } from '../helpers/lifecycle.ts';
 const CAP = 4000;
 /** About 22 s of backfill at the cap: room for many 10 s windows, and for a status call in the middle. */
 const ROWS = CAP * 22;
-const WINDOW_MS = 10_000;
-
 let db: TestDatabase;
 beforeAll(async () => {
   db = await freshDatabase();
   await numberedTable(db, 'events', ROWS);
 });
-
-interface Sample {
-  at: number;
-  rows: number;
-}
-
-/** The rate over the window from each sample to the first one at least WINDOW_MS later, inside the backfill. */
-function windowRates(samples: Sample[]): number[] {
-  const inside = samples.filter((s) => s.rows > 0 && s.rows < ROWS);
-  const rates: number[] = [];
-  for (const [i, from] of inside.entries()) {
-    const to = inside.slice(i + 1).find((s) => s.at - from.at >= WINDOW_MS);
-    if (to) rates.push(((to.rows - from.rows) * 1000) / (to.at - from.at));
-  }
-  return rates;
-}
 
 describe('the rows/s cap', () => {
   it('holds every 10 s window within 10% of the cap, and status tells the true rate and the throttle', async () => {
@@ -50,14 +33,7 @@ describe('the rows/s cap', () => {
     const driving = engine.executor.drive(run, { stopAtGate: true });
 
     const samples: Sample[] = [];
-    const sampler = (async () => {
-      for (;;) {
-        const { rows } = await db.query(`SELECT coalesce(sum(rows_done), 0)::int AS n FROM bellows.ranges WHERE run_id = $1 AND task = 'backfill'`, [run.id]);
-        samples.push({ at: performance.now(), rows: rows[0].n });
-        if (rows[0].n >= ROWS) return;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    })();
+    const sampler = sampleBackfill(db, run.id, ROWS, samples);
 
     // Past the first window, with about ten seconds of capped work still ahead.
     await waitFor('the backfill to pass 12 s worth of rows', async () => (samples.at(-1)?.rows ?? 0) >= CAP * 12, 60_000);
@@ -74,7 +50,7 @@ describe('the rows/s cap', () => {
     await engine.store.setDesired(run.id, { tuning: { maxRowsPerSec: 0 } }, 'tune');
     expect(await driving).toBe('awaiting_approval');
 
-    const rates = windowRates(samples);
+    const rates = windowRates(samples, ROWS);
     expect(rates.length).toBeGreaterThan(10);
     for (const rate of rates) {
       expect(rate).toBeGreaterThanOrEqual(CAP * 0.9);
