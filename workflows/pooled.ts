@@ -3,6 +3,13 @@
  * frees up, so a tune of parallelism applies to the ranges not yet started).
  * Deterministic: only promises, no timers. A failure stops new starts; the
  * ones running finish first, then the first failure is rethrown.
+ *
+ * This is the one range pool that differs from the local executor's
+ * (executors/local/range-scheduler.ts), and must: that one re-reads the store on
+ * a timer and splits ranges as it goes, which a replayed workflow cannot do.
+ * Here a tune ends the round instead (its ranges yield) and the next round
+ * starts with the new parallelism. The BullMQ executor has no pool in a
+ * process: the queue is its pool (executors/bullmq/range-round.ts).
  */
 export async function pooled<T, R>(items: T[], limit: () => number, work: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);

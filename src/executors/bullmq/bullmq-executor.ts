@@ -9,7 +9,7 @@ import { databaseIdentity } from '../../state/identity.ts';
 import type { DriveOutcome, Executor, Intent } from '../executor.ts';
 import { probeRunLock } from '../run-lock.ts';
 import { commandConnection, redisAddress, type BullmqSettings } from './config.ts';
-import { RunQueues, driverJobId } from './queues.ts';
+import { BULLMQ, RunQueues, driverJobId } from './queues.ts';
 
 /**
  * Hands runs to a fleet of BullMQ workers (`bellows worker --executor bullmq`)
@@ -19,7 +19,7 @@ import { RunQueues, driverJobId } from './queues.ts';
  * no progress.
  */
 export class BullmqExecutor implements Executor {
-  readonly name = 'bullmq';
+  readonly name = BULLMQ;
   readonly drivesInProcess = false;
   private connection: Redis | null = null;
   private queues: RunQueues | null = null;

@@ -7,7 +7,7 @@ import { DriverBeats } from '../../state/driver-beat.ts';
 import { walkerId } from '../../backfill/walker-id.ts';
 import { driveLoop } from '../drive-loop.ts';
 import { lockRun } from '../run-lock.ts';
-import type { DriverJob, RunQueues } from './queues.ts';
+import { BULLMQ, type DriverJob, type RunQueues } from './queues.ts';
 import { bullmqRangeRound } from './range-round.ts';
 
 export interface JobDeps {
@@ -38,7 +38,7 @@ export function driverProcessor(deps: JobDeps, beats: DriverBeats) {
     try {
       const steps = createSteps({ db, store, log, signal });
       const walkRanges = bullmqRangeRound({ store, steps, queues: deps.queues, signal });
-      const outcome = await driveLoop({ store, steps, log, self: 'bullmq', signal, stopAtGate: false, walkRanges }, runId);
+      const outcome = await driveLoop({ store, steps, log, self: BULLMQ, signal, stopAtGate: false, walkRanges }, runId);
       if (outcome !== 'stopped') return outcome;
       // Shutting down, or the lock's session died: the job goes back to the queue for the next driver.
       await job.moveToWait(token);

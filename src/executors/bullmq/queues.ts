@@ -2,6 +2,9 @@ import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { RangeRef } from '../../engine/steps.ts';
 
+/** The executor's name, as runs record it. */
+export const BULLMQ = 'bullmq';
+
 /** Keys in Redis start with this; one Redis can serve bellows beside other BullMQ users. */
 export const PREFIX = 'bellows';
 

@@ -6,7 +6,7 @@ import { isBellowsError } from '../../errors.ts';
 import { createSteps } from '../../engine/steps.ts';
 import { FINISHED_STATUSES } from '../../state/types.ts';
 import type { JobDeps } from './driver-job.ts';
-import { RANGE_ATTEMPTS, type RangeJob } from './queues.ts';
+import { BULLMQ, RANGE_ATTEMPTS, type RangeJob } from './queues.ts';
 
 /** How often a running range job re-reads the operator's parallelism; also its wait between tries for a slot. */
 const RECHECK_MS = 1_000;
@@ -25,7 +25,7 @@ export function rangeProcessor(deps: JobDeps & { maxPerDatabase: number }) {
   return async (job: Job<RangeJob>, token?: string): Promise<string> => {
     const { runId, ref, parallelism } = job.data;
     const run = await store.getRun(runId);
-    if (FINISHED_STATUSES.includes(run.status) || run.status === 'failed' || run.executor !== 'bullmq' || run.desired.paused || run.desired.abort) {
+    if (FINISHED_STATUSES.includes(run.status) || run.status === 'failed' || run.executor !== BULLMQ || run.desired.paused || run.desired.abort) {
       return 'not started: the run is not running';
     }
     const slot = await takeSlot(db, deps.maxPerDatabase);

@@ -4,7 +4,7 @@ import type { StateStore } from '../../state/store.ts';
 import { effectiveSettings } from '../../state/types.ts';
 import { sleep } from '../../util/sleep.ts';
 import type { RangeRound } from '../drive-loop.ts';
-import { rangeJobId, type RunQueues } from './queues.ts';
+import { BULLMQ, rangeJobId, type RunQueues } from './queues.ts';
 
 const POLL_MS = 500;
 
@@ -29,7 +29,7 @@ export function bullmqRangeRound(deps: { store: StateStore; steps: Steps; queues
       if (run.status === 'failed') throw new RunFailedError(run.error ?? `run ${runId} failed in a range`, runId);
       const open = (await store.getRanges(runId, task)).filter((r) => !r.done).map((r) => ({ task, table: r.table, rangeNo: r.rangeNo }));
       const queued = await queues.rangesQueued(runId, open);
-      const stopping = run.desired.paused || run.desired.abort || run.executor !== 'bullmq';
+      const stopping = run.desired.paused || run.desired.abort || run.executor !== BULLMQ;
       if (stopping || open.length === 0) {
         if (queued.size === 0) return 'again';
       } else {

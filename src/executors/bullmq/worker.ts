@@ -6,7 +6,7 @@ import { databaseIdentity } from '../../state/identity.ts';
 import { probeRunLock } from '../run-lock.ts';
 import { workerConnection, type BullmqSettings } from './config.ts';
 import { driverBeats, driverProcessor, type JobDeps } from './driver-job.ts';
-import { PREFIX, RunQueues, queueNames } from './queues.ts';
+import { BULLMQ, PREFIX, RunQueues, queueNames } from './queues.ts';
 import { rangeProcessor } from './range-job.ts';
 
 /** How often a worker compares the state store's runs with the queue (the cure for a Redis that came back empty). */
@@ -63,7 +63,7 @@ export async function runBullmqWorker(options: BullmqWorkerOptions, stop: AbortS
   const reconcile = async () => {
     for (const { store, db, queues } of served) {
       try {
-        for (const run of await store.runsToDrive('bullmq')) {
+        for (const run of await store.runsToDrive(BULLMQ)) {
           if ((await probeRunLock(db, run.id)) === 'gone') await queues.enqueueDriver(run.id);
         }
       } catch (err) {
