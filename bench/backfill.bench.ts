@@ -18,6 +18,8 @@
  *   BENCH_RESUME_PARALLELISM   parallelism of the pause and kill -9 runs (default 2)
  *   BENCH_SKIP_RESUME=1        skip the pause and kill -9 section
  *   BENCH_SKIP_SKEWED=1        skip the skewed composite key section
+ *   BENCH_SKIP_BULLMQ=1        skip the BullMQ executor row (1 worker, concurrency 2, against the local executor at
+ *                              parallelism 2; it starts its own redis-server, which must be on PATH, on a free port)
  *   PGROLL_BIN                 a pgroll (0.16) binary to run side by side; without it, no pgroll figures
  *   BENCH_PGROLL_BATCH_SIZES   pgroll --backfill-batch-size values, one figure each (default 1000,10000)
  *   PGBENCH_BIN                the pgbench binary (default /usr/bin/pgbench)
@@ -33,12 +35,12 @@ import { killLiveChildren } from './lib/proc.ts';
 import { Report } from './lib/report.ts';
 import { REFERENCE } from './lib/reference.ts';
 import { bareUpdate, triggeredUpdate, keysetLoop } from './sections/physical.ts';
-import { bellowsBackfill } from './sections/throughput.ts';
+import { bellowsBackfill, bullmqBackfill } from './sections/throughput.ts';
 import { foregroundLoad } from './sections/load.ts';
 import { pauseLatency, killAndResume } from './sections/resume.ts';
 import { pgrollBackfill } from './sections/pgroll.ts';
 import { PAYLOAD_BIGINT, SKEWED_TABLE } from './sections/skewed.ts';
-import { loadTable, memoryTable, pauseTables, physicalTable, skewedTable, throughputTables, type ScaleResults } from './lib/tables.ts';
+import { BULLMQ_PARALLELISM, bullmqTable, loadTable, memoryTable, pauseTables, physicalTable, skewedTable, throughputTables, type ScaleResults } from './lib/tables.ts';
 
 const PARALLELISMS = [1, 2];
 
@@ -77,7 +79,7 @@ async function main(): Promise<number> {
   };
   console.log(`bellows backfill benchmark — ${machine.date}`);
   console.log(`machine: ${machine.nproc} CPUs, ${machine.memory}, ${machine.pg} (shared_buffers ${machine.sharedBuffers}), node ${machine.node}, load average ${machine.load}`);
-  console.log(`scales ${options.scales.join(', ')} (×100k rows); load ${options.skipLoad ? 'skipped' : `${options.loadSeconds} s at scale ${options.loadScale}`}; pause/kill ${options.skipResume ? 'skipped' : `at scale ${options.resumeScale}, parallelism ${options.resumeParallelism}`}; pgroll ${options.pgrollBin ?? 'not given (PGROLL_BIN)'}`);
+  console.log(`scales ${options.scales.join(', ')} (×100k rows); load ${options.skipLoad ? 'skipped' : `${options.loadSeconds} s at scale ${options.loadScale}`}; pause/kill ${options.skipResume ? 'skipped' : `at scale ${options.resumeScale}, parallelism ${options.resumeParallelism}`}; BullMQ ${options.skipBullmq ? 'skipped' : 'measured'}; pgroll ${options.pgrollBin ?? 'not given (PGROLL_BIN)'}`);
 
   const left = await dbs.dropAll();
   if (left.length) step(`dropped leftovers of an earlier bench: ${left.join(', ')}`);
@@ -102,6 +104,11 @@ async function main(): Promise<number> {
         const b = await attempt(`2. bellows parallelism ${p}, scale ${scale}`, () => bellowsBackfill(dbs, scale, playbook, p));
         if (b) r.bellows.set(p, b);
       }
+      if (!options.skipBullmq && !interrupted) {
+        const p = BULLMQ_PARALLELISM;
+        step(`scale ${scale}: bellows worker --executor bullmq --concurrency ${p}, then bellows start --executor bullmq --max-rows-per-sec 0 --parallelism ${p}`);
+        r.bullmq = (await attempt(`2d. BullMQ parallelism ${p}, scale ${scale}`, () => bullmqBackfill(dbs, scale, playbook, p))) ?? undefined;
+      }
       for (const size of options.pgrollBin ? options.pgrollBatchSizes : []) {
         step(`scale ${scale}: pgroll start --backfill-batch-size ${size} (${options.pgrollBin})`);
         const g = await attempt(`2. pgroll batch ${size}, scale ${scale}`, () => pgrollBackfill(dbs, scale, options.pgrollBin!, ABALANCE_BIGINT, size));
@@ -121,6 +128,7 @@ async function main(): Promise<number> {
     report.add(physicalTable(results));
     for (const table of throughputTables(results, PARALLELISMS)) report.add(table);
     if (!options.skipSkewed) report.add(skewedTable(results, PARALLELISMS));
+    if (!options.skipBullmq) report.add(bullmqTable(results));
     report.add(memoryTable(results, PARALLELISMS));
 
     if (!options.skipLoad && !interrupted) {

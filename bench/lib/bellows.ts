@@ -95,17 +95,19 @@ export async function runFillTarget(db: pg.Pool, runId: string): Promise<FillTar
   return fillTargetOf(table);
 }
 
-/** `bellows start` as a user runs it, in its own process, with its peak resident set sampled from /proc. */
+/** A bellows command as a user runs it, in its own process, with its peak resident set sampled from /proc. */
 export interface BellowsProcess extends Child {
+  /** What it is, for messages: `bellows start`, `bellows worker`. */
+  name: string;
   /** Highest VmHWM seen (the kernel's own peak RSS), in kB. */
   peakKb(): number | null;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export function startBellows(url: string, playbookPath: string, flags: string[] = []): BellowsProcess {
-  const child = start(process.execPath, [BIN, 'start', playbookPath, '--no-progress', ...flags], {
+function spawnBellows(url: string, args: string[], env: NodeJS.ProcessEnv = {}): BellowsProcess {
+  const child = start(process.execPath, [BIN, ...args], {
     cwd: REPO,
-    env: { ...process.env, DATABASE_URL: url, BELLOWS_LOG_LEVEL: process.env.BELLOWS_LOG_LEVEL ?? 'warn' },
+    env: { ...process.env, ...env, DATABASE_URL: url, BELLOWS_LOG_LEVEL: process.env.BELLOWS_LOG_LEVEL ?? 'warn' },
   });
   let peak: number | null = null;
   const sample = () => {
@@ -116,6 +118,7 @@ export function startBellows(url: string, playbookPath: string, flags: string[] 
   void child.exited.finally(() => clearInterval(timer));
   return {
     ...child,
+    name: `bellows ${args[0]}`,
     peakKb: () => {
       sample();
       return peak;
@@ -129,6 +132,31 @@ export function startBellows(url: string, playbookPath: string, flags: string[] 
       await child.exited;
     },
   };
+}
+
+/** `bellows start <playbook> --no-progress` with these flags (and environment, e.g. REDIS_URL). */
+export function startBellows(url: string, playbookPath: string, flags: string[] = [], env: NodeJS.ProcessEnv = {}): BellowsProcess {
+  return spawnBellows(url, ['start', playbookPath, '--no-progress', ...flags], env);
+}
+
+/** `bellows worker --executor bullmq` on the database, returned once it says it serves it; stopped (SIGTERM: it drains) by the caller. */
+export async function startBullmqWorker(url: string, redisUrl: string, concurrency: number): Promise<BellowsProcess> {
+  const worker = spawnBellows(url, ['worker', '--executor', 'bullmq', '--concurrency', String(concurrency)], { REDIS_URL: redisUrl });
+  try {
+    await waitFor(
+      'the BullMQ worker to serve the database',
+      async () => {
+        checkAlive(worker, null);
+        return worker.output().includes('worker serving') ? true : undefined;
+      },
+      60_000,
+      50,
+    );
+  } catch (err) {
+    await worker.stop('SIGKILL');
+    throw err;
+  }
+  return worker;
 }
 
 export interface RunView {
@@ -146,6 +174,8 @@ export interface RangeView {
   batches: number;
   batchSize: number | null;
   done: boolean;
+  /** The range's last checkpoint (clock_timestamp() of its last batch), in ms since the epoch. */
+  checkpointMs: number;
 }
 
 /**
@@ -172,7 +202,8 @@ export async function readRun(db: pg.Pool): Promise<RunView | null> {
 
 export async function readRanges(db: pg.Pool, runId: string): Promise<RangeView[]> {
   const { rows } = await db.query<RangeView>(
-    `SELECT range_no AS "rangeNo", rows_done::float8 AS "rowsDone", batches::float8 AS batches, batch_size AS "batchSize", done
+    `SELECT range_no AS "rangeNo", rows_done::float8 AS "rowsDone", batches::float8 AS batches, batch_size AS "batchSize", done,
+            extract(epoch FROM updated_at)::float8 * 1000 AS "checkpointMs"
        FROM bellows.ranges WHERE run_id = $1 AND task = 'backfill' ORDER BY range_no`,
     [runId],
   );
@@ -181,27 +212,28 @@ export async function readRanges(db: pg.Pool, runId: string): Promise<RangeView[
 
 export const sumRows = (ranges: RangeView[]) => ranges.reduce((n, r) => n + r.rowsDone, 0);
 
-/** Fails fast when the bellows process died or the run failed, instead of waiting out a timeout. */
-export function checkAlive(proc: BellowsProcess, run: RunView | null): void {
+/** Fails fast when a bellows process died or the run failed, instead of waiting out a timeout. */
+export function checkAlive(procs: BellowsProcess | BellowsProcess[], run: RunView | null): void {
   if (run?.status === 'failed') throw new Error(`run ${run.id} failed: ${run.error}`);
-  const exited = proc.process.exitCode !== null || proc.process.signalCode !== null;
-  if (exited && !run?.backfillDoneMs) {
+  for (const proc of [procs].flat()) {
+    const exited = proc.process.exitCode !== null || proc.process.signalCode !== null;
+    if (!exited || run?.backfillDoneMs) continue;
     // A crash's stack trace ends in "Node.js v…": the line naming the error says more than the last lines.
     const lines = proc.output().trim().split('\n');
     const error = [...lines].reverse().find((l) => /^\w*Error\b|"err"|\berror:/i.test(l.trim()));
     const said = error ? outputTail(error) : outputTail(lines.slice(-3).join('\n'));
-    throw new Error(`bellows start exited (${proc.process.exitCode ?? proc.process.signalCode}) before the backfill finished: ${said}`);
+    throw new Error(`${proc.name} exited (${proc.process.exitCode ?? proc.process.signalCode}) before the backfill finished: ${said}`);
   }
 }
 
-/** Waits until the backfill of the bench run is done, failing if the process or the run fails first. */
-export async function waitBackfillDone(db: pg.Pool, proc: BellowsProcess, timeoutMs: number): Promise<RunView> {
+/** Waits until the backfill of the bench run is done, failing if one of the processes or the run fails first. */
+export async function waitBackfillDone(db: pg.Pool, procs: BellowsProcess | BellowsProcess[], timeoutMs: number): Promise<RunView> {
   return waitFor(
     'the backfill to finish',
     async () => {
       const run = await readRun(db);
       if (run?.backfillDoneMs) return run;
-      checkAlive(proc, run);
+      checkAlive(procs, run);
       return undefined;
     },
     timeoutMs,

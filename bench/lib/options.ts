@@ -15,6 +15,8 @@ export interface BenchOptions {
   skipResume: boolean;
   /** Skips the skewed composite key section. */
   skipSkewed: boolean;
+  /** Skips the BullMQ executor row (it needs redis-server on PATH). */
+  skipBullmq: boolean;
   /** A pgroll binary to run side by side (never downloaded or built by the bench); null: no pgroll column. */
   pgrollBin: string | null;
   /** pgroll's --backfill-batch-size, one pgroll figure each: its default (1000) and a larger one. */
@@ -48,6 +50,7 @@ export function readOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions 
     resumeParallelism: positive(env.BENCH_RESUME_PARALLELISM, 'BENCH_RESUME_PARALLELISM', 2),
     skipResume: env.BENCH_SKIP_RESUME === '1',
     skipSkewed: env.BENCH_SKIP_SKEWED === '1',
+    skipBullmq: env.BENCH_SKIP_BULLMQ === '1',
     pgrollBin: env.PGROLL_BIN || null,
     pgrollBatchSizes: intList(env.BENCH_PGROLL_BATCH_SIZES ?? '1000,10000', 'BENCH_PGROLL_BATCH_SIZES'),
   };

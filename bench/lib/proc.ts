@@ -18,7 +18,10 @@ export function killLiveChildren(): void {
 
 export function start(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Child {
   const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  if (child.pid === undefined) throw new Error(`could not start ${command}`);
+  if (child.pid === undefined) {
+    child.once('error', () => {}); // the spawn error (ENOENT) is said here, not left to crash the bench
+    throw new Error(`could not start ${command} (is it on PATH?)`);
+  }
   live.add(child);
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

@@ -18,7 +18,12 @@ export interface ScaleResults {
   /** The skewed composite key table: its own bare UPDATE, and bellows' backfill by parallelism. */
   skewedBare?: PhysicalResult;
   skewed: Map<number, BackfillResult>;
+  /** The BullMQ executor (one worker) at BULLMQ_PARALLELISM, against the local executor at the same parallelism. */
+  bullmq?: BackfillResult;
 }
+
+/** Parallelism of the BullMQ row: one worker process with this concurrency, as the local executor is one process. */
+export const BULLMQ_PARALLELISM = 2;
 
 /** Rates within 10% of each other count as flat as the table grows. */
 const FLAT_RATE = 0.9;
@@ -26,6 +31,8 @@ const FLAT_RATE = 0.9;
 const FLAT_RSS = 1.25;
 /** The skewed-key backfill against the int-key one at the same size and parallelism. */
 const SKEWED_TARGET = 0.5;
+/** The BullMQ executor against the local one at the same parallelism: the queue may cost at most 10%. */
+const BULLMQ_TARGET = 0.9;
 
 const per = (a: { rowsPerSec: number } | undefined, b: { rowsPerSec: number } | undefined) => (a && b ? a.rowsPerSec / b.rowsPerSec : null);
 const atLeast = (x: number | null, min: number) => verdict(x === null ? null : x >= min);
@@ -139,6 +146,38 @@ export function skewedTable(results: ScaleResults[], parallelisms: number[]): Ta
       'table `skewed (tenant text, id uuid, payload int, PRIMARY KEY (tenant, id))`: 90% of the rows under tenant acme, the rest over 100 tenants sorting before and after it; heap in key order, as pgbench_accounts’',
       'alter_column payload int → bigint, `bellows start` as in table 2; ÷ int key: against bellows’ rows/s on pgbench_accounts at the same size and parallelism in this run',
       '÷ bare UPDATE (skewed): against one bare UPDATE of the skewed table after expand alone, to tell the key’s cost from the table’s',
+    ],
+  };
+}
+
+/** The BullMQ executor against the local one: the same table, playbook, flags and rows/s, in this run. */
+export function bullmqTable(results: ScaleResults[]): Table {
+  const p = BULLMQ_PARALLELISM;
+  const rows: Cell[][] = results.map((r) => {
+    const b = r.bullmq;
+    const local = r.bellows.get(p);
+    const x = per(b, local);
+    return [
+      num(r.rows),
+      `BullMQ, 1 worker, concurrency ${p} (parallelism ${p})`,
+      seconds(b?.ms),
+      num(b?.rowsPerSec),
+      b ? `${b.ranges}/${b.batches}` : '–',
+      num(local?.rowsPerSec),
+      ratio(x),
+      `≥ ${BULLMQ_TARGET.toFixed(2)}`,
+      atLeast(x, BULLMQ_TARGET),
+      `${millis(b?.tailMs, 0)} / ${millis(local?.tailMs, 0)}`,
+    ];
+  });
+  return {
+    title: `2d. BullMQ executor against the local executor (parallelism ${p})`,
+    headers: ['rows', 'backfill', 'time', 'rows/s', 'ranges/batches', `local p${p} rows/s`, '÷ local', 'target', '', 'end noticed: BullMQ / local'],
+    rows,
+    notes: [
+      `\`bellows worker --executor bullmq --concurrency ${p}\` (one process) on a redis-server of the bench's own, then \`bellows start --executor bullmq --wait\` with table 2's flags and --parallelism ${p}, on a fresh copy of the same tables`,
+      'time and rows as in table 2 (backfill_started_at → backfill_done_at, the ranges’ checkpoints); ÷ local: against table 2’s bellows at the same size and parallelism, in this run',
+      'end noticed: from the last range’s last checkpoint to backfill_done_at, inside the measured time (the BullMQ driver polls its range jobs in Redis; the local executor awaits its walkers)',
     ],
   };
 }
