@@ -3,6 +3,10 @@ import type { RunRecord } from '../state/types.ts';
 import { executorDeps, type CliContext } from './context.ts';
 import { requireExecutorReady } from './drive.ts';
 import { print } from './output.ts';
+import { sleep } from '../util/sleep.ts';
+
+/** Up to 10 s for the old driver to let go. */
+const LET_GO_POLLS = 40;
 
 /**
  * Moves an unfinished run to another executor: the new one must be able to take
@@ -14,12 +18,16 @@ import { print } from './output.ts';
 export async function moveRun(ctx: CliContext, run: RunRecord, to: string): Promise<RunRecord> {
   await requireExecutorReady(ctx, to);
   const from = await createExecutor(run.executor, executorDeps(ctx));
+  let moved: RunRecord;
   try {
     await from.release(run);
+    moved = await ctx.store.setExecutor(run.id, to);
+    // A driver of the old executor still at work (a BullMQ driver job) sees the move at its next
+    // decision and lets go of the run; the new one must not find it still held.
+    for (let i = 0; i < LET_GO_POLLS && (await from.probe(moved)) === 'driven'; i++) await sleep(250);
   } finally {
     await from.close();
   }
-  const moved = await ctx.store.setExecutor(run.id, to);
   print(`run ${run.id} moved from executor ${run.executor} to ${to}`);
   return moved;
 }

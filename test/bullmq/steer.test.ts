@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createSampleTable } from '../../src/demo/sample.ts';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
-import { describe as show, playbookPath, runCli, statusJson, waitFor } from '../helpers/cli.ts';
+import { describe as show, playbookPath, runCli, spawnCli, statusJson, waitFor } from '../helpers/cli.ts';
 import { backfillHold } from '../helpers/hold.ts';
 import { activeRangeJobs, backfillProgress, startWorker, testRedis, type TestRedis } from './harness.ts';
 
@@ -39,6 +39,7 @@ describe('steering a BullMQ run', () => {
     expect(started.stdout).toContain(`run ${runId} submitted; follow it with: bellows watch ${runId}`);
     await hold.held(runId);
     expect(await statusJson(db.url, runId)).toMatchObject({ phase: 'backfill', status: 'running', driver: 'active', paused: false });
+    const watcher = spawnCli(['watch', runId, '--interval', '300'], { db: db.url });
 
     // pause: at most the batch in flight of each range commits after the intent is stored.
     await hold.holdAt(ROWS / 2);
@@ -79,6 +80,11 @@ describe('steering a BullMQ run', () => {
     const fast = await cli(['tune', runId, '--parallelism', '2', '--max-rows-per-sec', '0', '--max-batch-size', '5000']);
     expect(fast.code, show(fast)).toBe(0);
     await waitFor('the gate', async () => (await statusJson(db.url, runId)).status === 'awaiting_approval', 120_000, 200);
+    // watch followed it live from another process, and exits 0 at the gate
+    const watched = await watcher.exited;
+    expect(watched.code, show(watched)).toBe(0);
+    expect(watched.stdout).toMatch(/backfill\s+public\.users\s+\[[#-]+\]/);
+    expect(watched.stdout).toContain(`verify passed; contract waits for: bellows approve ${runId}`);
     const approved = await cli(['approve', runId]);
     expect(approved.code, show(approved)).toBe(0);
     await waitFor('the run to complete', async () => (await statusJson(db.url, runId)).status === 'completed', 60_000, 200);

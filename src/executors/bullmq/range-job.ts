@@ -37,10 +37,11 @@ export function rangeProcessor(deps: JobDeps & { maxPerDatabase: number }) {
     let handBack = false;
     const recheck = setInterval(() => {
       store
-        .readDesired(runId)
-        .then((desired) => {
-          const wanted = desired.tuning?.parallelism;
-          if (wanted !== undefined && wanted < parallelism) handBack = true;
+        .getRun(runId)
+        .then((now) => {
+          const wanted = now.desired.tuning?.parallelism;
+          // Fewer walkers wanted, or the run moved to another executor: give the range back at the batch boundary.
+          if ((wanted !== undefined && wanted < parallelism) || now.executor !== BULLMQ) handBack = true;
         })
         .catch(() => {});
     }, RECHECK_MS);

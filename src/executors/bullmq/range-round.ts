@@ -27,9 +27,11 @@ export function bullmqRangeRound(deps: { store: StateStore; steps: Steps; queues
       if (signal.aborted) return 'stopped';
       const run = await store.getRun(runId);
       if (run.status === 'failed') throw new RunFailedError(run.error ?? `run ${runId} failed in a range`, runId);
+      // Moved to another executor: let go at once. Its new driver fences out the range jobs still walking.
+      if (run.executor !== BULLMQ) return 'again';
       const open = (await store.getRanges(runId, task)).filter((r) => !r.done).map((r) => ({ task, table: r.table, rangeNo: r.rangeNo }));
       const queued = await queues.rangesQueued(runId, open);
-      const stopping = run.desired.paused || run.desired.abort || run.executor !== BULLMQ;
+      const stopping = run.desired.paused || run.desired.abort;
       if (stopping || open.length === 0) {
         if (queued.size === 0) return 'again';
       } else {
