@@ -38,9 +38,15 @@ function retryStrategy(times: number): number {
  * or failover pauses the queue rather than failing the jobs running on it.
  */
 export function workerConnection(url: string): Redis {
-  const options: RedisOptions = { maxRetriesPerRequest: null, retryStrategy, lazyConnect: false };
-  return new Redis(url, options);
+  return new Redis(url, WORKER_OPTIONS);
 }
+
+/** The same settings for a connection BullMQ opens and closes itself (a QueueEvents' blocking reader). */
+export function workerConnectionOptions(url: string) {
+  return { url, ...WORKER_OPTIONS };
+}
+
+const WORKER_OPTIONS = { maxRetriesPerRequest: null, retryStrategy } satisfies RedisOptions;
 
 /**
  * A command's connection (start, resume, status): it fails fast, so a command

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { createSteps } from '../../engine/steps.ts';
 import type { StateStore } from '../../state/store.ts';
+import type { Wakeup } from '../../util/wakeup.ts';
 import { DriverBeats } from '../../state/driver-beat.ts';
 import { walkerId } from '../../backfill/walker-id.ts';
 import { driveLoop } from '../drive-loop.ts';
@@ -17,6 +18,8 @@ export interface JobDeps {
   queues: RunQueues;
   /** Aborts when the worker shuts down: jobs stop at a batch boundary and go back to the queue. */
   shutdown: AbortSignal;
+  /** Rung when any range job of this database ends, so its driver looks at once. */
+  rangeEnded: Wakeup;
 }
 
 /**
@@ -37,7 +40,7 @@ export function driverProcessor(deps: JobDeps, beats: DriverBeats) {
     const letGo = await beats.hold(runId);
     try {
       const steps = createSteps({ db, store, log, signal });
-      const walkRanges = bullmqRangeRound({ store, steps, queues: deps.queues, signal });
+      const walkRanges = bullmqRangeRound({ store, steps, queues: deps.queues, signal, rangeEnded: deps.rangeEnded });
       const outcome = await driveLoop({ store, steps, log, self: BULLMQ, signal, stopAtGate: false, walkRanges }, runId);
       if (outcome !== 'stopped') return outcome;
       // Shutting down, or the lock's session died: the job goes back to the queue for the next driver.

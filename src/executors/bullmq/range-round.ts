@@ -2,10 +2,11 @@ import { RunFailedError } from '../../errors.ts';
 import type { Steps } from '../../engine/steps.ts';
 import type { StateStore } from '../../state/store.ts';
 import { effectiveSettings } from '../../state/types.ts';
-import { sleep } from '../../util/sleep.ts';
+import type { Wakeup } from '../../util/wakeup.ts';
 import type { RangeRound } from '../drive-loop.ts';
 import { BULLMQ, rangeJobId, type RunQueues } from './queues.ts';
 
+/** The driver looks again this often, or sooner: as soon as any range job of its database ends. */
 const POLL_MS = 500;
 
 /**
@@ -18,8 +19,8 @@ const POLL_MS = 500;
  * under the higher value hand their ranges back, and fewer are enqueued.
  * Every poll also re-enqueues what a Redis that came back empty lost.
  */
-export function bullmqRangeRound(deps: { store: StateStore; steps: Steps; queues: RunQueues; signal: AbortSignal }): RangeRound {
-  const { store, steps, queues, signal } = deps;
+export function bullmqRangeRound(deps: { store: StateStore; steps: Steps; queues: RunQueues; signal: AbortSignal; rangeEnded: Wakeup }): RangeRound {
+  const { store, steps, queues, signal, rangeEnded } = deps;
   return async (runId, task) => {
     const prepared = await (task === 'backfill' ? steps.prepareBackfill(runId) : steps.prepareVerify(runId));
     if (prepared.length === 0) return 'done';
@@ -40,7 +41,7 @@ export function bullmqRangeRound(deps: { store: StateStore; steps: Steps; queues
         const idle = open.filter((ref) => !queued.has(rangeJobId(runId, ref)));
         for (const ref of idle.slice(0, Math.max(0, parallelism - queued.size))) await queues.enqueueRange({ runId, ref, parallelism });
       }
-      await sleep(POLL_MS, signal);
+      await rangeEnded.wait(POLL_MS, signal);
     }
   };
 }

@@ -1,13 +1,14 @@
-import { Worker } from 'bullmq';
+import { QueueEvents, Worker } from 'bullmq';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { StateStore } from '../../state/store.ts';
 import { databaseIdentity } from '../../state/identity.ts';
 import { probeRunLock } from '../run-lock.ts';
-import { workerConnection, type BullmqSettings } from './config.ts';
+import { workerConnection, workerConnectionOptions, type BullmqSettings } from './config.ts';
 import { driverBeats, driverProcessor, type JobDeps } from './driver-job.ts';
 import { BULLMQ, PREFIX, RunQueues, queueNames } from './queues.ts';
 import { rangeProcessor } from './range-job.ts';
+import { Wakeup } from '../../util/wakeup.ts';
 
 /** How often a worker compares the state store's runs with the queue (the cure for a Redis that came back empty). */
 const RECONCILE_MS = 5_000;
@@ -42,13 +43,21 @@ export async function runBullmqWorker(options: BullmqWorkerOptions, stop: AbortS
   const connection = workerConnection(settings.redisUrl);
   connection.on('error', (err) => log.warn({ err: err.message }, 'redis connection error; reconnecting'));
   const workers: Worker[] = [];
+  const listeners: QueueEvents[] = [];
   const served: Array<ServedDatabase & { queues: RunQueues }> = [];
   const perWorker = { connection, prefix: PREFIX, lockDuration: settings.lockMs, stalledInterval: settings.lockMs, maxStalledCount: 1_000 };
   for (const database of options.databases) {
     const identity = await databaseIdentity(database.db, database.store.schemaName);
     const names = queueNames(identity);
     const queues = new RunQueues(connection, identity);
-    const deps: JobDeps = { ...database, log, queues, shutdown: shutdown.signal };
+    // Drivers here hear of every range job of the database that ends, wherever it ran.
+    const rangeEnded = new Wakeup();
+    const events = new QueueEvents(names.ranges, { connection: workerConnectionOptions(settings.redisUrl), prefix: PREFIX });
+    events.on('completed', () => rangeEnded.ring());
+    events.on('failed', () => rangeEnded.ring());
+    events.on('error', () => {});
+    listeners.push(events);
+    const deps: JobDeps = { ...database, log, queues, shutdown: shutdown.signal, rangeEnded };
     workers.push(
       new Worker(names.drive, driverProcessor(deps, driverBeats(database.store, log)), { ...perWorker, concurrency: DRIVER_CONCURRENCY }),
       new Worker(names.ranges, rangeProcessor({ ...deps, maxPerDatabase: options.maxPerDatabase }), { ...perWorker, concurrency: options.concurrency }),
@@ -79,6 +88,7 @@ export async function runBullmqWorker(options: BullmqWorkerOptions, stop: AbortS
   const closing = workers.map((w) => w.close());
   shutdown.abort();
   await Promise.all(closing);
+  await Promise.all(listeners.map((l) => l.close()));
   await Promise.all(served.map((s) => s.queues.close()));
   await connection.quit().catch(() => connection.disconnect());
 }
