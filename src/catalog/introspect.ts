@@ -23,6 +23,8 @@ export interface IndexInfo {
   plain: boolean;
   method: string;
   columns: string[];
+  /** A constraint that needs the index (its own primary key, unique or exclusion constraint, or a foreign key to it), as PostgreSQL names it. */
+  neededBy: string | null;
 }
 
 export interface TableInfo extends TableRef {
@@ -62,7 +64,10 @@ export async function describeTable(db: pg.Pool | pg.ClientBase, table: TableRef
             i.indpred IS NULL AND i.indexprs IS NULL AS plain,
             ARRAY(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
                     JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-                   ORDER BY k.ord)::text[] AS columns
+                   ORDER BY k.ord)::text[] AS columns,
+            (SELECT format('constraint %I on %s', c.conname, c.conrelid::regclass) FROM pg_constraint c
+              WHERE c.conindid = i.indexrelid AND (c.contype = 'f' OR c.conrelid = i.indrelid)
+              ORDER BY c.conname LIMIT 1) AS "neededBy"
        FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
       WHERE i.indrelid = $1
       ORDER BY i.indisprimary DESC, array_length(i.indkey, 1), ic.relname`,

@@ -35,4 +35,26 @@ export interface Action {
   undoes?: string;
 }
 
+/**
+ * An action as an operation plans it: one that undoes another names that action
+ * itself, not its id, and compile checks the plan creates it (engine/compile.ts),
+ * so a mistyped or missing link is an error when the plan is made, never a
+ * rollback step skipped in silence.
+ */
+export type PlannedAction = Omit<Action, 'undoes'> & { undoes?: PlannedAction };
+
 export type ActionPhase = 'expand' | 'dual_write' | 'verify' | 'contract' | 'rollback';
+
+/**
+ * Turns each planned `undoes` link into the id the run records, once it is
+ * sure the plan creates that action: a dangling link is a bug in an operation,
+ * and must stop the plan rather than make rollback skip the step.
+ */
+export function linkUndone(actions: PlannedAction[], created: PlannedAction[]): Action[] {
+  const ids = new Set(created.map((a) => a.id));
+  return actions.map(({ undoes, ...action }) => {
+    if (!undoes) return action;
+    if (!ids.has(undoes.id)) throw new Error(`plan: ${action.id} undoes ${undoes.id}, which this plan does not create`);
+    return { ...action, undoes: undoes.id };
+  });
+}

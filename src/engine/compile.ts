@@ -5,8 +5,8 @@ import { InputError } from '../errors.ts';
 import { OPERATIONS } from '../operations/index.ts';
 import { modelFromCatalog, type ModelTable, type SchemaModel } from '../operations/model.ts';
 import type { BackfillTarget, Operation, OpContext, VerifyCheck } from '../operations/operation.ts';
-import { operationEntries, type OperationKind, type Playbook } from '../playbook/schema.ts';
-import type { Action } from './action.ts';
+import { operationEntries, type Playbook } from '../playbook/schema.ts';
+import { linkUndone, type Action, type PlannedAction } from './action.ts';
 import { databaseProbe } from './probe.ts';
 import { rehearseDualWrite, type TriggerFunction } from './rehearse.ts';
 import { triggerFunction, triggerFunctionId } from '../operations/trigger.ts';
@@ -39,7 +39,7 @@ export interface CompiledPlan {
 
 function viewActions(versionSchema: string, models: ModelTable[]) {
   const schema = ident(versionSchema);
-  const create: Action[] = [
+  const create: PlannedAction[] = [
     {
       id: 'dual_write:version_schema',
       sql: `CREATE SCHEMA ${schema}`,
@@ -47,7 +47,7 @@ function viewActions(versionSchema: string, models: ModelTable[]) {
       note: `the new version: applications with search_path=${versionSchema},public see the new shape`,
     },
   ];
-  const drop: Action[] = [];
+  const drop: PlannedAction[] = [];
   for (const model of models) {
     const view = `${schema}.${ident(model.ref.name)}`;
     const columns = model.columns.map((c) => (c.physical === c.name ? ident(c.name) : `${ident(c.physical)} AS ${ident(c.name)}`));
@@ -64,7 +64,7 @@ function viewActions(versionSchema: string, models: ModelTable[]) {
     sql: `DROP SCHEMA IF EXISTS ${schema}`,
     lock: 'none',
     note: 'remove the version schema',
-    undoes: 'dual_write:version_schema',
+    undoes: create[0],
   });
   const phased = (phase: 'contract' | 'rollback') => drop.map((a) => ({ ...a, id: `${phase}:${a.id}` }));
   return { create, contract: phased('contract'), rollback: phased('rollback') };
@@ -90,8 +90,8 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
 
   const contexts: OpContext[] = [];
   for (const entry of entries) {
-    const op = OPERATIONS[entry.kind] as Operation<OperationKind>;
-    const ref = parseTableRef(op.table(entry.spec as never));
+    const op = OPERATIONS[entry.kind] as Operation;
+    const ref = parseTableRef(op.touches(entry.spec).table);
     if (ref.schema === stateSchema) throw new InputError(`operations[${entry.index}]: bellows does not migrate its own state schema`);
     if (isSystemSchema(ref.schema)) {
       throw new InputError(`operations[${entry.index}].${entry.kind}.table: ${ref.schema} is PostgreSQL's own schema; bellows changes only user tables`);
@@ -105,7 +105,7 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
       models.set(key, model);
     }
     const ctx: OpContext = { index: entry.index, playbook: playbook.name, versionSchema, stateSchema: ident(stateSchema), table: model };
-    await op.validate(entry.spec as never, ctx, probe);
+    await op.validate(entry.spec, ctx, probe);
     ctx.columnsAfter = model.columns.map((c) => ({ name: c.name, physical: c.physical, type: c.type }));
     contexts.push(ctx);
   }
@@ -128,16 +128,18 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
     plan.tables.push(compiled);
   }
 
-  const rollback: Action[][] = [];
+  // Planned first (an undo names the action it undoes), linked by id once the whole plan is known.
+  const planned: Record<'expand' | 'dualWrite' | 'verify' | 'contract', PlannedAction[]> = { expand: [], dualWrite: [], verify: [], contract: [] };
+  const rollback: PlannedAction[][] = [];
   const functions = new Map<ModelTable, TriggerFunction[]>([...models.values()].map((m) => [m, []]));
   for (const [i, entry] of entries.entries()) {
-    const op = OPERATIONS[entry.kind] as Operation<OperationKind>;
+    const op = OPERATIONS[entry.kind] as Operation;
     const ctx = contexts[i];
-    const spec = entry.spec as never;
+    const spec = entry.spec;
     const table = perTable.get(tableKey(ctx.table.ref))!;
-    plan.expand.push(...op.expand(spec, ctx));
-    const dualWrite = op.dualWrite(spec, ctx);
-    plan.dualWrite.push(...dualWrite);
+    planned.expand.push(...(op.expand?.(spec, ctx) ?? []));
+    const dualWrite = op.dualWrite?.(spec, ctx) ?? [];
+    planned.dualWrite.push(...dualWrite);
     const fn = dualWrite.find((a) => a.id === triggerFunctionId(ctx));
     if (fn) {
       functions.get(ctx.table)!.push({
@@ -147,8 +149,8 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
         sql: fn.sql,
       });
     }
-    const backfill = op.backfill(spec, ctx);
-    const verify = op.verify(spec, ctx);
+    const backfill = op.backfill?.(spec, ctx) ?? [];
+    const verify = op.verify?.(spec, ctx) ?? { checks: [], actions: [] };
     if ((backfill.length || verify.checks.length) && !table.key) {
       throw new InputError(
         `operations[${entry.index}].${entry.kind}.table: table ${table.name} has no primary key and no unique index over NOT NULL columns; bellows walks a table by its key to backfill and verify it in batches`,
@@ -156,13 +158,18 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
     }
     table.backfill.push(...backfill);
     table.verify.push(...verify.checks);
-    plan.verify.push(...verify.actions);
-    plan.contract.push(...op.contract(spec, ctx));
-    rollback.unshift(op.rollback(spec, ctx));
+    planned.verify.push(...verify.actions);
+    planned.contract.push(...(op.contract?.(spec, ctx) ?? []));
+    rollback.unshift(op.rollback?.(spec, ctx) ?? []);
   }
-  plan.dualWrite.push(...views.create);
-  plan.contract.unshift(...views.contract);
-  plan.rollback = [...views.rollback, ...rollback.flat()];
+  planned.dualWrite.push(...views.create);
+  planned.contract.unshift(...views.contract);
+  const created = [...planned.expand, ...planned.dualWrite];
+  plan.expand = linkUndone(planned.expand, created);
+  plan.dualWrite = linkUndone(planned.dualWrite, created);
+  plan.verify = linkUndone(planned.verify, created);
+  plan.contract = linkUndone(planned.contract, created);
+  plan.rollback = linkUndone([...views.rollback, ...rollback.flat()], created);
   await rehearseDualWrite(db, versionSchema, [...functions].map(([model, fns]) => ({ model, functions: fns })));
   return plan;
 }

@@ -3,7 +3,7 @@ import { InputError } from '../errors.ts';
 import { checkThrottleSettings } from '../backfill/throttles/index.ts';
 import { parseSettings, playbookChecksum } from '../playbook/load.ts';
 import type { Playbook, Settings } from '../playbook/schema.ts';
-import { operationEntries, type OperationKind } from '../playbook/schema.ts';
+import { operationEntries } from '../playbook/schema.ts';
 import { OPERATIONS } from '../operations/index.ts';
 import type { Operation } from '../operations/operation.ts';
 import { parseTableRef, tableKey } from '../db/sql.ts';
@@ -68,7 +68,7 @@ export async function openRun(db: pg.Pool, store: StateStore, request: StartRequ
 }
 
 function playbookTables(playbook: Playbook): string[] {
-  return operationEntries(playbook).map((e) => tableKey(parseTableRef((OPERATIONS[e.kind] as Operation<OperationKind>).table(e.spec as never))));
+  return operationEntries(playbook).map((e) => tableKey(parseTableRef((OPERATIONS[e.kind] as Operation).touches(e.spec).table)));
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -140,6 +140,12 @@ export function createSteps(deps: EngineDeps) {
     );
   }
 
+  /** The playbook is applied: recorded in the history, the run done. */
+  async function finishContract(c: pg.ClientBase, run: RunRecord): Promise<void> {
+    await store.recordApplied(c, run);
+    await store.setPhase(run.id, 'done', 'completed', c);
+  }
+
   async function allRangesDone(runId: string, task: RangeRecord['task']): Promise<boolean> {
     return (await store.getRanges(runId, task)).every((r) => r.done);
   }
@@ -224,19 +230,29 @@ export function createSteps(deps: EngineDeps) {
         );
       }
       await store.setPhase(runId, 'contract');
+      // Statements that cannot run in a transaction block (DROP INDEX CONCURRENTLY) follow the transaction,
+      // and the run is recorded done only after them: each is idempotent, so a resumed contract repeats them.
+      const later = run.plan.contract.filter((a) => a.concurrent);
       const client = await db.connect();
       try {
         await withLockRetry(client, lockPolicy(run), async (c) => {
-          refuseIfRollingBack(await lockedRun(c, runId));
-          for (const action of run.plan.contract) await c.query(action.sql);
+          const now = await lockedRun(c, runId);
+          refuseIfRollingBack(now);
+          for (const action of run.plan.contract) {
+            if (action.concurrent || now.doneActions.includes(action.id)) continue;
+            await c.query(action.sql);
+            await store.markActionDone(runId, action.id, c);
+          }
           // Checked after the triggers are gone under this transaction's lock: no write can slip in between.
           await refuseUntranslated(run, 'contract', c);
-          await store.recordApplied(c, run);
-          await store.setPhase(runId, 'done', 'completed', c);
+          if (later.length === 0) await finishContract(c, run);
         }, (attempt) => log.warn({ attempt }, 'contract: lock not available; retrying'));
       } finally {
         client.release();
       }
+      if (later.length === 0) return;
+      await runActions(deps, await store.getRun(runId), later, lockPolicy(run));
+      await inTransaction(db, (c) => finishContract(c, run));
     },
 
     /** Undoes everything before contract. Every statement is idempotent, so a rollback can itself be resumed. */
@@ -245,8 +261,9 @@ export function createSteps(deps: EngineDeps) {
       if (run.status === 'rolled_back') return;
       await inTransaction(db, async (client) => {
         // Read under the run's lock: a contract may commit at any moment until we hold it.
-        if ((await lockedRun(client, runId)).phase === 'done') {
-          throw new RunFailedError(`run ${runId} is completed; contract is final and cannot be rolled back`, runId);
+        const locked = await lockedRun(client, runId);
+        if (locked.phase === 'done' || locked.doneActions.some((id) => id.startsWith('contract:'))) {
+          throw new RunFailedError(`run ${runId} is ${locked.phase === 'done' ? 'completed' : 'contracting'}; contract is final and cannot be rolled back${locked.phase === 'done' ? '' : `: bellows resume ${runId} finishes it`}`, runId);
         }
         await store.setPhase(runId, 'rollback', 'rolling_back', client);
       });

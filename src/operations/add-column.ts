@@ -1,7 +1,8 @@
+import { z } from 'zod';
+import { identifier, tableName, sqlExpression, sqlType } from '../playbook/spec-parts.ts';
 import { ident, qualified } from '../db/sql.ts';
-import type { Action } from '../engine/action.ts';
-import type { Operation, OpContext } from './operation.ts';
-import type { AddColumnSpec } from '../playbook/schema.ts';
+import type { PlannedAction } from '../engine/action.ts';
+import { defineOperation, type OpContext } from './operation.ts';
 import { dropDualWrite, dualWriteTrigger } from './trigger.ts';
 import { notNullViaCheck } from './not-null.ts';
 import { oldColumns, requireExpression, requireNoColumn, requireType } from './validation.ts';
@@ -17,9 +18,43 @@ function needsTrigger(spec: AddColumnSpec): boolean {
   return spec.up !== undefined || !spec.nullable;
 }
 
-export const addColumn = {
-  kind: 'add_column',
-  table: (spec) => spec.table,
+type AddColumnSpec = z.infer<typeof spec>;
+
+const SUMMARY = 'nullable, or NOT NULL with a `default` or an `up` expression';
+
+const spec = z
+  .strictObject({
+    table: tableName,
+    name: identifier.describe('Name of the new column'),
+    type: sqlType,
+    nullable: z.boolean().default(true),
+    default: sqlExpression.optional().describe('Default for new rows and value for existing ones'),
+    up: sqlExpression.optional().describe('Value computed from the existing columns, for existing and old-app rows'),
+  })
+  .refine((s) => s.nullable || s.default !== undefined || s.up !== undefined, {
+    message: 'a NOT NULL column needs a default or an up expression',
+    path: ['nullable'],
+  });
+
+/**
+ * Added without a default: with a volatile default PostgreSQL would rewrite the
+ * table under ACCESS EXCLUSIVE. Existing rows get their value from the backfill.
+ */
+function addTheColumn(spec: AddColumnSpec, ctx: OpContext): PlannedAction {
+  return {
+    id: `expand:${ctx.index}:add_column`,
+    // No IF NOT EXISTS: the action is recorded in the same transaction, so it never
+    // runs twice, and a column someone else added meanwhile must stop the run, not be adopted.
+    sql: `ALTER TABLE ${qualified(ctx.table.ref)} ADD COLUMN ${ident(spec.name)} ${spec.type}`,
+    lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
+    note: `new column ${spec.name}, nullable until contract; no table rewrite`,
+  };
+}
+
+export const addColumn = defineOperation({
+  spec,
+  summary: SUMMARY,
+  touches: (spec) => ({ table: spec.table }),
 
   async validate(spec, ctx, probe) {
     requireNoColumn(ctx, 'add_column', 'name', spec.name);
@@ -31,18 +66,7 @@ export const addColumn = {
 
   expand(spec, ctx) {
     const table = qualified(ctx.table.ref);
-    // Added without a default: with a volatile default PostgreSQL would rewrite the
-    // table under ACCESS EXCLUSIVE. Existing rows get their value from the backfill.
-    const actions: Action[] = [
-      {
-        id: `expand:${ctx.index}:add_column`,
-        // No IF NOT EXISTS: the action is recorded in the same transaction, so it never
-        // runs twice, and a column someone else added meanwhile must stop the run, not be adopted.
-        sql: `ALTER TABLE ${table} ADD COLUMN ${ident(spec.name)} ${spec.type}`,
-        lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
-        note: `new column ${spec.name}, nullable until contract; no table rewrite`,
-      },
-    ];
+    const actions: PlannedAction[] = [addTheColumn(spec, ctx)];
     if (spec.default) {
       actions.push({
         id: `expand:${ctx.index}:set_default`,
@@ -88,16 +112,16 @@ export const addColumn = {
     return actions;
   },
 
-  rollback(spec, ctx: OpContext) {
+  rollback(spec, ctx) {
     return [
       ...dropDualWrite(ctx, 'rollback'),
       {
         id: `rollback:${ctx.index}:drop_column`,
         sql: `ALTER TABLE ${qualified(ctx.table.ref)} DROP COLUMN IF EXISTS ${ident(spec.name)}`,
-        undoes: `expand:${ctx.index}:add_column`,
+        undoes: addTheColumn(spec, ctx),
         lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
         note: `remove the added column ${spec.name}`,
       },
     ];
   },
-} satisfies Operation<'add_column'>;
+});

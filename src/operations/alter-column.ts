@@ -1,7 +1,8 @@
+import { z } from 'zod';
+import { identifier, tableName, sqlExpression, sqlType } from '../playbook/spec-parts.ts';
 import { ident, qualified } from '../db/sql.ts';
-import type { Action } from '../engine/action.ts';
-import type { Operation, OpContext } from './operation.ts';
-import type { AlterColumnSpec } from '../playbook/schema.ts';
+import type { PlannedAction } from '../engine/action.ts';
+import { defineOperation, type OpContext } from './operation.ts';
 import type { IndexInfo } from '../catalog/introspect.ts';
 import { dropDualWrite, dualWriteTrigger, inOldShape } from './trigger.ts';
 import { notNullViaCheck } from './not-null.ts';
@@ -32,9 +33,31 @@ function newType(spec: AlterColumnSpec, ctx: OpContext): string {
   return spec.type ?? original(spec, ctx).type;
 }
 
-export const alterColumn = {
-  kind: 'alter_column',
-  table: (spec) => spec.table,
+type AlterColumnSpec = z.infer<typeof spec>;
+
+const SUMMARY = 'new `type` and/or value transform, with `up` old→new and `down` new→old';
+
+const spec = z.strictObject({
+  table: tableName,
+  column: identifier,
+  type: sqlType.optional().describe('New type; omitted keeps the type and only transforms values'),
+  up: sqlExpression.describe('Old value to new value, written over the old columns, e.g. lower(email)'),
+  down: sqlExpression.describe('New value to old value, written over the new column, e.g. email::text'),
+});
+
+function addShadow(spec: AlterColumnSpec, ctx: OpContext): PlannedAction {
+  return {
+    id: `expand:${ctx.index}:add_shadow`,
+    sql: `ALTER TABLE ${qualified(ctx.table.ref)} ADD COLUMN ${ident(names.shadow(spec.column))} ${newType(spec, ctx)}`,
+    lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
+    note: `shadow column holding ${spec.column} in its new form`,
+  };
+}
+
+export const alterColumn = defineOperation({
+  spec,
+  summary: SUMMARY,
+  touches: (spec) => ({ table: spec.table }),
 
   async validate(spec, ctx, probe) {
     const column = requireColumn(ctx, 'alter_column', 'column', spec.column);
@@ -63,14 +86,7 @@ export const alterColumn = {
     const table = qualified(ctx.table.ref);
     const shadow = names.shadow(spec.column);
     const old = original(spec, ctx);
-    const actions: Action[] = [
-      {
-        id: `expand:${ctx.index}:add_shadow`,
-        sql: `ALTER TABLE ${table} ADD COLUMN ${ident(shadow)} ${newType(spec, ctx)}`,
-        lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
-        note: `shadow column holding ${spec.column} in its new form`,
-      },
-    ];
+    const actions: PlannedAction[] = [addShadow(spec, ctx)];
     if (old.default) {
       actions.push({
         id: `expand:${ctx.index}:shadow_default`,
@@ -118,7 +134,7 @@ export const alterColumn = {
 
   contract(spec, ctx) {
     const table = qualified(ctx.table.ref);
-    const actions: Action[] = [
+    const actions: PlannedAction[] = [
       ...dropDualWrite(ctx, 'contract'),
       {
         id: `contract:${ctx.index}:drop_old`,
@@ -146,7 +162,7 @@ export const alterColumn = {
   },
 
   rollback(spec, ctx) {
-    const actions: Action[] = dropDualWrite(ctx, 'rollback');
+    const actions: PlannedAction[] = dropDualWrite(ctx, 'rollback');
     for (const index of copiedIndexes(spec, ctx)) {
       actions.push({
         id: `rollback:${ctx.index}:drop_index:${index.name}`,
@@ -159,10 +175,10 @@ export const alterColumn = {
     actions.push({
       id: `rollback:${ctx.index}:drop_shadow`,
       sql: `ALTER TABLE ${qualified(ctx.table.ref)} DROP COLUMN IF EXISTS ${ident(names.shadow(spec.column))}`,
-      undoes: `expand:${ctx.index}:add_shadow`,
+      undoes: addShadow(spec, ctx),
       lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
       note: 'remove the shadow column',
     });
     return actions;
   },
-} satisfies Operation<'alter_column'>;
+});

@@ -1,15 +1,29 @@
+import { z } from 'zod';
+import { identifier, tableName, sqlExpression } from '../playbook/spec-parts.ts';
 import { ident, qualified } from '../db/sql.ts';
 import { InputError } from '../errors.ts';
-import type { Operation } from './operation.ts';
+import { defineOperation } from './operation.ts';
 import { requireColumn, requireExpression, where, newColumns } from './validation.ts';
+
+const SUMMARY = 'always concurrently; `unique`, `method`, `where`';
+
+const spec = z.strictObject({
+  table: tableName,
+  name: identifier,
+  columns: z.array(identifier).min(1),
+  unique: z.boolean().default(false),
+  method: z.enum(['btree', 'hash', 'gin', 'gist', 'brin']).default('btree'),
+  where: sqlExpression.optional().describe('Predicate of a partial index'),
+});
 
 /**
  * Always CONCURRENTLY: writes continue while the index builds. A build that
  * fails leaves an INVALID index, which the engine drops before trying again.
  */
-export const createIndex = {
-  kind: 'create_index',
-  table: (spec) => spec.table,
+export const createIndex = defineOperation({
+  spec,
+  summary: SUMMARY,
+  touches: (spec) => ({ table: spec.table }),
 
   async validate(spec, ctx, probe) {
     spec.columns.forEach((c, i) => requireColumn(ctx, 'create_index', `columns[${i}]`, c));
@@ -44,10 +58,6 @@ export const createIndex = {
     ];
   },
 
-  dualWrite: () => [],
-  backfill: () => [],
-  verify: () => ({ checks: [], actions: [] }),
-  contract: () => [],
 
   rollback(spec, ctx) {
     return [
@@ -60,4 +70,4 @@ export const createIndex = {
       },
     ];
   },
-} satisfies Operation<'create_index'>;
+});

@@ -1,17 +1,30 @@
+import { z } from 'zod';
+import { identifier, tableName, sqlExpression } from '../playbook/spec-parts.ts';
 import { ident, qualified } from '../db/sql.ts';
 import { InputError } from '../errors.ts';
-import type { Operation } from './operation.ts';
+import { defineOperation } from './operation.ts';
 import { dropDualWrite, dualWriteTrigger } from './trigger.ts';
 import { newColumns, refuseKeyColumn, requireColumn, requireExpression, where } from './validation.ts';
+
+const SUMMARY = 'hidden from the new version at once, dropped at contract; optional `down` for rows the new application inserts';
+
+const spec = z.strictObject({
+  table: tableName,
+  column: identifier,
+  down: sqlExpression
+    .optional()
+    .describe('Value for the dropped column when the new application inserts rows, until contract'),
+});
 
 /**
  * The column disappears from the new version at once and from the table at
  * contract. Until then the old application still reads and writes it; rows the
  * new application inserts get `down` (or the column's default).
  */
-export const dropColumn = {
-  kind: 'drop_column',
-  table: (spec) => spec.table,
+export const dropColumn = defineOperation({
+  spec,
+  summary: SUMMARY,
+  touches: (spec) => ({ table: spec.table }),
 
   async validate(spec, ctx, probe) {
     const column = requireColumn(ctx, 'drop_column', 'column', spec.column);
@@ -34,7 +47,6 @@ export const dropColumn = {
     }
   },
 
-  expand: () => [],
 
   dualWrite(spec, ctx) {
     if (!spec.down) return [];
@@ -44,8 +56,6 @@ export const dropColumn = {
     });
   },
 
-  backfill: () => [],
-  verify: () => ({ checks: [], actions: [] }),
 
   contract(spec, ctx) {
     return [
@@ -62,4 +72,4 @@ export const dropColumn = {
   rollback(spec, ctx) {
     return spec.down ? dropDualWrite(ctx, 'rollback') : [];
   },
-} satisfies Operation<'drop_column'>;
+});

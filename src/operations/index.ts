@@ -1,16 +1,27 @@
-import type { OperationKind } from '../playbook/schema.ts';
-import type { Operation } from './operation.ts';
+import type { z } from 'zod';
 import { addColumn } from './add-column.ts';
 import { alterColumn } from './alter-column.ts';
 import { renameColumn } from './rename-column.ts';
 import { dropColumn } from './drop-column.ts';
 import { createIndex } from './create-index.ts';
+import { dropIndex } from './drop-index.ts';
 
-/** The catalog of operations: adding one is adding a file and a line here (and its spec in playbook/schema.ts). */
-export const OPERATIONS: { [K in OperationKind]: Operation<K> } = {
+/** The catalog of operations, by the key a playbook writes: adding one is adding its file and a line here. */
+export const OPERATIONS = {
   add_column: addColumn,
   alter_column: alterColumn,
   rename_column: renameColumn,
   drop_column: dropColumn,
   create_index: createIndex,
+  drop_index: dropIndex,
 };
+
+export type OperationKind = keyof typeof OPERATIONS;
+export const OPERATION_KINDS = Object.keys(OPERATIONS) as OperationKind[];
+export type SpecOf<K extends OperationKind> = z.infer<(typeof OPERATIONS)[K]['spec']>;
+
+/** The README's table of operations, from each operation's own summary (a test keeps the README equal to it). */
+export function operationsTable(): string {
+  const rows = OPERATION_KINDS.map((kind) => `| \`${kind}\` | ${OPERATIONS[kind].summary} |`);
+  return ['| operation | what it does |', '| --- | --- |', ...rows].join('\n');
+}

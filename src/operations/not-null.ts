@@ -1,5 +1,5 @@
 import { ident, qualified } from '../db/sql.ts';
-import type { Action } from '../engine/action.ts';
+import type { PlannedAction } from '../engine/action.ts';
 import type { OpContext } from './operation.ts';
 import { names } from './names.ts';
 
@@ -18,7 +18,7 @@ export function notNullViaCheck(ctx: OpContext, column: string) {
   const check = ident(names.notNullCheck(ctx, column));
   return {
     /** Added in the phase given: see the callers for why. */
-    add: (phase: 'dual_write' | 'verify'): Action => ({
+    add: (phase: 'dual_write' | 'verify'): PlannedAction => ({
       id: `${phase}:${ctx.index}:not_null_check`,
       sql: `ALTER TABLE ${table} ADD CONSTRAINT ${check} CHECK (${ident(column)} IS NOT NULL) NOT VALID`,
       lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
@@ -29,9 +29,9 @@ export function notNullViaCheck(ctx: OpContext, column: string) {
       sql: `ALTER TABLE ${table} VALIDATE CONSTRAINT ${check}`,
       lock: 'SHARE UPDATE EXCLUSIVE (reads and writes continue)',
       note: `prove every row has ${column}, without blocking writes`,
-    } satisfies Action,
+    } satisfies PlannedAction,
     /** `finalName` is the column's name once contract has renamed it. */
-    enforce: (finalName: string): Action[] => [
+    enforce: (finalName: string): PlannedAction[] => [
       {
         id: `contract:${ctx.index}:set_not_null`,
         sql: `ALTER TABLE ${table} ALTER COLUMN ${ident(finalName)} SET NOT NULL`,
@@ -50,6 +50,6 @@ export function notNullViaCheck(ctx: OpContext, column: string) {
       sql: `ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${check}`,
       lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
       note: 'remove the CHECK added for NOT NULL',
-    } satisfies Action,
+    } satisfies PlannedAction,
   };
 }

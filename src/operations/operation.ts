@@ -1,6 +1,6 @@
-import type { Action } from '../engine/action.ts';
+import type { z } from 'zod';
+import type { PlannedAction } from '../engine/action.ts';
 import type { ModelTable } from './model.ts';
-import type { OperationKind, SpecOf } from '../playbook/schema.ts';
 
 /** Where an operation stands in its playbook, and the names the run gives to its objects. */
 export interface OpContext {
@@ -58,23 +58,43 @@ export interface VerifyCheck {
   repairWith?: string;
 }
 
-export interface Operation<K extends OperationKind> {
-  kind: K;
-  /** The table the operation changes. */
-  table(spec: SpecOf<K>): string;
+/**
+ * What an operation changes, so that the engine can find it in the catalog,
+ * lock out other runs and walk it. Today every operation changes one existing
+ * table; kinds for new tables, views, functions, types, privileges and rows
+ * join as the operations that need them do.
+ */
+export type Touch = { table: string };
+
+/**
+ * One schema change: its spec (the playbook's fields, as zod), its checks and
+ * its statements in each phase. A phase it has nothing to do in is left out.
+ * Adding an operation is adding its file and one line in operations/index.ts;
+ * the playbook schema, the JSON Schema and the README's table follow.
+ */
+export interface Operation<S extends z.ZodType = z.ZodType> {
+  spec: S;
+  /** One line for the README's table of operations. */
+  summary: string;
+  touches(spec: z.infer<S>): Touch;
   /**
    * Checks the operation against the model and the live database, then updates
    * the model to the schema after it. Throws InputError; runs no DDL.
    */
-  validate(spec: SpecOf<K>, ctx: OpContext, probe: Probe): Promise<void>;
+  validate(spec: z.infer<S>, ctx: OpContext, probe: Probe): Promise<void>;
   /** Additive DDL: the old application keeps working throughout. */
-  expand(spec: SpecOf<K>, ctx: OpContext): Action[];
+  expand?(spec: z.infer<S>, ctx: OpContext): PlannedAction[];
   /** Triggers that keep old and new representations equal while both are written. */
-  dualWrite(spec: SpecOf<K>, ctx: OpContext): Action[];
-  backfill(spec: SpecOf<K>, ctx: OpContext): BackfillTarget[];
-  verify(spec: SpecOf<K>, ctx: OpContext): { checks: VerifyCheck[]; actions: Action[] };
-  /** Destructive DDL, behind the gate; runs in one short transaction per table. */
-  contract(spec: SpecOf<K>, ctx: OpContext): Action[];
+  dualWrite?(spec: z.infer<S>, ctx: OpContext): PlannedAction[];
+  backfill?(spec: z.infer<S>, ctx: OpContext): BackfillTarget[];
+  verify?(spec: z.infer<S>, ctx: OpContext): { checks: VerifyCheck[]; actions: PlannedAction[] };
+  /** Destructive DDL, behind the gate: one short transaction, then any statement that cannot run in one. */
+  contract?(spec: z.infer<S>, ctx: OpContext): PlannedAction[];
   /** Undoes expand and dual-write; every statement is safe to repeat. */
-  rollback(spec: SpecOf<K>, ctx: OpContext): Action[];
+  rollback?(spec: z.infer<S>, ctx: OpContext): PlannedAction[];
+}
+
+/** Declares an operation, typing its phases by its spec. */
+export function defineOperation<S extends z.ZodType>(operation: Operation<S>): Operation<S> {
+  return operation;
 }

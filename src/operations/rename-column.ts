@@ -1,14 +1,25 @@
+import { z } from 'zod';
+import { identifier, tableName } from '../playbook/spec-parts.ts';
 import { ident, qualified } from '../db/sql.ts';
-import type { Operation } from './operation.ts';
+import { defineOperation } from './operation.ts';
 import { refuseKeyColumn, requireColumn, requireNoColumn } from './validation.ts';
+
+const SUMMARY = 'a new name in the new version at once, the physical rename at contract';
+
+const spec = z.strictObject({
+  table: tableName,
+  from: identifier,
+  to: identifier,
+});
 
 /**
  * A rename is only a new name in the new version's views until contract; the
  * physical column keeps its name, so the old application never notices.
  */
-export const renameColumn = {
-  kind: 'rename_column',
-  table: (spec) => spec.table,
+export const renameColumn = defineOperation({
+  spec,
+  summary: SUMMARY,
+  touches: (spec) => ({ table: spec.table }),
 
   async validate(spec, ctx) {
     const column = requireColumn(ctx, 'rename_column', 'from', spec.from);
@@ -17,10 +28,6 @@ export const renameColumn = {
     column.name = spec.to;
   },
 
-  expand: () => [],
-  dualWrite: () => [],
-  backfill: () => [],
-  verify: () => ({ checks: [], actions: [] }),
 
   contract(spec, ctx) {
     return [
@@ -33,5 +40,4 @@ export const renameColumn = {
     ];
   },
 
-  rollback: () => [],
-} satisfies Operation<'rename_column'>;
+});

@@ -1,5 +1,5 @@
 import { ident, literal, qualified, tableKey } from '../db/sql.ts';
-import type { Action } from '../engine/action.ts';
+import type { PlannedAction } from '../engine/action.ts';
 import type { OpContext } from './operation.ts';
 import { names } from './names.ts';
 
@@ -83,7 +83,7 @@ const NOT_BACKFILL = `current_setting('bellows.backfill', true) IS DISTINCT FROM
 export function dualWriteTrigger(
   ctx: OpContext,
   body: { fromOldApp?: string; fromNewApp?: string },
-): Action[] {
+): PlannedAction[] {
   const fn = triggerFunction(ctx).qualifiedName;
   const block = (shape: RowShape[], statements: string | undefined) => `      ${statements ? declareBlock(shape, statements) : 'NULL;'}`;
   const sql = `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $bellows$
@@ -124,7 +124,7 @@ END $bellows$`;
   ];
 }
 
-export function dropDualWrite(ctx: OpContext, phase: 'contract' | 'rollback'): Action[] {
+export function dropDualWrite(ctx: OpContext, phase: 'contract' | 'rollback'): PlannedAction[] {
   return [
     {
       id: `${phase}:${ctx.index}:drop_trigger`,

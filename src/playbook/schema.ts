@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isPostgresUrl } from '../db/url-password.ts';
+import { OPERATIONS, OPERATION_KINDS, type OperationKind, type SpecOf } from '../operations/index.ts';
 
 /**
  * The playbook format. Everything a user can write is declared here once; the
@@ -7,89 +8,14 @@ import { isPostgresUrl } from '../db/url-password.ts';
  * derive from it.
  */
 
-const identifier = z
-  .string()
-  .min(1)
-  .max(63)
-  .describe('A PostgreSQL identifier, used as written (bellows quotes it)');
-
-const tableName = z
-  .string()
-  .regex(/^[^.]+(\.[^.]+)?$/, 'expected "table" or "schema.table"')
-  .describe('Table, optionally schema-qualified; the schema defaults to public');
-
-const sqlExpression = z.string().min(1).describe('A SQL expression over the columns of the row');
-
-const sqlType = z.string().min(1).describe('A PostgreSQL type, e.g. bigint, citext, varchar(320)');
-
-export const addColumnSpec = z
-  .strictObject({
-    table: tableName,
-    name: identifier.describe('Name of the new column'),
-    type: sqlType,
-    nullable: z.boolean().default(true),
-    default: sqlExpression.optional().describe('Default for new rows and value for existing ones'),
-    up: sqlExpression.optional().describe('Value computed from the existing columns, for existing and old-app rows'),
-  })
-  .refine((s) => s.nullable || s.default !== undefined || s.up !== undefined, {
-    message: 'a NOT NULL column needs a default or an up expression',
-    path: ['nullable'],
-  });
-
-export const alterColumnSpec = z.strictObject({
-  table: tableName,
-  column: identifier,
-  type: sqlType.optional().describe('New type; omitted keeps the type and only transforms values'),
-  up: sqlExpression.describe('Old value to new value, written over the old columns, e.g. lower(email)'),
-  down: sqlExpression.describe('New value to old value, written over the new column, e.g. email::text'),
+// One key per operation, so that errors read `operations[1].alter_column.up`; each operation declares its own spec.
+const operationShape = Object.fromEntries(OPERATION_KINDS.map((kind) => [kind, OPERATIONS[kind].spec.optional()])) as {
+  [K in OperationKind]: z.ZodOptional<(typeof OPERATIONS)[K]['spec']>;
+};
+const operation = z.strictObject(operationShape).refine((op) => Object.values(op).filter((v) => v !== undefined).length === 1, {
+  // Not the whole list: it grows with the catalog, and the error line must stay one readable line.
+  message: `each operation has exactly one key, its kind, e.g. alter_column or create_index (the README lists all ${OPERATION_KINDS.length})`,
 });
-
-export const renameColumnSpec = z.strictObject({
-  table: tableName,
-  from: identifier,
-  to: identifier,
-});
-
-export const dropColumnSpec = z.strictObject({
-  table: tableName,
-  column: identifier,
-  down: sqlExpression
-    .optional()
-    .describe('Value for the dropped column when the new application inserts rows, until contract'),
-});
-
-export const createIndexSpec = z.strictObject({
-  table: tableName,
-  name: identifier,
-  columns: z.array(identifier).min(1),
-  unique: z.boolean().default(false),
-  method: z.enum(['btree', 'hash', 'gin', 'gist', 'brin']).default('btree'),
-  where: sqlExpression.optional().describe('Predicate of a partial index'),
-});
-
-export const operationSpecs = {
-  add_column: addColumnSpec,
-  alter_column: alterColumnSpec,
-  rename_column: renameColumnSpec,
-  drop_column: dropColumnSpec,
-  create_index: createIndexSpec,
-} as const;
-
-export type OperationKind = keyof typeof operationSpecs;
-export const OPERATION_KINDS = Object.keys(operationSpecs) as OperationKind[];
-
-// One key per operation, so that errors read `operations[1].alter_column.up`.
-const operation = z
-  .strictObject({
-    add_column: addColumnSpec.optional(),
-    alter_column: alterColumnSpec.optional(),
-    rename_column: renameColumnSpec.optional(),
-    drop_column: dropColumnSpec.optional(),
-    create_index: createIndexSpec.optional(),
-  })
-  .refine((op) => Object.values(op).filter((v) => v !== undefined).length === 1, {
-    message: `each operation has exactly one of: ${OPERATION_KINDS.join(', ')}`,
-  });
 
 export const settingsSchema = z.strictObject({
   batchTimeMs: z.number().int().min(10).max(60_000).default(200).describe('Target duration of one backfill batch'),
@@ -132,13 +58,7 @@ export const playbookSchema = z.strictObject({
 export type Playbook = z.infer<typeof playbookSchema>;
 export type Settings = z.infer<typeof settingsSchema>;
 export type RawOperation = z.infer<typeof operation>;
-export type AddColumnSpec = z.infer<typeof addColumnSpec>;
-export type AlterColumnSpec = z.infer<typeof alterColumnSpec>;
-export type RenameColumnSpec = z.infer<typeof renameColumnSpec>;
-export type DropColumnSpec = z.infer<typeof dropColumnSpec>;
-export type CreateIndexSpec = z.infer<typeof createIndexSpec>;
-
-export type SpecOf<K extends OperationKind> = z.infer<(typeof operationSpecs)[K]>;
+export { OPERATION_KINDS, type OperationKind, type SpecOf };
 
 /** An operation with its kind made explicit, as the engine consumes it. */
 export type OperationEntry = { [K in OperationKind]: { kind: K; index: number; spec: SpecOf<K> } }[OperationKind];

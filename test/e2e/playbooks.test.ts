@@ -135,8 +135,20 @@ describe('the example playbooks, end to end through the CLI', () => {
     await expectNoLeftovers();
   });
 
+  it('0005 drop index concurrently, after the contract transaction: the index is gone, the rows stay', async () => {
+    ids.push(await startAndApprove('0005_users_drop_created_at_index.yaml', async () => {
+      // Until contract the old application keeps its index.
+      expect((await db.query(`SELECT to_regclass('public.users_created_at_idx') IS NOT NULL AS present`)).rows[0].present).toBe(true);
+    }));
+    expect((await db.query(`SELECT to_regclass('public.users_created_at_idx') IS NULL AS gone`)).rows[0].gone).toBe(true);
+    const { rows: done } = await db.query(`SELECT done_actions FROM bellows.runs WHERE id = $1`, [ids.at(-1)]);
+    expect(done[0].done_actions).toContain('contract:0:drop_index');
+    expect((await db.query(`SELECT count(*)::int AS n FROM users`)).rows[0].n).toBe(ROWS);
+    await expectNoLeftovers();
+  });
+
   it('history lists them in name order with their checksums', async () => {
-    const names = ['0001_users_email_citext', '0002_users_add_plan', '0003_users_rename_name', '0004_users_created_at_index'];
+    const names = ['0001_users_email_citext', '0002_users_add_plan', '0003_users_rename_name', '0004_users_created_at_index', '0005_users_drop_created_at_index'];
     const [json, human] = await Promise.all([runCli(['history', '--json'], { db: db.url }), runCli(['history'], { db: db.url })]);
     expect(json.code, show(json)).toBe(0);
     const history = JSON.parse(json.stdout) as Array<{ playbookName: string; checksum: string; runId: string; appliedAt: string }>;

@@ -80,7 +80,7 @@ const cases: BadCase[] = [
   {
     name: 'two operations in one entry',
     doc: op({ rename_column: { table: 'users', from: 'name', to: 'n' }, drop_column: { table: 'users', column: 'name' } }),
-    message: /^playbook: operations\[0\]: each operation has exactly one of: add_column, alter_column/,
+    message: /^playbook: operations\[0\]: each operation has exactly one key, its kind, e\.g\. alter_column or create_index \(the README lists all \d+\)$/,
   },
   {
     name: 'wrong type',
@@ -111,6 +111,17 @@ const cases: BadCase[] = [
     name: 'NOT NULL add without default or up',
     doc: op({ add_column: { table: 'users', name: 'plan', type: 'text', nullable: false } }),
     message: 'playbook: operations[0].add_column.nullable: a NOT NULL column needs a default or an up expression',
+  },
+  { name: 'drop_index of an index that does not exist', doc: op({ drop_index: { table: 'users', name: 'users_nope_idx' } }), message: 'operations[0].drop_index.name: no index "users_nope_idx" on public.users' },
+  {
+    name: 'drop_index of a primary key',
+    doc: op({ drop_index: { table: 'users', name: 'users_pkey' } }),
+    message: 'operations[0].drop_index.name: "users_pkey" is needed by constraint users_pkey on users; drop the constraint instead, or first',
+  },
+  {
+    name: 'drop_index of a unique index a foreign key of another table needs',
+    doc: op({ drop_index: { table: 'guarded', name: 'guarded_g_refd_key' } }),
+    message: /^operations\[0\]\.drop_index\.name: "guarded_g_refd_key" is needed by constraint guarded_g_refd_key on guarded/,
   },
   { name: 'add of a column that exists', doc: op({ add_column: { table: 'users', name: 'email', type: 'text' } }), message: 'operations[0].add_column.name: column "email" already exists in public.users' },
   {

@@ -88,7 +88,7 @@ describe('size and count limits', () => {
 
   it('many malformed operations under the limit: the first, a few more, and a count', async () => {
     const message = await refusal(() => parsePlaybook({ name: 'p1', operations: Array.from({ length: 400 }, () => ({})) }));
-    expect(message).toMatch(/^playbook: operations\[0\]: each operation has exactly one of: .* \(and 399 more: operations\[1\]: .*; …\)$/);
+    expect(message).toMatch(/^playbook: operations\[0\]: each operation has exactly one key, its kind, .* \(and 399 more: operations\[1\]: .*; …\)$/);
   });
 
   it('a file over the size limit is refused before it is parsed', async () => {

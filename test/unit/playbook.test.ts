@@ -1,3 +1,4 @@
+import { OPERATION_KINDS } from '../../src/operations/index.ts';
 import { describe, expect, it } from 'vitest';
 import { formatPath, parsePlaybook, parsePlaybookText, playbookChecksum } from '../../src/playbook/load.ts';
 import { InputError } from '../../src/errors.ts';
@@ -56,7 +57,7 @@ describe('parsePlaybook messages', () => {
   it('refuses an empty operations list and an entry with no operation', () => {
     expect(messageOf(() => parsePlaybook({ name: 'p', operations: [] }))).toBe('playbook: operations: Too small: expected array to have >=1 items');
     expect(messageOf(() => parsePlaybook({ name: 'p', operations: [{}] }))).toBe(
-      'playbook: operations[0]: each operation has exactly one of: add_column, alter_column, rename_column, drop_column, create_index',
+      `playbook: operations[0]: each operation has exactly one key, its kind, e.g. alter_column or create_index (the README lists all ${OPERATION_KINDS.length})`,
     );
   });
 
