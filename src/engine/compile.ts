@@ -3,8 +3,8 @@ import { describeTable, schemaExists, type KeyColumn } from '../catalog/introspe
 import { ident, parseTableRef, qualified, tableKey, type TableRef } from '../db/sql.ts';
 import { InputError } from '../errors.ts';
 import { OPERATIONS } from '../operations/index.ts';
-import { modelFromCatalog, type ModelTable, type SchemaModel } from '../operations/model.ts';
-import type { BackfillTarget, Operation, OpContext, VerifyCheck } from '../operations/operation.ts';
+import { modelFromCatalog, newTableModel, type ModelTable, type SchemaModel } from '../operations/model.ts';
+import type { BackfillTarget, Operation, OpContext, Probe, Touch, VerifyCheck } from '../operations/operation.ts';
 import { operationEntries, type Playbook } from '../playbook/schema.ts';
 import { linkUndone, type Action, type PlannedAction } from './action.ts';
 import { databaseProbe } from './probe.ts';
@@ -48,14 +48,16 @@ function viewActions(versionSchema: string, models: ModelTable[]) {
     },
   ];
   const drop: PlannedAction[] = [];
-  for (const model of models) {
-    const view = `${schema}.${ident(model.ref.name)}`;
+  // A table dropped at contract has no view: the new version does not use it (PostgreSQL cannot hide
+  // the table itself from a search_path that falls through to its schema until then).
+  for (const model of models.filter((m) => m.droppedBy === null)) {
+    const view = `${schema}.${ident(model.versionName)}`;
     const columns = model.columns.map((c) => (c.physical === c.name ? ident(c.name) : `${ident(c.physical)} AS ${ident(c.name)}`));
     create.push({
       id: `dual_write:view:${tableKey(model.ref)}`,
       sql: `CREATE OR REPLACE VIEW ${view} WITH (security_invoker = true) AS SELECT ${columns.join(', ')} FROM ${qualified(model.ref)}`,
       lock: 'ACCESS SHARE (reads only)',
-      note: `${model.ref.name} as the new application sees it`,
+      note: `${model.versionName} as the new application sees it`,
     });
     drop.push({ id: `drop_view:${tableKey(model.ref)}`, sql: `DROP VIEW IF EXISTS ${view}`, lock: 'none', note: 'remove the version view' });
   }
@@ -75,6 +77,34 @@ function isSystemSchema(name: string): boolean {
   return name.startsWith('pg_') || name === 'information_schema';
 }
 
+/**
+ * The model of the table an operation touches: the one an earlier operation of
+ * the playbook left, else the live catalog's, else (for an operation that
+ * creates it) a new, empty one.
+ */
+async function modelFor(db: pg.Pool, probe: Probe, models: SchemaModel, touch: Touch, where: string, stateSchema: string): Promise<ModelTable> {
+  const ref = parseTableRef(touch.table);
+  if (ref.schema === stateSchema) throw new InputError(`${where}: bellows does not migrate its own state schema`);
+  if (isSystemSchema(ref.schema)) throw new InputError(`${where}.table: ${ref.schema} is PostgreSQL's own schema; bellows changes only user tables`);
+  const key = tableKey(ref);
+  const known = models.get(key);
+  if (known?.droppedBy !== null && known?.droppedBy !== undefined) throw new InputError(`${where}.table: table ${key} is dropped by operations[${known.droppedBy}]`);
+  if (known && known.versionName !== ref.name) throw new InputError(`${where}.table: table ${key} is renamed to ${known.versionName} by an earlier operation; put the rename last, or in its own playbook`);
+  if (touch.creates) {
+    if (known || (await probe.relationExists(ref.schema, ref.name))) throw new InputError(`${where}.table: ${key} already exists`);
+    if (!(await schemaExists(db, ref.schema))) throw new InputError(`${where}.table: schema ${ref.schema} does not exist`);
+    const model = newTableModel(ref);
+    models.set(key, model);
+    return model;
+  }
+  if (known) return known;
+  const info = await describeTable(db, ref);
+  if (!info) throw new InputError(`${where}.table: table ${key} does not exist`);
+  const model = modelFromCatalog(info);
+  models.set(key, model);
+  return model;
+}
+
 export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema = 'bellows'): Promise<CompiledPlan> {
   const probe = databaseProbe(db);
   const models: SchemaModel = new Map();
@@ -91,19 +121,8 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
   const contexts: OpContext[] = [];
   for (const entry of entries) {
     const op = OPERATIONS[entry.kind] as Operation;
-    const ref = parseTableRef(op.touches(entry.spec).table);
-    if (ref.schema === stateSchema) throw new InputError(`operations[${entry.index}]: bellows does not migrate its own state schema`);
-    if (isSystemSchema(ref.schema)) {
-      throw new InputError(`operations[${entry.index}].${entry.kind}.table: ${ref.schema} is PostgreSQL's own schema; bellows changes only user tables`);
-    }
-    const key = tableKey(ref);
-    let model = models.get(key);
-    if (!model) {
-      const info = await describeTable(db, ref);
-      if (!info) throw new InputError(`operations[${entry.index}].${entry.kind}.table: table ${key} does not exist`);
-      model = modelFromCatalog(info);
-      models.set(key, model);
-    }
+    const touch = op.touches(entry.spec);
+    const model = await modelFor(db, probe, models, touch, `operations[${entry.index}].${entry.kind}`, stateSchema);
     const ctx: OpContext = { index: entry.index, playbook: playbook.name, versionSchema, stateSchema: ident(stateSchema), table: model };
     await op.validate(entry.spec, ctx, probe);
     ctx.columnsAfter = model.columns.map((c) => ({ name: c.name, physical: c.physical, type: c.type }));

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { ident } from '../db/sql.ts';
 import { shown } from '../util/printable.ts';
-import { typeExists } from '../catalog/introspect.ts';
+import { describeTable, typeExists } from '../catalog/introspect.ts';
 import type { ColumnDependent, Probe } from '../operations/operation.ts';
 
 /**
@@ -18,6 +18,21 @@ export function databaseProbe(db: pg.Pool): Probe {
         [schema, name],
       );
       return (rowCount ?? 0) > 0;
+    },
+    table: (ref) => describeTable(db, ref),
+    async tableDependents(ref) {
+      const { rows } = await db.query<{ what: string }>(
+        `WITH t AS (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2)
+         SELECT DISTINCT pg_describe_object('pg_class'::regclass, r.ev_class, 0) AS what
+           FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid, t
+          WHERE d.classid = 'pg_rewrite'::regclass AND d.refobjid = t.oid AND r.ev_class <> t.oid
+         UNION
+         SELECT format('constraint %I on %s', k.conname, k.conrelid::regclass) FROM pg_constraint k, t
+          WHERE k.contype = 'f' AND k.confrelid = t.oid AND k.conrelid <> t.oid
+         ORDER BY 1`,
+        [ref.schema, ref.name],
+      );
+      return rows.map((r) => r.what);
     },
     async columnDependents(table, column) {
       const { rows } = await db.query<ColumnDependent>(

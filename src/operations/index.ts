@@ -5,6 +5,9 @@ import { renameColumn } from './rename-column.ts';
 import { dropColumn } from './drop-column.ts';
 import { createIndex } from './create-index.ts';
 import { dropIndex } from './drop-index.ts';
+import { createTable } from './create-table.ts';
+import { dropTable } from './drop-table.ts';
+import { renameTable } from './rename-table.ts';
 
 /** The catalog of operations, by the key a playbook writes: adding one is adding its file and a line here. */
 export const OPERATIONS = {
@@ -14,6 +17,9 @@ export const OPERATIONS = {
   drop_column: dropColumn,
   create_index: createIndex,
   drop_index: dropIndex,
+  create_table: createTable,
+  drop_table: dropTable,
+  rename_table: renameTable,
 };
 
 export type OperationKind = keyof typeof OPERATIONS;

@@ -17,7 +17,14 @@ export interface ModelColumn {
 }
 
 export interface ModelTable {
+  /** The physical table, as it is until contract. */
   ref: TableRef;
+  /** Its name in the new version (a rename_table changes it; the physical rename waits for contract). */
+  versionName: string;
+  /** Made by this playbook (create_table): it does not exist before expand. */
+  created: boolean;
+  /** Dropped by this playbook at contract (drop_table): no later operation may use it, and the new version has no view of it. */
+  droppedBy: number | null;
   /** Physical columns as they were before the run: what the old application sees. */
   original: TableInfo;
   /** The new version's columns, in order. */
@@ -30,6 +37,9 @@ export type SchemaModel = Map<string, ModelTable>;
 export function modelFromCatalog(info: TableInfo): ModelTable {
   return {
     ref: { schema: info.schema, name: info.name },
+    versionName: info.name,
+    created: false,
+    droppedBy: null,
     original: info,
     columns: info.columns.map((c) => ({ name: c.name, physical: c.name, type: c.type, notNull: c.notNull, default: c.default })),
     indexes: new Set(info.indexes.map((i) => i.name)),
@@ -38,4 +48,17 @@ export function modelFromCatalog(info: TableInfo): ModelTable {
 
 export function findColumn(table: ModelTable, name: string): ModelColumn | undefined {
   return table.columns.find((c) => c.name === name);
+}
+
+/** A table this playbook creates: nothing of it exists yet; its create_table operation fills in the columns. */
+export function newTableModel(ref: TableRef): ModelTable {
+  return {
+    ref,
+    versionName: ref.name,
+    created: true,
+    droppedBy: null,
+    original: { ...ref, oid: 0, columns: [], key: null, indexes: [], estimatedRows: 0 },
+    columns: [],
+    indexes: new Set(),
+  };
 }

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { PlannedAction } from '../engine/action.ts';
 import type { ModelTable } from './model.ts';
+import type { TableInfo } from '../catalog/introspect.ts';
 
 /** Where an operation stands in its playbook, and the names the run gives to its objects. */
 export interface OpContext {
@@ -25,6 +26,10 @@ export interface Probe {
   typeExists(type: string): Promise<boolean>;
   /** Whether a table, index, view, sequence … of this name exists in the schema (they share one namespace). */
   relationExists(schema: string, name: string): Promise<boolean>;
+  /** The table as the catalog has it now, or null. */
+  table(ref: { schema: string; name: string }): Promise<TableInfo | null>;
+  /** What would stop a DROP TABLE without CASCADE: views over the table, other tables' foreign keys to it, as PostgreSQL names them. */
+  tableDependents(ref: { schema: string; name: string }): Promise<string[]>;
   /** What depends on a column (its own default aside): what a DROP COLUMN of it would drop or be blocked by. */
   columnDependents(table: { schema: string; name: string }, column: string): Promise<ColumnDependent[]>;
   /**
@@ -60,11 +65,11 @@ export interface VerifyCheck {
 
 /**
  * What an operation changes, so that the engine can find it in the catalog,
- * lock out other runs and walk it. Today every operation changes one existing
- * table; kinds for new tables, views, functions, types, privileges and rows
+ * lock out other runs and walk it: one table, which exists, or which the
+ * operation `creates`. Kinds for views, functions, types, privileges and rows
  * join as the operations that need them do.
  */
-export type Touch = { table: string };
+export type Touch = { table: string; creates?: boolean };
 
 /**
  * One schema change: its spec (the playbook's fields, as zod), its checks and

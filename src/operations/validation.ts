@@ -29,9 +29,9 @@ export function refuseKeyColumn(ctx: OpContext, kind: string, name: string, fiel
   }
 }
 
-export async function requireType(ctx: OpContext, kind: string, probe: Probe, type: string): Promise<void> {
+export async function requireType(ctx: OpContext, kind: string, probe: Probe, type: string, field = 'type'): Promise<void> {
   if (!(await probe.typeExists(type))) {
-    throw new InputError(`${where(ctx, kind, 'type')}: type "${type}" does not exist in the database (is its extension installed?)`);
+    throw new InputError(`${where(ctx, kind, field)}: type "${type}" does not exist in the database (is its extension installed?)`);
   }
 }
 

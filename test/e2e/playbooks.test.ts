@@ -147,8 +147,28 @@ describe('the example playbooks, end to end through the CLI', () => {
     await expectNoLeftovers();
   });
 
+  it('0006–0008 a table created, renamed and dropped: each shape in its version schema first, in the table at contract', async () => {
+    ids.push(await startAndApprove('0006_orders_create.yaml', async () => {
+      await db.query(`INSERT INTO "0006_orders_create".orders (id, user_id, total) VALUES (1, 5, 9.90)`);
+    }));
+    expect((await db.query(`SELECT id::int, user_id::int, total::text FROM orders`)).rows).toEqual([{ id: 1, user_id: 5, total: '9.90' }]);
+    ids.push(await startAndApprove('0007_orders_rename.yaml', async () => {
+      expect((await db.query(`SELECT count(*)::int AS n FROM "0007_orders_rename".purchases`)).rows[0].n).toBe(1);
+      expect((await db.query(`SELECT count(*)::int AS n FROM public.orders`)).rows[0].n).toBe(1);
+    }));
+    expect((await db.query(`SELECT to_regclass('public.orders') IS NULL AS old, to_regclass('public.purchases') IS NOT NULL AS new`)).rows[0]).toEqual({ old: true, new: true });
+    ids.push(await startAndApprove('0008_purchases_drop.yaml', async () => {
+      expect((await db.query(`SELECT count(*)::int AS n FROM public.purchases`)).rows[0].n).toBe(1);
+    }));
+    expect((await db.query(`SELECT to_regclass('public.purchases') IS NULL AS gone`)).rows[0].gone).toBe(true);
+    await expectNoLeftovers();
+  });
+
   it('history lists them in name order with their checksums', async () => {
-    const names = ['0001_users_email_citext', '0002_users_add_plan', '0003_users_rename_name', '0004_users_created_at_index', '0005_users_drop_created_at_index'];
+    const names = [
+      '0001_users_email_citext', '0002_users_add_plan', '0003_users_rename_name', '0004_users_created_at_index', '0005_users_drop_created_at_index',
+      '0006_orders_create', '0007_orders_rename', '0008_purchases_drop',
+    ];
     const [json, human] = await Promise.all([runCli(['history', '--json'], { db: db.url }), runCli(['history'], { db: db.url })]);
     expect(json.code, show(json)).toBe(0);
     const history = JSON.parse(json.stdout) as Array<{ playbookName: string; checksum: string; runId: string; appliedAt: string }>;
