@@ -8,7 +8,9 @@ export type LockLevel =
   | 'SHARE UPDATE EXCLUSIVE (reads and writes continue)'
   | 'ROW EXCLUSIVE (rows of one batch)'
   | 'ACCESS SHARE (reads only)'
-  | 'none';
+  | 'none'
+  /** Raw SQL (the sql operation): the level its playbook declares, which bellows cannot check. */
+  | `${string} (as the playbook declares)`;
 
 export interface Action {
   /** Stable across runs of the same plan: `expand:0:add_column:column`. */

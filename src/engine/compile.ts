@@ -4,7 +4,7 @@ import { ident, parseTableRef, qualified, tableKey, type TableRef } from '../db/
 import { InputError } from '../errors.ts';
 import { OPERATIONS } from '../operations/index.ts';
 import { modelFromCatalog, newTableModel, type ModelTable, type SchemaModel } from '../operations/model.ts';
-import type { BackfillTarget, Operation, OpContext, Probe, Touch, VerifyCheck } from '../operations/operation.ts';
+import { isTableOperation, type BackfillTarget, type Operation, type OpContext, type Probe, type SchemaContext, type SchemaOperation, type Touch, type VerifyCheck } from '../operations/operation.ts';
 import { operationEntries, type Playbook } from '../playbook/schema.ts';
 import { linkUndone, type Action, type PlannedAction } from './action.ts';
 import { databaseProbe } from './probe.ts';
@@ -84,7 +84,7 @@ function isSystemSchema(name: string): boolean {
  */
 async function modelFor(db: pg.Pool, probe: Probe, models: SchemaModel, touch: Touch, where: string, stateSchema: string): Promise<ModelTable> {
   const ref = parseTableRef(touch.table);
-  if (ref.schema === stateSchema) throw new InputError(`${where}: bellows does not migrate its own state schema`);
+  if (ref.schema === stateSchema) throw new InputError(`${where}.table: bellows does not migrate its own state schema`);
   if (isSystemSchema(ref.schema)) throw new InputError(`${where}.table: ${ref.schema} is PostgreSQL's own schema; bellows changes only user tables`);
   const key = tableKey(ref);
   const known = models.get(key);
@@ -118,15 +118,25 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
     throw new InputError(`schema "${versionSchema}" already exists; bellows needs the playbook's name for the new version's views`);
   }
 
-  const contexts: OpContext[] = [];
+  // Each operation with its context: a table operation's holds the model of its table.
+  const placed: Array<{ table: Operation; ctx: OpContext } | { schema: SchemaOperation; ctx: SchemaContext }> = [];
   for (const entry of entries) {
-    const op = OPERATIONS[entry.kind] as Operation;
-    const touch = op.touches(entry.spec);
-    const model = await modelFor(db, probe, models, touch, `operations[${entry.index}].${entry.kind}`, stateSchema);
-    const ctx: OpContext = { index: entry.index, playbook: playbook.name, versionSchema, stateSchema: ident(stateSchema), table: model };
+    const op = OPERATIONS[entry.kind] as Operation | SchemaOperation;
+    const where = `operations[${entry.index}].${entry.kind}`;
+    const base: SchemaContext = { index: entry.index, playbook: playbook.name, versionSchema, stateSchema: ident(stateSchema) };
+    if (!isTableOperation(op, entry.spec)) {
+      const { schema } = op.touches(entry.spec);
+      if (schema === stateSchema) throw new InputError(`${where}.schema: bellows does not migrate its own state schema`);
+      if (isSystemSchema(schema)) throw new InputError(`${where}.schema: ${schema} is PostgreSQL's own schema; bellows changes only user objects`);
+      await op.validate(entry.spec, base, probe);
+      placed.push({ schema: op, ctx: base });
+      continue;
+    }
+    const model = await modelFor(db, probe, models, op.touches(entry.spec), where, stateSchema);
+    const ctx: OpContext = { ...base, table: model };
     await op.validate(entry.spec, ctx, probe);
     ctx.columnsAfter = model.columns.map((c) => ({ name: c.name, physical: c.physical, type: c.type }));
-    contexts.push(ctx);
+    placed.push({ table: op, ctx });
   }
 
   const plan: CompiledPlan = { versionSchema, tables: [], expand: [], dualWrite: [], verify: [], contract: [], rollback: [] };
@@ -152,9 +162,18 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
   const rollback: PlannedAction[][] = [];
   const functions = new Map<ModelTable, TriggerFunction[]>([...models.values()].map((m) => [m, []]));
   for (const [i, entry] of entries.entries()) {
-    const op = OPERATIONS[entry.kind] as Operation;
-    const ctx = contexts[i];
     const spec = entry.spec;
+    const place = placed[i];
+    if ('schema' in place) {
+      const { schema: op, ctx } = place;
+      planned.expand.push(...(op.expand?.(spec, ctx) ?? []));
+      planned.dualWrite.push(...(op.dualWrite?.(spec, ctx) ?? []));
+      planned.verify.push(...(op.verify?.(spec, ctx).actions ?? []));
+      planned.contract.push(...(op.contract?.(spec, ctx) ?? []));
+      rollback.unshift(op.rollback?.(spec, ctx) ?? []);
+      continue;
+    }
+    const { table: op, ctx } = place;
     const table = perTable.get(tableKey(ctx.table.ref))!;
     planned.expand.push(...(op.expand?.(spec, ctx) ?? []));
     const dualWrite = op.dualWrite?.(spec, ctx) ?? [];

@@ -51,7 +51,9 @@ export function describePlan(plan: CompiledPlan): PlanSection[] {
     fromActions('dual-write', plan.dualWrite),
     backfill,
     verify,
-    fromActions('contract (one transaction, after approval)', plan.contract),
+    // Statements that cannot run in a transaction block follow contract's one transaction.
+    fromActions('contract (one transaction, after approval)', plan.contract.filter((a) => !a.concurrent)),
+    ...(plan.contract.some((a) => a.concurrent) ? [fromActions('contract, after its transaction (each safe to repeat)', plan.contract.filter((a) => a.concurrent))] : []),
     fromActions('rollback (any time before contract completes)', plan.rollback),
   ];
 }

@@ -5,7 +5,7 @@ import { parseSettings, playbookChecksum } from '../playbook/load.ts';
 import type { Playbook, Settings } from '../playbook/schema.ts';
 import { operationEntries } from '../playbook/schema.ts';
 import { OPERATIONS } from '../operations/index.ts';
-import type { Operation } from '../operations/operation.ts';
+import { isTableOperation, type Operation, type SchemaOperation } from '../operations/operation.ts';
 import { parseTableRef, tableKey } from '../db/sql.ts';
 import type { StateStore } from '../state/store.ts';
 import type { RunRecord, Tuning } from '../state/types.ts';
@@ -68,7 +68,10 @@ export async function openRun(db: pg.Pool, store: StateStore, request: StartRequ
 }
 
 function playbookTables(playbook: Playbook): string[] {
-  return operationEntries(playbook).map((e) => tableKey(parseTableRef((OPERATIONS[e.kind] as Operation).touches(e.spec).table)));
+  return operationEntries(playbook).flatMap((e) => {
+    const op = OPERATIONS[e.kind] as Operation | SchemaOperation;
+    return isTableOperation(op, e.spec) ? [tableKey(parseTableRef(op.touches(e.spec).table))] : [];
+  });
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

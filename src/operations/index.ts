@@ -8,6 +8,7 @@ import { dropIndex } from './drop-index.ts';
 import { createTable } from './create-table.ts';
 import { dropTable } from './drop-table.ts';
 import { renameTable } from './rename-table.ts';
+import { sql } from './sql.ts';
 
 /** The catalog of operations, by the key a playbook writes: adding one is adding its file and a line here. */
 export const OPERATIONS = {
@@ -20,6 +21,7 @@ export const OPERATIONS = {
   create_table: createTable,
   drop_table: dropTable,
   rename_table: renameTable,
+  sql,
 };
 
 export type OperationKind = keyof typeof OPERATIONS;

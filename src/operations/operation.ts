@@ -4,7 +4,7 @@ import type { ModelTable } from './model.ts';
 import type { TableInfo } from '../catalog/introspect.ts';
 
 /** Where an operation stands in its playbook, and the names the run gives to its objects. */
-export interface OpContext {
+export interface SchemaContext {
   /** Position in the playbook: makes ids and object names unique. */
   index: number;
   playbook: string;
@@ -12,6 +12,10 @@ export interface OpContext {
   versionSchema: string;
   /** bellows' own schema, quoted: where triggers note the rows they could not translate. */
   stateSchema: string;
+}
+
+/** The context of an operation on a table: the model of that table too. */
+export interface OpContext extends SchemaContext {
   table: ModelTable;
   /**
    * The new version's columns as this operation left them. `table` is the model
@@ -64,42 +68,63 @@ export interface VerifyCheck {
 }
 
 /**
- * What an operation changes, so that the engine can find it in the catalog,
- * lock out other runs and walk it: one table, which exists, or which the
- * operation `creates`. Kinds for views, functions, types, privileges and rows
- * join as the operations that need them do.
+ * What a table operation changes, so that the engine can find it in the
+ * catalog, lock out other runs and walk it: one table, which exists, or which
+ * the operation `creates`.
  */
 export type Touch = { table: string; creates?: boolean };
 
-/**
- * One schema change: its spec (the playbook's fields, as zod), its checks and
- * its statements in each phase. A phase it has nothing to do in is left out.
- * Adding an operation is adding its file and one line in operations/index.ts;
- * the playbook schema, the JSON Schema and the README's table follow.
- */
-export interface Operation<S extends z.ZodType = z.ZodType> {
+/** The phases of an operation; one it has nothing to do in is left out. `C` is what it is told of its place. */
+interface Phases<S extends z.ZodType, C> {
   spec: S;
   /** One line for the README's table of operations. */
   summary: string;
-  touches(spec: z.infer<S>): Touch;
   /**
    * Checks the operation against the model and the live database, then updates
    * the model to the schema after it. Throws InputError; runs no DDL.
    */
-  validate(spec: z.infer<S>, ctx: OpContext, probe: Probe): Promise<void>;
+  validate(spec: z.infer<S>, ctx: C, probe: Probe): Promise<void>;
   /** Additive DDL: the old application keeps working throughout. */
-  expand?(spec: z.infer<S>, ctx: OpContext): PlannedAction[];
+  expand?(spec: z.infer<S>, ctx: C): PlannedAction[];
   /** Triggers that keep old and new representations equal while both are written. */
-  dualWrite?(spec: z.infer<S>, ctx: OpContext): PlannedAction[];
-  backfill?(spec: z.infer<S>, ctx: OpContext): BackfillTarget[];
-  verify?(spec: z.infer<S>, ctx: OpContext): { checks: VerifyCheck[]; actions: PlannedAction[] };
+  dualWrite?(spec: z.infer<S>, ctx: C): PlannedAction[];
   /** Destructive DDL, behind the gate: one short transaction, then any statement that cannot run in one. */
-  contract?(spec: z.infer<S>, ctx: OpContext): PlannedAction[];
+  contract?(spec: z.infer<S>, ctx: C): PlannedAction[];
   /** Undoes expand and dual-write; every statement is safe to repeat. */
-  rollback?(spec: z.infer<S>, ctx: OpContext): PlannedAction[];
+  rollback?(spec: z.infer<S>, ctx: C): PlannedAction[];
 }
 
-/** Declares an operation, typing its phases by its spec. */
+/**
+ * One change to one table: its spec (the playbook's fields, as zod), its checks
+ * and its statements in each phase, and the rows the backfill and verify walk.
+ * Adding an operation is adding its file and one line in operations/index.ts;
+ * the playbook schema, the JSON Schema and the README's table follow.
+ */
+export interface Operation<S extends z.ZodType = z.ZodType> extends Phases<S, OpContext> {
+  touches(spec: z.infer<S>): Touch;
+  backfill?(spec: z.infer<S>, ctx: OpContext): BackfillTarget[];
+  verify?(spec: z.infer<S>, ctx: OpContext): { checks: VerifyCheck[]; actions: PlannedAction[] };
+}
+
+/**
+ * One change to objects of a schema that are not one table's (views,
+ * functions, types, privileges, raw SQL): no table model, no rows to walk.
+ */
+export interface SchemaOperation<S extends z.ZodType = z.ZodType> extends Phases<S, SchemaContext> {
+  touches(spec: z.infer<S>): { schema: string };
+  verify?(spec: z.infer<S>, ctx: SchemaContext): { checks: []; actions: PlannedAction[] };
+}
+
+/** Declares an operation on a table, typing its phases by its spec. */
 export function defineOperation<S extends z.ZodType>(operation: Operation<S>): Operation<S> {
   return operation;
+}
+
+/** Declares an operation on schema objects, typing its phases by its spec. */
+export function defineSchemaOperation<S extends z.ZodType>(operation: SchemaOperation<S>): SchemaOperation<S> {
+  return operation;
+}
+
+export function isTableOperation(operation: Operation | SchemaOperation, spec: unknown): operation is Operation {
+  return 'table' in operation.touches(spec as never);
 }

@@ -164,10 +164,19 @@ describe('the example playbooks, end to end through the CLI', () => {
     await expectNoLeftovers();
   });
 
+  it('0009 raw SQL: the function is there, and the plan showed its declared lock', async () => {
+    const plan = await runCli(['plan', playbookPath('0009_email_domain_function.yaml')], { db: db.url });
+    expect(plan.code, show(plan)).toBe(0);
+    expect(plan.stdout).toContain('CREATE FUNCTION public.email_domain');
+    ids.push(await startAndApprove('0009_email_domain_function.yaml'));
+    expect((await db.query(`SELECT public.email_domain(email) AS d FROM users WHERE id = 3`)).rows[0].d).toBe('example.com');
+    await expectNoLeftovers();
+  });
+
   it('history lists them in name order with their checksums', async () => {
     const names = [
       '0001_users_email_citext', '0002_users_add_plan', '0003_users_rename_name', '0004_users_created_at_index', '0005_users_drop_created_at_index',
-      '0006_orders_create', '0007_orders_rename', '0008_purchases_drop',
+      '0006_orders_create', '0007_orders_rename', '0008_purchases_drop', '0009_email_domain_function',
     ];
     const [json, human] = await Promise.all([runCli(['history', '--json'], { db: db.url }), runCli(['history'], { db: db.url })]);
     expect(json.code, show(json)).toBe(0);

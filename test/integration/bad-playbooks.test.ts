@@ -187,7 +187,7 @@ const cases: BadCase[] = [
     doc: op({ drop_column: { table: 'guarded', column: 'g_refd' } }),
     message: 'operations[0].drop_column.column: "g_refd" is used by constraint guarded_ref_g_refd_fkey on table guarded_ref; drop it first',
   },
-  { name: 'the state schema', doc: op({ add_column: { table: 'bellows.runs', name: 'x', type: 'int' } }), message: /^operations\[0\]: bellows does not migrate its own state schema/ },
+  { name: 'the state schema', doc: op({ add_column: { table: 'bellows.runs', name: 'x', type: 'int' } }), message: /^operations\[0\]\.add_column\.table: bellows does not migrate its own state schema/ },
 ];
 
 describe.each(cases)('refuses $name', ({ doc, message }) => {
