@@ -5,6 +5,9 @@ import { renameColumn } from './rename-column.ts';
 import { dropColumn } from './drop-column.ts';
 import { createIndex } from './create-index.ts';
 import { dropIndex } from './drop-index.ts';
+import { createConstraint } from './create-constraint.ts';
+import { dropConstraint } from './drop-constraint.ts';
+import { renameConstraint } from './rename-constraint.ts';
 
 /** The catalog of operations, by the key a playbook writes: adding one is adding its file and a line here. */
 export const OPERATIONS = {
@@ -14,6 +17,9 @@ export const OPERATIONS = {
   drop_column: dropColumn,
   create_index: createIndex,
   drop_index: dropIndex,
+  create_constraint: createConstraint,
+  drop_constraint: dropConstraint,
+  rename_constraint: renameConstraint,
 };
 
 export type OperationKind = keyof typeof OPERATIONS;

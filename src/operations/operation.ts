@@ -1,6 +1,8 @@
 import type { z } from 'zod';
 import type { PlannedAction } from '../engine/action.ts';
 import type { ModelTable } from './model.ts';
+import type { TableInfo } from '../catalog/introspect.ts';
+import type { TableRef } from '../db/sql.ts';
 
 /** Where an operation stands in its playbook, and the names the run gives to its objects. */
 export interface OpContext {
@@ -32,6 +34,14 @@ export interface Probe {
    * `castTo`), otherwise PostgreSQL's complaint.
    */
   expressionError(expression: string, columns: ReadonlyArray<{ name: string; type: string }>, castTo?: string): Promise<string | null>;
+  /** The live shape of a table the operation does not change but relies on (a foreign key's target); null if none. */
+  table(ref: TableRef): Promise<TableInfo | null>;
+  /**
+   * The keys (`key`'s values, as text) of at most `limit` rows of `table`, aliased `t`,
+   * for which `condition` holds: the existing rows a new constraint would refuse.
+   * Read-only, one statement; `error` is PostgreSQL's complaint about the condition.
+   */
+  rowsWhere(table: TableRef, condition: string, key: string[], limit: number): Promise<{ keys: string[][] } | { error: string }>;
 }
 
 export interface ColumnDependent {
