@@ -81,9 +81,11 @@ function addNotValid(spec: CreateConstraintSpec, ctx: OpContext): PlannedAction 
     id: `expand:${ctx.index}:add_constraint`,
     // NOT VALID: no scan of the existing rows under this lock; verify proves them later.
     sql: `ALTER TABLE ${qualified(ctx.table.ref)} ADD CONSTRAINT ${ident(spec.name)} ${body} NOT VALID`,
-    // A foreign key locks the referenced table as well, in the same mode.
     lock: foreignKey ? 'SHARE ROW EXCLUSIVE (brief: catalog only)' : 'ACCESS EXCLUSIVE (brief: catalog only)',
-    note: `writes are checked against ${spec.name} from now on; existing rows at verify`,
+    // A foreign key locks the referenced table as well, in the same mode: the plan says so.
+    note:
+      `writes are checked against ${spec.name} from now on; existing rows at verify` +
+      (foreignKey ? `; ${tableKey(parseTableRef(spec.references!.table))} is locked briefly too` : ''),
   };
 }
 
