@@ -27,12 +27,25 @@ export interface IndexInfo {
   neededBy: string | null;
 }
 
+/** pg_constraint.contype: check, foreign key, primary key, unique, exclusion, constraint trigger, not null (PostgreSQL 18). */
+export type ConstraintType = 'c' | 'f' | 'p' | 'u' | 'x' | 't' | 'n';
+
+export interface ConstraintInfo {
+  name: string;
+  type: ConstraintType;
+  /** Inherited from a parent (a partition's): only the parent's can be dropped or renamed. */
+  inherited: boolean;
+  /** For a primary key or unique constraint: a foreign key (of any table) that needs it, as PostgreSQL names it. */
+  neededBy: string | null;
+}
+
 export interface TableInfo extends TableRef {
   oid: number;
   columns: ColumnInfo[];
   /** The key the backfill walks: the primary key, else a unique index over NOT NULL columns. */
   key: { kind: 'primary key' | 'unique index'; index: string; columns: KeyColumn[] } | null;
   indexes: IndexInfo[];
+  constraints: ConstraintInfo[];
   /** pg_class.reltuples: the planner's row estimate; -1 when never analyzed. */
   estimatedRows: number;
 }
@@ -74,6 +87,17 @@ export async function describeTable(db: pg.Pool | pg.ClientBase, table: TableRef
     [oid],
   );
 
+  const cons = await db.query<ConstraintInfo>(
+    `SELECT c.conname AS name, c.contype AS type, NOT c.conislocal AS inherited,
+            (SELECT format('constraint %I on %s', f.conname, f.conrelid::regclass) FROM pg_constraint f
+              WHERE c.contype IN ('p', 'u') AND f.contype = 'f' AND f.conindid = c.conindid
+              ORDER BY f.conname LIMIT 1) AS "neededBy"
+       FROM pg_constraint c
+      WHERE c.conrelid = $1
+      ORDER BY c.conname`,
+    [oid],
+  );
+
   const byName = new Map(cols.rows.map((c) => [c.name, c]));
   const keyIndex =
     idx.rows.find((i) => i.primary) ??
@@ -93,6 +117,7 @@ export async function describeTable(db: pg.Pool | pg.ClientBase, table: TableRef
         }
       : null,
     indexes: idx.rows.map((i) => ({ ...i, columns: i.columns ?? [] })),
+    constraints: cons.rows,
     estimatedRows: reltuples,
   };
 }

@@ -26,7 +26,9 @@ export interface Action {
   concurrent?: boolean;
   /**
    * A failed CREATE INDEX CONCURRENTLY leaves an INVALID index behind; before the
-   * action runs again, the engine drops that leftover (concurrently too).
+   * action runs again, the engine drops that leftover (concurrently too). On a
+   * rollback step that `undoes` such a build, the leftover is dropped even though
+   * the build, having failed, is not recorded as done.
    */
   replacesInvalidIndex?: { schema: string; name: string };
   /**

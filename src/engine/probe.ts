@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { ident } from '../db/sql.ts';
+import { ident, qualified } from '../db/sql.ts';
 import { shown } from '../util/printable.ts';
 import { describeTable, typeExists } from '../catalog/introspect.ts';
 import type { ColumnDependent, Probe } from '../operations/operation.ts';
@@ -19,7 +19,6 @@ export function databaseProbe(db: pg.Pool): Probe {
       );
       return (rowCount ?? 0) > 0;
     },
-    table: (ref) => describeTable(db, ref),
     async tableDependents(ref) {
       const { rows } = await db.query<{ what: string }>(
         `WITH t AS (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2)
@@ -67,6 +66,27 @@ export function databaseProbe(db: pg.Pool): Probe {
         return null;
       } catch (err) {
         return `invalid expression ${shown(expression, 60)}: ${(err as Error).message}`;
+      }
+    },
+    table: (ref) => describeTable(db, ref),
+    async rowsWhere(table, condition, key, limit) {
+      // The condition holds a playbook's expression: a READ ONLY transaction keeps a
+      // volatile function in it from writing, and the extended protocol (a parameter)
+      // from smuggling in a second statement. It reads under ACCESS SHARE only.
+      const client = await db.connect();
+      try {
+        await client.query('BEGIN READ ONLY');
+        const keys = key.map((k) => `t.${ident(k)}::text`).join(', ');
+        const { rows } = await client.query<{ key: string[] }>(
+          `SELECT ARRAY[${keys}] AS key FROM ${qualified(table)} AS t WHERE ${condition} LIMIT $1`,
+          [limit],
+        );
+        return { keys: rows.map((r) => r.key) };
+      } catch (err) {
+        return { error: (err as Error).message };
+      } finally {
+        await client.query('ROLLBACK').catch(() => {});
+        client.release();
       }
     },
   };

@@ -24,9 +24,13 @@ export async function runActions(
   const created = new Set(run.doneActions);
   for (const action of actions) {
     if (done.has(action.id)) continue;
-    if (action.undoes && !created.has(action.undoes)) continue;
     const client = await deps.db.connect();
     try {
+      if (action.undoes && !created.has(action.undoes)) {
+        // The build it undoes never finished, but a failed CREATE INDEX CONCURRENTLY leaves its INVALID index behind.
+        if (action.replacesInvalidIndex) await dropInvalidIndex(client, action.replacesInvalidIndex, policy);
+        continue;
+      }
       const onRetry = (attempt: number) => {
         deps.log.warn({ action: action.id, attempt }, 'lock not available; retrying');
         void deps.store.appendEvent(run.id, 'ddl_retry', { action: action.id, attempt }).catch(() => {});

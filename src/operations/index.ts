@@ -9,6 +9,9 @@ import { createTable } from './create-table.ts';
 import { dropTable } from './drop-table.ts';
 import { renameTable } from './rename-table.ts';
 import { sql } from './sql.ts';
+import { createConstraint } from './create-constraint.ts';
+import { dropConstraint } from './drop-constraint.ts';
+import { renameConstraint } from './rename-constraint.ts';
 
 /** The catalog of operations, by the key a playbook writes: adding one is adding its file and a line here. */
 export const OPERATIONS = {
@@ -22,6 +25,9 @@ export const OPERATIONS = {
   drop_table: dropTable,
   rename_table: renameTable,
   sql,
+  create_constraint: createConstraint,
+  drop_constraint: dropConstraint,
+  rename_constraint: renameConstraint,
 };
 
 export type OperationKind = keyof typeof OPERATIONS;

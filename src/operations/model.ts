@@ -1,4 +1,4 @@
-import type { TableInfo } from '../catalog/introspect.ts';
+import type { ConstraintInfo, TableInfo } from '../catalog/introspect.ts';
 import type { TableRef } from '../db/sql.ts';
 
 /**
@@ -30,6 +30,8 @@ export interface ModelTable {
   /** The new version's columns, in order. */
   columns: ModelColumn[];
   indexes: Set<string>;
+  /** By name, as the table will have them after the run (created, dropped and renamed ones included). */
+  constraints: Map<string, ConstraintInfo>;
 }
 
 export type SchemaModel = Map<string, ModelTable>;
@@ -43,6 +45,7 @@ export function modelFromCatalog(info: TableInfo): ModelTable {
     original: info,
     columns: info.columns.map((c) => ({ name: c.name, physical: c.name, type: c.type, notNull: c.notNull, default: c.default })),
     indexes: new Set(info.indexes.map((i) => i.name)),
+    constraints: new Map(info.constraints.map((c) => [c.name, c])),
   };
 }
 
@@ -57,8 +60,9 @@ export function newTableModel(ref: TableRef): ModelTable {
     versionName: ref.name,
     created: true,
     droppedBy: null,
-    original: { ...ref, oid: 0, columns: [], key: null, indexes: [], estimatedRows: 0 },
+    original: { ...ref, oid: 0, columns: [], key: null, indexes: [], constraints: [], estimatedRows: 0 },
     columns: [],
     indexes: new Set(),
+    constraints: new Map(),
   };
 }

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { PlannedAction } from '../engine/action.ts';
 import type { ModelTable } from './model.ts';
 import type { TableInfo } from '../catalog/introspect.ts';
+import type { TableRef } from '../db/sql.ts';
 
 /** Where an operation stands in its playbook, and the names the run gives to its objects. */
 export interface SchemaContext {
@@ -30,8 +31,6 @@ export interface Probe {
   typeExists(type: string): Promise<boolean>;
   /** Whether a table, index, view, sequence … of this name exists in the schema (they share one namespace). */
   relationExists(schema: string, name: string): Promise<boolean>;
-  /** The table as the catalog has it now, or null. */
-  table(ref: { schema: string; name: string }): Promise<TableInfo | null>;
   /** What would stop a DROP TABLE without CASCADE: views over the table, other tables' foreign keys to it, as PostgreSQL names them. */
   tableDependents(ref: { schema: string; name: string }): Promise<string[]>;
   /** What depends on a column (its own default aside): what a DROP COLUMN of it would drop or be blocked by. */
@@ -41,6 +40,14 @@ export interface Probe {
    * `castTo`), otherwise PostgreSQL's complaint.
    */
   expressionError(expression: string, columns: ReadonlyArray<{ name: string; type: string }>, castTo?: string): Promise<string | null>;
+  /** The live shape of a table the operation does not change but relies on (a foreign key's target); null if none. */
+  table(ref: TableRef): Promise<TableInfo | null>;
+  /**
+   * The keys (`key`'s values, as text) of at most `limit` rows of `table`, aliased `t`,
+   * for which `condition` holds: the existing rows a new constraint would refuse.
+   * Read-only, one statement; `error` is PostgreSQL's complaint about the condition.
+   */
+  rowsWhere(table: TableRef, condition: string, key: string[], limit: number): Promise<{ keys: string[][] } | { error: string }>;
 }
 
 export interface ColumnDependent {

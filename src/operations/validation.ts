@@ -2,6 +2,8 @@ import { InputError } from '../errors.ts';
 import type { OpContext, Probe } from './operation.ts';
 import type { ModelColumn } from './model.ts';
 import { findColumn } from './model.ts';
+import type { ConstraintInfo } from '../catalog/introspect.ts';
+import { tableKey } from '../db/sql.ts';
 
 /** Shared checks; each message names the operation and the field at fault. */
 export function where(ctx: OpContext, kind: string, field?: string): string {
@@ -56,4 +58,31 @@ export function oldColumns(ctx: OpContext) {
 /** The columns a `down` expression may use: the table as the new application sees it. */
 export function newColumns(ctx: OpContext) {
   return ctx.table.columns.map((c) => ({ name: c.name, type: c.type }));
+}
+
+export function requireConstraint(ctx: OpContext, kind: string, field: string, name: string): ConstraintInfo {
+  const constraint = ctx.table.constraints.get(name);
+  if (!constraint) throw new InputError(`${where(ctx, kind, field)}: no constraint "${name}" on ${tableKey(ctx.table.ref)}`);
+  return constraint;
+}
+
+/**
+ * Constraint names are unique per table; a constraint with an index (unique,
+ * primary key, exclusion) names its index too, and index names share one
+ * namespace with every relation of the schema.
+ */
+export async function requireFreeConstraintName(ctx: OpContext, kind: string, field: string, name: string, probe: Probe, withIndex: boolean): Promise<void> {
+  if (ctx.table.constraints.has(name)) {
+    throw new InputError(`${where(ctx, kind, field)}: constraint "${name}" already exists on ${tableKey(ctx.table.ref)}`);
+  }
+  if (withIndex && (ctx.table.indexes.has(name) || (await probe.relationExists(ctx.table.ref.schema, name)))) {
+    throw new InputError(
+      `${where(ctx, kind, field)}: "${name}" already exists in schema ${ctx.table.ref.schema} (the constraint's index shares one namespace with tables, views and other indexes)`,
+    );
+  }
+}
+
+/** The constraint types whose constraint is its index: renaming or dropping one renames or drops the index. */
+export function hasOwnIndex(constraint: ConstraintInfo): boolean {
+  return constraint.type === 'p' || constraint.type === 'u' || constraint.type === 'x';
 }

@@ -66,6 +66,9 @@ async function refusal(doc: unknown): Promise<unknown> {
 const op = (operation: Record<string, unknown>, name = 'bad') => ({ name, settings: SMALL_BATCHES, operations: [operation] });
 const alter = (spec: Record<string, unknown>) => op({ alter_column: { table: 'users', column: 'email', type: 'citext', up: 'lower(email)', down: 'email::text', ...spec } });
 
+const constrain = (spec: Record<string, unknown>) =>
+  op({ create_constraint: { table: 'orders', name: 'orders_total_check', type: 'check', columns: ['total'], check: 'total > 0', ...spec } });
+
 interface BadCase {
   name: string;
   doc: unknown;
@@ -188,6 +191,66 @@ const cases: BadCase[] = [
     message: 'operations[0].drop_column.column: "g_refd" is used by constraint guarded_ref_g_refd_fkey on table guarded_ref; drop it first',
   },
   { name: 'the state schema', doc: op({ add_column: { table: 'bellows.runs', name: 'x', type: 'int' } }), message: /^operations\[0\]\.add_column\.table: bellows does not migrate its own state schema/ },
+  { name: 'create_constraint on a column that does not exist', doc: constrain({ columns: ['nope'] }), message: 'operations[0].create_constraint.columns[0]: column "nope" does not exist in public.orders' },
+  { name: 'create_constraint check without its expression', doc: constrain({ check: undefined }), message: 'playbook: operations[0].create_constraint.check: Required for type check' },
+  {
+    name: 'create_constraint check over a column it does not list',
+    doc: constrain({ check: 'total > 0 AND id > 0' }),
+    message: /^operations\[0\]\.create_constraint\.check: invalid expression "total > 0 AND id > 0": column "id" does not exist/,
+  },
+  {
+    name: 'create_constraint check that existing rows violate',
+    doc: constrain({ check: 'total > 150' }),
+    message: 'operations[0].create_constraint.check: 150 rows of public.orders violate it, e.g. id 1; correct them before adding the constraint',
+  },
+  {
+    name: 'create_constraint unique over duplicates',
+    doc: op({ create_constraint: { table: 'users', name: 'users_nick_key', type: 'unique', columns: ['nick'] } }),
+    message: 'operations[0].create_constraint.columns: 200 rows of public.users share their (nick) with another row, e.g. id 1; correct them before adding the constraint',
+  },
+  {
+    name: 'create_constraint foreign key that existing rows break',
+    doc: constrain({ type: 'foreign_key', check: undefined, references: { table: 'guarded', columns: ['id'] } }),
+    message: 'operations[0].create_constraint.references: 100 rows of public.orders reference no row of public.guarded, e.g. id 101; correct them before adding the constraint',
+  },
+  {
+    name: 'create_constraint foreign key to columns without a unique key',
+    doc: constrain({ type: 'foreign_key', check: undefined, references: { table: 'users', columns: ['name'] } }),
+    message: 'operations[0].create_constraint.references.columns: no primary key or unique index of public.users is exactly (name); a foreign key needs one',
+  },
+  {
+    name: 'create_constraint foreign key to a table that does not exist',
+    doc: constrain({ type: 'foreign_key', check: undefined, references: { table: 'nope', columns: ['id'] } }),
+    message: 'operations[0].create_constraint.references.table: table public.nope does not exist',
+  },
+  { name: 'create_constraint with a name taken on the table', doc: constrain({ name: 'orders_pkey' }), message: 'operations[0].create_constraint.name: constraint "orders_pkey" already exists on public.orders' },
+  {
+    name: 'create_constraint unique named like a table',
+    doc: constrain({ name: 'users', type: 'unique', check: undefined }),
+    message: /^operations\[0\]\.create_constraint\.name: "users" already exists in schema public/,
+  },
+  { name: 'drop_constraint of a constraint that does not exist', doc: op({ drop_constraint: { table: 'users', name: 'users_nope' } }), message: 'operations[0].drop_constraint.name: no constraint "users_nope" on public.users' },
+  {
+    name: 'drop_constraint of a primary key',
+    doc: op({ drop_constraint: { table: 'users', name: 'users_pkey' } }),
+    message: 'operations[0].drop_constraint.name: "users_pkey" is the primary key; bellows walks tables by their key and does not drop one',
+  },
+  {
+    name: 'drop_constraint of a unique constraint a foreign key of another table needs',
+    doc: op({ drop_constraint: { table: 'guarded', name: 'guarded_g_refd_key' } }),
+    message: 'operations[0].drop_constraint.name: "guarded_g_refd_key" is needed by constraint guarded_ref_g_refd_fkey on guarded_ref; drop that first',
+  },
+  {
+    name: 'rename_constraint to a name taken on the table',
+    doc: op({ rename_constraint: { table: 'guarded', from: 'guarded_g_check_check', to: 'guarded_g_ok_key' } }),
+    message: 'operations[0].rename_constraint.to: constraint "guarded_g_ok_key" already exists on public.guarded',
+  },
+  {
+    name: 'rename_constraint of a unique constraint to the name of another relation',
+    doc: op({ rename_constraint: { table: 'guarded', from: 'guarded_g_ok_key', to: 'orders_total_idx' } }),
+    message: /^operations\[0\]\.rename_constraint\.to: "orders_total_idx" already exists in schema public/,
+  },
+  { name: 'rename_constraint of a constraint that does not exist', doc: op({ rename_constraint: { table: 'users', from: 'nope', to: 'x' } }), message: 'operations[0].rename_constraint.from: no constraint "nope" on public.users' },
 ];
 
 describe.each(cases)('refuses $name', ({ doc, message }) => {
