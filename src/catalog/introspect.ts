@@ -7,6 +7,7 @@ export interface ColumnInfo {
   type: string;
   notNull: boolean;
   default: string | null;
+  comment: string | null;
 }
 
 export interface KeyColumn {
@@ -63,7 +64,7 @@ export async function describeTable(db: pg.Pool | pg.ClientBase, table: TableRef
 
   const cols = await db.query<ColumnInfo>(
     `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS "notNull",
-            pg_get_expr(d.adbin, d.adrelid) AS default
+            pg_get_expr(d.adbin, d.adrelid) AS default, col_description(a.attrelid, a.attnum) AS comment
        FROM pg_attribute a
        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
       WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped

@@ -1,184 +1,62 @@
 import { z } from 'zod';
-import { identifier, tableName, sqlExpression, sqlType } from '../playbook/spec-parts.ts';
-import { ident, qualified } from '../db/sql.ts';
+import { identifier, sqlExpression, sqlType, tableName } from '../playbook/spec-parts.ts';
 import type { PlannedAction } from '../engine/action.ts';
-import { defineOperation, type OpContext } from './operation.ts';
-import type { IndexInfo } from '../catalog/introspect.ts';
-import { dropDualWrite, dualWriteTrigger, inOldShape } from './trigger.ts';
-import { notNullViaCheck } from './not-null.ts';
-import { names } from './names.ts';
-import {
-  newColumns,
-  oldColumns,
-  refuseKeyColumn,
-  requireColumn,
-  requireExpression,
-  requireType,
-  where,
-} from './validation.ts';
-import { InputError } from '../errors.ts';
+import { defineOperation, type BackfillTarget, type OpContext, type Probe, type VerifyCheck } from './operation.ts';
+import { shadowPath } from './alter-column-shadow.ts';
+import { inPlacePath } from './alter-column-in-place.ts';
 
-function original(spec: AlterColumnSpec, ctx: OpContext) {
-  return ctx.table.original.columns.find((c) => c.name === spec.column)!;
+const SUMMARY =
+  'a new `type`, a value transform (`up` old→new, `down` new→old), NOT NULL made safe by `up`, and alone or together: `nullable`, `default`, `comment`';
+
+const spec = z
+  .strictObject({
+    table: tableName,
+    column: identifier,
+    type: sqlType.optional().describe('New type; omitted keeps the type'),
+    up: sqlExpression.optional().describe('Old value to new value, written over the old columns, e.g. lower(email)'),
+    down: sqlExpression.optional().describe('New value to old value, written over the new column, e.g. email::text'),
+    nullable: z.boolean().optional().describe('false: NOT NULL (needs up, which gives NULLs a value); true: NULLs allowed from contract on'),
+    default: sqlExpression.nullable().optional().describe('The new default; null drops it'),
+    comment: z.string().nullable().optional().describe('The column comment; null removes it'),
+  })
+  // One problem at a time: the first one found is the one to fix.
+  .superRefine((s, ctx) => {
+    if ((s.up === undefined) !== (s.down === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'give up and down together: each translates one way', path: [s.up === undefined ? 'up' : 'down'] });
+    } else if (s.type !== undefined && s.up === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'a new type needs up and down, to translate every value both ways', path: ['up'] });
+    } else if (![s.type, s.up, s.nullable, s.default, s.comment].some((v) => v !== undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'nothing to change: give type, up/down, nullable, default or comment', path: ['column'] });
+    }
+  });
+
+export type AlterColumnSpec = z.infer<typeof spec>;
+
+/** One way of carrying an alter_column out: through a shadow column, or on the column itself. */
+export interface ColumnPath {
+  validate(spec: AlterColumnSpec, ctx: OpContext, probe: Probe): Promise<void>;
+  expand?(spec: AlterColumnSpec, ctx: OpContext): PlannedAction[];
+  dualWrite?(spec: AlterColumnSpec, ctx: OpContext): PlannedAction[];
+  backfill?(spec: AlterColumnSpec, ctx: OpContext): BackfillTarget[];
+  verify?(spec: AlterColumnSpec, ctx: OpContext): { checks: VerifyCheck[]; actions: PlannedAction[] };
+  contract?(spec: AlterColumnSpec, ctx: OpContext): PlannedAction[];
+  rollback?(spec: AlterColumnSpec, ctx: OpContext): PlannedAction[];
 }
 
-/** Indexes on the old column are rebuilt on the shadow column, so contract keeps them. */
-function copiedIndexes(spec: AlterColumnSpec, ctx: OpContext): IndexInfo[] {
-  return ctx.table.original.indexes.filter(
-    (i) => i.valid && i.plain && !i.primary && i.columns.includes(spec.column),
-  );
-}
-
-function newType(spec: AlterColumnSpec, ctx: OpContext): string {
-  return spec.type ?? original(spec, ctx).type;
-}
-
-type AlterColumnSpec = z.infer<typeof spec>;
-
-const SUMMARY = 'new `type` and/or value transform, with `up` old→new and `down` new→old';
-
-const spec = z.strictObject({
-  table: tableName,
-  column: identifier,
-  type: sqlType.optional().describe('New type; omitted keeps the type and only transforms values'),
-  up: sqlExpression.describe('Old value to new value, written over the old columns, e.g. lower(email)'),
-  down: sqlExpression.describe('New value to old value, written over the new column, e.g. email::text'),
-});
-
-function addShadow(spec: AlterColumnSpec, ctx: OpContext): PlannedAction {
-  return {
-    id: `expand:${ctx.index}:add_shadow`,
-    sql: `ALTER TABLE ${qualified(ctx.table.ref)} ADD COLUMN ${ident(names.shadow(spec.column))} ${newType(spec, ctx)}`,
-    lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
-    note: `shadow column holding ${spec.column} in its new form`,
-  };
+/** Values that change (a type, `up`) need the shadow column; the column's attributes alone change in place. */
+function pathOf(spec: AlterColumnSpec): ColumnPath {
+  return spec.up !== undefined ? shadowPath : inPlacePath;
 }
 
 export const alterColumn = defineOperation({
   spec,
   summary: SUMMARY,
   touches: (spec) => ({ table: spec.table }),
-
-  async validate(spec, ctx, probe) {
-    const column = requireColumn(ctx, 'alter_column', 'column', spec.column);
-    if (column.physical !== spec.column || !ctx.table.original.columns.some((c) => c.name === spec.column)) {
-      throw new InputError(`${where(ctx, 'alter_column', 'column')}: "${spec.column}" is already changed earlier in this playbook; combine the changes into one alter_column`);
-    }
-    refuseKeyColumn(ctx, 'alter_column', spec.column);
-    // Contract drops the old column, and with it everything built on it; only
-    // plain indexes are rebuilt on the new column. Anything else would vanish
-    // silently (a CHECK, a foreign key, a partial unique index) or make contract fail.
-    const lost = (await probe.columnDependents(ctx.table.ref, spec.column)).filter((d) => !d.rebuilt);
-    if (lost.length) {
-      throw new InputError(
-        `${where(ctx, 'alter_column', 'column')}: "${spec.column}" is used by ${lost.map((d) => d.what).join(', ')}; contract would lose ${lost.length > 1 ? 'them' : 'it'} with the old column. Drop ${lost.length > 1 ? 'them' : 'it'} first and recreate ${lost.length > 1 ? 'them' : 'it'} after contract`,
-      );
-    }
-    if (spec.type) await requireType(ctx, 'alter_column', probe, spec.type);
-    const type = newType(spec, ctx);
-    await requireExpression(ctx, 'alter_column', 'up', probe, spec.up, oldColumns(ctx), type);
-    column.physical = names.shadow(spec.column);
-    column.type = type;
-    await requireExpression(ctx, 'alter_column', 'down', probe, spec.down, newColumns(ctx), original(spec, ctx).type);
-  },
-
-  expand(spec, ctx) {
-    const table = qualified(ctx.table.ref);
-    const shadow = names.shadow(spec.column);
-    const old = original(spec, ctx);
-    const actions: PlannedAction[] = [addShadow(spec, ctx)];
-    if (old.default) {
-      actions.push({
-        id: `expand:${ctx.index}:shadow_default`,
-        sql: `ALTER TABLE ${table} ALTER COLUMN ${ident(shadow)} SET DEFAULT (${old.default})::${newType(spec, ctx)}`,
-        lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
-        note: `keep ${spec.column}'s default`,
-      });
-    }
-    for (const index of copiedIndexes(spec, ctx)) {
-      const copy = names.shadowIndex(ctx, index.name);
-      const columns = index.columns.map((c) => ident(c === spec.column ? shadow : c)).join(', ');
-      actions.push({
-        id: `expand:${ctx.index}:index:${index.name}`,
-        sql: `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX CONCURRENTLY IF NOT EXISTS ${ident(copy)} ON ${table} USING ${index.method} (${columns})`,
-        lock: 'SHARE UPDATE EXCLUSIVE (reads and writes continue)',
-        note: `copy of ${index.name} on the shadow column`,
-        concurrent: true,
-        replacesInvalidIndex: { schema: ctx.table.ref.schema, name: copy },
-      });
-    }
-    return actions;
-  },
-
-  dualWrite(spec, ctx) {
-    const shadow = ident(names.shadow(spec.column));
-    return dualWriteTrigger(ctx, {
-      fromOldApp: `NEW.${shadow} := ${spec.up};`,
-      // An update that leaves the new column alone may hit a row the backfill has
-      // not reached yet (shadow still NULL): keep the shadow equal to up(old) there too.
-      fromNewApp:
-        `IF TG_OP = 'INSERT' OR NEW.${shadow} IS DISTINCT FROM OLD.${shadow} THEN NEW.${ident(spec.column)} := ${spec.down};\n` +
-        `      ELSE ${inOldShape(ctx, `NEW.${shadow} := ${spec.up};`)}\n      END IF;`,
-    });
-  },
-
-  backfill(spec) {
-    return [{ column: names.shadow(spec.column), expression: spec.up }];
-  },
-
-  verify(spec, ctx) {
-    const notNull = notNullViaCheck(ctx, names.shadow(spec.column));
-    const actions = original(spec, ctx).notNull ? [notNull.add('verify'), notNull.validate] : [];
-    return { checks: [{ column: names.shadow(spec.column), expression: spec.up }], actions };
-  },
-
-  contract(spec, ctx) {
-    const table = qualified(ctx.table.ref);
-    const actions: PlannedAction[] = [
-      ...dropDualWrite(ctx, 'contract'),
-      {
-        id: `contract:${ctx.index}:drop_old`,
-        sql: `ALTER TABLE ${table} DROP COLUMN ${ident(spec.column)}`,
-        lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
-        note: `drop the old ${spec.column} (and its indexes); no rewrite`,
-      },
-      {
-        id: `contract:${ctx.index}:rename_shadow`,
-        sql: `ALTER TABLE ${table} RENAME COLUMN ${ident(names.shadow(spec.column))} TO ${ident(spec.column)}`,
-        lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
-        note: 'the new column takes the old name',
-      },
-    ];
-    for (const index of copiedIndexes(spec, ctx)) {
-      actions.push({
-        id: `contract:${ctx.index}:rename_index:${index.name}`,
-        sql: `ALTER INDEX ${ident(ctx.table.ref.schema)}.${ident(names.shadowIndex(ctx, index.name))} RENAME TO ${ident(index.name)}`,
-        lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
-        note: `the copied index takes the name ${index.name}`,
-      });
-    }
-    if (original(spec, ctx).notNull) actions.push(...notNullViaCheck(ctx, names.shadow(spec.column)).enforce(spec.column));
-    return actions;
-  },
-
-  rollback(spec, ctx) {
-    const actions: PlannedAction[] = dropDualWrite(ctx, 'rollback');
-    for (const index of copiedIndexes(spec, ctx)) {
-      actions.push({
-        id: `rollback:${ctx.index}:drop_index:${index.name}`,
-        sql: `DROP INDEX CONCURRENTLY IF EXISTS ${ident(ctx.table.ref.schema)}.${ident(names.shadowIndex(ctx, index.name))}`,
-        lock: 'SHARE UPDATE EXCLUSIVE (reads and writes continue)',
-        note: `remove the copy of ${index.name}`,
-        concurrent: true,
-      });
-    }
-    actions.push({
-      id: `rollback:${ctx.index}:drop_shadow`,
-      sql: `ALTER TABLE ${qualified(ctx.table.ref)} DROP COLUMN IF EXISTS ${ident(names.shadow(spec.column))}`,
-      undoes: addShadow(spec, ctx),
-      lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
-      note: 'remove the shadow column',
-    });
-    return actions;
-  },
+  validate: (spec, ctx, probe) => pathOf(spec).validate(spec, ctx, probe),
+  expand: (spec, ctx) => pathOf(spec).expand?.(spec, ctx) ?? [],
+  dualWrite: (spec, ctx) => pathOf(spec).dualWrite?.(spec, ctx) ?? [],
+  backfill: (spec, ctx) => pathOf(spec).backfill?.(spec, ctx) ?? [],
+  verify: (spec, ctx) => pathOf(spec).verify?.(spec, ctx) ?? { checks: [], actions: [] },
+  contract: (spec, ctx) => pathOf(spec).contract?.(spec, ctx) ?? [],
+  rollback: (spec, ctx) => pathOf(spec).rollback?.(spec, ctx) ?? [],
 });

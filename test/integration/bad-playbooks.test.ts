@@ -76,7 +76,14 @@ interface BadCase {
 }
 
 const cases: BadCase[] = [
-  { name: 'missing field', doc: op({ alter_column: { table: 'users', column: 'email', down: 'email' } }), message: 'playbook: operations[0].alter_column.up: Required' },
+  { name: 'missing field', doc: op({ add_column: { table: 'users', name: 'a' } }), message: 'playbook: operations[0].add_column.type: Required' },
+  { name: 'half a translation', doc: op({ alter_column: { table: 'users', column: 'email', down: 'email' } }), message: 'playbook: operations[0].alter_column.up: give up and down together: each translates one way' },
+  {
+    name: 'NOT NULL without up',
+    doc: op({ alter_column: { table: 'users', column: 'name', nullable: false } }),
+    message: 'operations[0].alter_column.nullable: NOT NULL needs up and down: up gives the NULLs (and the old application\'s NULL writes) a value, where NOT NULL alone would fail those writes',
+  },
+  { name: 'a default that is not of the column type', doc: op({ alter_column: { table: 'users', column: 'id', default: `'abc'` } }), message: /^operations\[0\]\.alter_column\.default: invalid expression "'abc'": invalid input syntax for type bigint/ },
   { name: 'missing name', doc: { operations: [{ rename_column: { table: 'users', from: 'name', to: 'n' } }] }, message: 'playbook: name: Required' },
   { name: 'unknown operation', doc: op({ frobnicate: { table: 'users' } }), message: /^playbook: operations\[0\]: Unrecognized key: "frobnicate"/ },
   { name: 'unknown field', doc: op({ add_column: { table: 'users', name: 'a', type: 'int', nulable: true } }), message: /^playbook: operations\[0\]\.add_column: Unrecognized key: "nulable"/ },

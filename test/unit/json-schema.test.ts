@@ -23,7 +23,7 @@ describe('playbook JSON Schema', () => {
     const item = schema.properties.operations.items as Json;
     expect(Object.keys(item.properties).sort()).toEqual([...OPERATION_KINDS].sort());
     expect(item.additionalProperties).toBe(false);
-    expect(item.properties.alter_column.required).toEqual(['table', 'column', 'up', 'down']);
+    expect(item.properties.alter_column.required).toEqual(['table', 'column']);
     expect(item.properties.add_column.required).toEqual(['table', 'name', 'type']);
     expect(item.properties.rename_column.required).toEqual(['table', 'from', 'to']);
     expect(item.properties.create_index.properties.method.enum).toEqual(['btree', 'hash', 'gin', 'gist', 'brin']);

@@ -29,9 +29,18 @@ describe('parsePlaybook messages', () => {
   const alter = { table: 'users', column: 'email', type: 'citext', up: 'lower(email)', down: 'email::text' };
 
   it('names a missing field by its path', () => {
+    const msg = messageOf(() => parsePlaybook({ name: 'p', operations: [{ add_column: { table: 't', name: 'a', type: 'int' } }, { add_column: { table: 't', name: 'b' } }] }));
+    expect(msg).toBe('playbook: operations[1].add_column.type: Required');
+  });
+
+  it('refuses an alter_column with half a translation, or with nothing to change', () => {
     const { up: _up, ...noUp } = alter;
-    const msg = messageOf(() => parsePlaybook({ name: 'p', operations: [{ add_column: { table: 't', name: 'a', type: 'int' } }, { alter_column: noUp }] }));
-    expect(msg).toBe('playbook: operations[1].alter_column.up: Required');
+    expect(messageOf(() => parsePlaybook({ name: 'p', operations: [{ alter_column: noUp }] }))).toBe(
+      'playbook: operations[0].alter_column.up: give up and down together: each translates one way',
+    );
+    expect(messageOf(() => parsePlaybook({ name: 'p', operations: [{ alter_column: { table: 'users', column: 'email' } }] }))).toBe(
+      'playbook: operations[0].alter_column.column: nothing to change: give type, up/down, nullable, default or comment',
+    );
   });
 
   it('says where the playbook came from', () => {
@@ -50,8 +59,8 @@ describe('parsePlaybook messages', () => {
   });
 
   it('puts the first problem first and counts the rest', () => {
-    const msg = messageOf(() => parsePlaybook({ name: 'p', operations: [{ alter_column: { table: 'users' } }] }));
-    expect(msg).toMatch(/^playbook: operations\[0\]\.alter_column\.column: Required \(and 2 more: operations\[0\]\.alter_column\.up: Required; operations\[0\]\.alter_column\.down: Required\)$/);
+    const msg = messageOf(() => parsePlaybook({ name: 'p', operations: [{ add_column: { table: 'users' } }] }));
+    expect(msg).toMatch(/^playbook: operations\[0\]\.add_column\.name: Required \(and 1 more: operations\[0\]\.add_column\.type: Required\)$/);
   });
 
   it('refuses an empty operations list and an entry with no operation', () => {

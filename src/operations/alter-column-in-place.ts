@@ -1,0 +1,76 @@
+import { ident, literal, qualified } from '../db/sql.ts';
+import { InputError } from '../errors.ts';
+import type { PlannedAction } from '../engine/action.ts';
+import type { OpContext } from './operation.ts';
+import type { AlterColumnSpec, ColumnPath } from './alter-column.ts';
+import { requireColumn, requireExpression, where } from './validation.ts';
+
+function original(spec: AlterColumnSpec, ctx: OpContext) {
+  return ctx.table.original.columns.find((c) => c.name === spec.column)!;
+}
+
+function setComment(ctx: OpContext, spec: AlterColumnSpec, id: string, comment: string | null, note: string): PlannedAction {
+  return {
+    id,
+    sql: `COMMENT ON COLUMN ${qualified(ctx.table.ref)}.${ident(spec.column)} IS ${comment === null ? 'NULL' : literal(comment)}`,
+    lock: 'SHARE UPDATE EXCLUSIVE (reads and writes continue)',
+    note,
+  };
+}
+
+/**
+ * The column's attributes, changed on the column itself: nothing to translate,
+ * so no shadow column and no backfill. What the old application could notice
+ * (NULLs allowed, another default) waits for contract; a comment changes at once.
+ * NOT NULL is not among them: the old application's NULL writes would start to
+ * fail, so it takes `up` (and the shadow column) to give those rows a value.
+ */
+export const inPlacePath: ColumnPath = {
+  async validate(spec, ctx, probe) {
+    const column = requireColumn(ctx, 'alter_column', 'column', spec.column);
+    if (column.physical !== spec.column || !ctx.table.original.columns.some((c) => c.name === spec.column)) {
+      throw new InputError(`${where(ctx, 'alter_column', 'column')}: "${spec.column}" is already changed earlier in this playbook; combine the changes into one alter_column`);
+    }
+    if (spec.nullable === false && !column.notNull) {
+      throw new InputError(
+        `${where(ctx, 'alter_column', 'nullable')}: NOT NULL needs up and down: up gives the NULLs (and the old application's NULL writes) a value, where NOT NULL alone would fail those writes`,
+      );
+    }
+    if (spec.default) await requireExpression(ctx, 'alter_column', 'default', probe, spec.default, [], column.type);
+    if (spec.nullable === true) column.notNull = false;
+    if (spec.default !== undefined) column.default = spec.default;
+  },
+
+  expand(spec, ctx) {
+    return spec.comment === undefined ? [] : [setComment(ctx, spec, `expand:${ctx.index}:comment`, spec.comment, `describe ${spec.column}`)];
+  },
+
+  contract(spec, ctx) {
+    const table = qualified(ctx.table.ref);
+    const column = ident(spec.column);
+    const actions: PlannedAction[] = [];
+    if (spec.nullable === true && original(spec, ctx).notNull) {
+      actions.push({
+        id: `contract:${ctx.index}:drop_not_null`,
+        sql: `ALTER TABLE ${table} ALTER COLUMN ${column} DROP NOT NULL`,
+        lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
+        note: `${spec.column} may be NULL from now on`,
+      });
+    }
+    if (spec.default !== undefined) {
+      actions.push({
+        id: `contract:${ctx.index}:default`,
+        sql: `ALTER TABLE ${table} ALTER COLUMN ${column} ${spec.default === null ? 'DROP DEFAULT' : `SET DEFAULT ${spec.default}`}`,
+        lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
+        note: spec.default === null ? `no default for ${spec.column}` : `the new default of ${spec.column}; existing rows keep their values`,
+      });
+    }
+    return actions;
+  },
+
+  rollback(spec, ctx) {
+    if (spec.comment === undefined) return [];
+    const changed = setComment(ctx, spec, `expand:${ctx.index}:comment`, spec.comment, '');
+    return [{ ...setComment(ctx, spec, `rollback:${ctx.index}:comment`, original(spec, ctx).comment, `put back the comment of ${spec.column}`), undoes: changed }];
+  },
+};
