@@ -40,6 +40,12 @@ export interface ConstraintInfo {
   neededBy: string | null;
 }
 
+export interface TableGrant {
+  /** A role name, or PUBLIC. */
+  grantee: string;
+  privileges: string[];
+}
+
 export interface TableInfo extends TableRef {
   oid: number;
   columns: ColumnInfo[];
@@ -47,6 +53,8 @@ export interface TableInfo extends TableRef {
   key: { kind: 'primary key' | 'unique index'; index: string; columns: KeyColumn[] } | null;
   indexes: IndexInfo[];
   constraints: ConstraintInfo[];
+  /** Privileges granted on the table to others than its owner: the new version's view is granted the same. */
+  grants: TableGrant[];
   /** pg_class.reltuples: the planner's row estimate; -1 when never analyzed. */
   estimatedRows: number;
 }
@@ -99,6 +107,15 @@ export async function describeTable(db: pg.Pool | pg.ClientBase, table: TableRef
     [oid],
   );
 
+  const grants = await db.query<TableGrant>(
+    `SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END AS grantee,
+            array_agg(a.privilege_type ORDER BY a.privilege_type)::text[] AS privileges
+       FROM pg_class c, aclexplode(c.relacl) a
+      WHERE c.oid = $1 AND a.grantee <> c.relowner
+      GROUP BY 1 ORDER BY 1`,
+    [oid],
+  );
+
   const byName = new Map(cols.rows.map((c) => [c.name, c]));
   const keyIndex =
     idx.rows.find((i) => i.primary) ??
@@ -119,6 +136,7 @@ export async function describeTable(db: pg.Pool | pg.ClientBase, table: TableRef
       : null,
     indexes: idx.rows.map((i) => ({ ...i, columns: i.columns ?? [] })),
     constraints: cons.rows,
+    grants: grants.rows,
     estimatedRows: reltuples,
   };
 }

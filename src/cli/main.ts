@@ -16,6 +16,7 @@ import { historyCommand } from './commands/history.ts';
 import { schemaCommand } from './commands/schema.ts';
 import { demoCommand } from './commands/demo.ts';
 import { workerCommand } from './commands/worker.ts';
+import { schemaPathCommand } from './commands/schema-path.ts';
 import { addExecutorFlags } from './executor-flags.ts';
 
 export function buildProgram(): Command {
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
     planCommand,
     historyCommand,
     schemaCommand,
+    schemaPathCommand,
     demoCommand,
     workerCommand,
   ]) {

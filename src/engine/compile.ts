@@ -1,12 +1,13 @@
 import type pg from 'pg';
 import { describeTable, schemaExists, type KeyColumn } from '../catalog/introspect.ts';
-import { ident, parseTableRef, qualified, tableKey, type TableRef } from '../db/sql.ts';
+import { ident, parseTableRef, tableKey, type TableRef } from '../db/sql.ts';
 import { InputError } from '../errors.ts';
 import { OPERATIONS } from '../operations/index.ts';
 import { modelFromCatalog, newTableModel, type ModelTable, type SchemaModel } from '../operations/model.ts';
 import { isTableOperation, type BackfillTarget, type Operation, type OpContext, type Probe, type SchemaContext, type SchemaOperation, type Touch, type VerifyCheck } from '../operations/operation.ts';
 import { operationEntries, type Playbook } from '../playbook/schema.ts';
 import { linkUndone, type Action, type PlannedAction } from './action.ts';
+import { versionSchemaActions } from './version-schema.ts';
 import { databaseProbe } from './probe.ts';
 import { rehearseDualWrite, type TriggerFunction } from './rehearse.ts';
 import { triggerFunction, triggerFunctionId } from '../operations/trigger.ts';
@@ -35,41 +36,6 @@ export interface CompiledPlan {
   verify: Action[];
   contract: Action[];
   rollback: Action[];
-}
-
-function viewActions(versionSchema: string, models: ModelTable[]) {
-  const schema = ident(versionSchema);
-  const create: PlannedAction[] = [
-    {
-      id: 'dual_write:version_schema',
-      sql: `CREATE SCHEMA ${schema}`,
-      lock: 'none',
-      note: `the new version: applications with search_path=${versionSchema},public see the new shape`,
-    },
-  ];
-  const drop: PlannedAction[] = [];
-  // A table dropped at contract has no view: the new version does not use it (PostgreSQL cannot hide
-  // the table itself from a search_path that falls through to its schema until then).
-  for (const model of models.filter((m) => m.droppedBy === null)) {
-    const view = `${schema}.${ident(model.versionName)}`;
-    const columns = model.columns.map((c) => (c.physical === c.name ? ident(c.name) : `${ident(c.physical)} AS ${ident(c.name)}`));
-    create.push({
-      id: `dual_write:view:${tableKey(model.ref)}`,
-      sql: `CREATE OR REPLACE VIEW ${view} WITH (security_invoker = true) AS SELECT ${columns.join(', ')} FROM ${qualified(model.ref)}`,
-      lock: 'ACCESS SHARE (reads only)',
-      note: `${model.versionName} as the new application sees it`,
-    });
-    drop.push({ id: `drop_view:${tableKey(model.ref)}`, sql: `DROP VIEW IF EXISTS ${view}`, lock: 'none', note: 'remove the version view' });
-  }
-  drop.push({
-    id: 'drop_version_schema',
-    sql: `DROP SCHEMA IF EXISTS ${schema}`,
-    lock: 'none',
-    note: 'remove the version schema',
-    undoes: create[0],
-  });
-  const phased = (phase: 'contract' | 'rollback') => drop.map((a) => ({ ...a, id: `${phase}:${a.id}` }));
-  return { create, contract: phased('contract'), rollback: phased('rollback') };
 }
 
 /** Schemas PostgreSQL keeps for itself: no playbook may target one or be named like one. */
@@ -140,7 +106,7 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
   }
 
   const plan: CompiledPlan = { versionSchema, tables: [], expand: [], dualWrite: [], verify: [], contract: [], rollback: [] };
-  const views = viewActions(versionSchema, [...models.values()]);
+  const views = versionSchemaActions(versionSchema, [...models.values()]);
   const perTable = new Map<string, CompiledTable>();
   for (const model of models.values()) {
     const info = model.original;

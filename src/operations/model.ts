@@ -60,7 +60,7 @@ export function newTableModel(ref: TableRef): ModelTable {
     versionName: ref.name,
     created: true,
     droppedBy: null,
-    original: { ...ref, oid: 0, columns: [], key: null, indexes: [], constraints: [], estimatedRows: 0 },
+    original: { ...ref, oid: 0, columns: [], key: null, indexes: [], constraints: [], grants: [], estimatedRows: 0 },
     columns: [],
     indexes: new Set(),
     constraints: new Map(),

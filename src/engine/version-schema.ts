@@ -1,0 +1,69 @@
+import { ident, qualified, tableKey } from '../db/sql.ts';
+import type { ModelTable } from '../operations/model.ts';
+import type { PlannedAction } from './action.ts';
+
+/** PUBLIC is a keyword, every other grantee a role name. */
+function grantee(name: string): string {
+  return name === 'PUBLIC' ? 'PUBLIC' : ident(name);
+}
+
+/**
+ * The new version's schema: one view per table the run touches, showing the
+ * table as the new application sees it (new names, new columns, dropped ones
+ * gone), writable, checked with the caller's own privileges and row-level
+ * security (security_invoker), and granted to the roles that have the table.
+ * Contract and rollback drop it all.
+ */
+export function versionSchemaActions(versionSchema: string, models: ModelTable[]) {
+  const schema = ident(versionSchema);
+  const create: PlannedAction[] = [
+    {
+      id: 'dual_write:version_schema',
+      sql: `CREATE SCHEMA ${schema}`,
+      lock: 'none',
+      note: `the new version: applications with search_path=${versionSchema},public see the new shape`,
+    },
+  ];
+  const roles = [...new Set(models.filter((m) => m.droppedBy === null).flatMap((m) => m.original.grants.map((g) => g.grantee)))];
+  if (roles.length) {
+    create.push({
+      id: 'dual_write:version_schema_usage',
+      sql: `GRANT USAGE ON SCHEMA ${schema} TO ${roles.map(grantee).join(', ')}`,
+      lock: 'none',
+      note: 'the roles that use the tables may use their views',
+    });
+  }
+  const drop: PlannedAction[] = [];
+  // A table dropped at contract has no view: the new version does not use it (PostgreSQL cannot hide
+  // the table itself from a search_path that falls through to its schema until then).
+  for (const model of models.filter((m) => m.droppedBy === null)) {
+    const view = `${schema}.${ident(model.versionName)}`;
+    const columns = model.columns.map((c) => (c.physical === c.name ? ident(c.name) : `${ident(c.physical)} AS ${ident(c.name)}`));
+    create.push({
+      id: `dual_write:view:${tableKey(model.ref)}`,
+      sql: `CREATE OR REPLACE VIEW ${view} WITH (security_invoker = true) AS SELECT ${columns.join(', ')} FROM ${qualified(model.ref)}`,
+      lock: 'ACCESS SHARE (reads only)',
+      note: `${model.versionName} as the new application sees it`,
+    });
+    // The view is checked with the privileges of whoever queries it (security_invoker), and its own
+    // privileges are checked first: each role gets on the view what it has on the table.
+    for (const grant of model.original.grants) {
+      create.push({
+        id: `dual_write:view_grant:${tableKey(model.ref)}:${grant.grantee}`,
+        sql: `GRANT ${grant.privileges.join(', ')} ON ${view} TO ${grantee(grant.grantee)}`,
+        lock: 'none',
+        note: `${grant.grantee} may do through the view what it may do to the table`,
+      });
+    }
+    drop.push({ id: `drop_view:${tableKey(model.ref)}`, sql: `DROP VIEW IF EXISTS ${view}`, lock: 'none', note: 'remove the version view' });
+  }
+  drop.push({
+    id: 'drop_version_schema',
+    sql: `DROP SCHEMA IF EXISTS ${schema}`,
+    lock: 'none',
+    note: 'remove the version schema',
+    undoes: create[0],
+  });
+  const phased = (phase: 'contract' | 'rollback') => drop.map((a) => ({ ...a, id: `${phase}:${a.id}` }));
+  return { create, contract: phased('contract'), rollback: phased('rollback') };
+}
