@@ -150,7 +150,7 @@ describe('bad playbooks', () => {
     ['bad JSON', files.write('bad.json', '{"name": "0100_bad", "operations": ['), /bad\.json: not valid JSON/],
     ['no such file', `${files.dir}/nope.yaml`, /nope\.yaml: cannot read playbook \(no such file\)/],
     ['not a mapping', files.write('list.yaml', '- 1\n- 2\n'), /a playbook is a mapping/],
-    ['missing field', files.write('missing.yaml', alter('      type: citext\n      down: email::text\n')), /operations\[0\]\.alter_column\.up: Required/],
+    ['missing field', files.write('missing.yaml', alter('      type: citext\n      down: email::text\n')), /operations\[0\]\.alter_column\.up: give up and down together/],
     ['wrong field type', files.write('wrongtype.yaml', `settings:\n  batchTimeMs: fast\n${alter('      type: citext\n      up: lower(email)\n      down: email::text\n')}`), /settings\.batchTimeMs: /],
     ['unknown table', files.write('table.yaml', alter('      type: citext\n      up: lower(email)\n      down: email::text\n').replace('table: users', 'table: nosuch')), /operations\[0\]\.alter_column\.table: .*nosuch.* does not exist/],
     ['unknown column', files.write('column.yaml', alter('      type: citext\n      up: lower(email)\n      down: email::text\n').replace('column: email', 'column: nosuch')), /operations\[0\]\.alter_column\.column: column "nosuch" does not exist/],
