@@ -37,39 +37,49 @@ export interface CompiledPlan {
   rollback: Action[];
 }
 
-function viewActions(versionSchema: string, models: ModelTable[]) {
+/**
+ * The new version's schema and its views of the tables. The schema is made
+ * first in dual-write and dropped last in contract and rollback: schema
+ * operations put their own new-version objects in it (replace_view) and remove
+ * them in their own contract and rollback steps, between the two.
+ */
+function versionActions(versionSchema: string, models: ModelTable[]) {
   const schema = ident(versionSchema);
-  const create: PlannedAction[] = [
-    {
-      id: 'dual_write:version_schema',
-      sql: `CREATE SCHEMA ${schema}`,
-      lock: 'none',
-      note: `the new version: applications with search_path=${versionSchema},public see the new shape`,
-    },
-  ];
-  const drop: PlannedAction[] = [];
+  const createSchema: PlannedAction = {
+    id: 'dual_write:version_schema',
+    sql: `CREATE SCHEMA ${schema}`,
+    lock: 'none',
+    note: `the new version: applications with search_path=${versionSchema},public see the new shape`,
+  };
+  const createViews: PlannedAction[] = [];
+  const dropViews: PlannedAction[] = [];
   // A table dropped at contract has no view: the new version does not use it (PostgreSQL cannot hide
   // the table itself from a search_path that falls through to its schema until then).
   for (const model of models.filter((m) => m.droppedBy === null)) {
     const view = `${schema}.${ident(model.versionName)}`;
     const columns = model.columns.map((c) => (c.physical === c.name ? ident(c.name) : `${ident(c.physical)} AS ${ident(c.name)}`));
-    create.push({
+    createViews.push({
       id: `dual_write:view:${tableKey(model.ref)}`,
       sql: `CREATE OR REPLACE VIEW ${view} WITH (security_invoker = true) AS SELECT ${columns.join(', ')} FROM ${qualified(model.ref)}`,
       lock: 'ACCESS SHARE (reads only)',
       note: `${model.versionName} as the new application sees it`,
     });
-    drop.push({ id: `drop_view:${tableKey(model.ref)}`, sql: `DROP VIEW IF EXISTS ${view}`, lock: 'none', note: 'remove the version view' });
+    dropViews.push({ id: `drop_view:${tableKey(model.ref)}`, sql: `DROP VIEW IF EXISTS ${view}`, lock: 'none', note: 'remove the version view' });
   }
-  drop.push({
+  const dropSchema: PlannedAction = {
     id: 'drop_version_schema',
     sql: `DROP SCHEMA IF EXISTS ${schema}`,
     lock: 'none',
     note: 'remove the version schema',
-    undoes: create[0],
-  });
-  const phased = (phase: 'contract' | 'rollback') => drop.map((a) => ({ ...a, id: `${phase}:${a.id}` }));
-  return { create, contract: phased('contract'), rollback: phased('rollback') };
+    undoes: createSchema,
+  };
+  const phased = (phase: 'contract' | 'rollback', actions: PlannedAction[]) => actions.map((a) => ({ ...a, id: `${phase}:${a.id}` }));
+  return {
+    createSchema,
+    createViews,
+    contract: { views: phased('contract', dropViews), schema: phased('contract', [dropSchema]) },
+    rollback: { views: phased('rollback', dropViews), schema: phased('rollback', [dropSchema]) },
+  };
 }
 
 /** Schemas PostgreSQL keeps for itself: no playbook may target one or be named like one. */
@@ -110,6 +120,7 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
   const models: SchemaModel = new Map();
   const entries = operationEntries(playbook);
   const versionSchema = playbook.name;
+  const claimed = new Map<string, number>();
 
   if (isSystemSchema(versionSchema)) {
     throw new InputError(`name: the playbook's name becomes the new version's schema, and names beginning with pg_ are reserved for PostgreSQL`);
@@ -123,7 +134,7 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
   for (const entry of entries) {
     const op = OPERATIONS[entry.kind] as Operation | SchemaOperation;
     const where = `operations[${entry.index}].${entry.kind}`;
-    const base: SchemaContext = { index: entry.index, playbook: playbook.name, versionSchema, stateSchema: ident(stateSchema) };
+    const base: SchemaContext = { index: entry.index, playbook: playbook.name, versionSchema, stateSchema: ident(stateSchema), claimed };
     if (!isTableOperation(op, entry.spec)) {
       const { schema } = op.touches(entry.spec);
       if (schema === stateSchema) throw new InputError(`${where}.schema: bellows does not migrate its own state schema`);
@@ -140,7 +151,7 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
   }
 
   const plan: CompiledPlan = { versionSchema, tables: [], expand: [], dualWrite: [], verify: [], contract: [], rollback: [] };
-  const views = viewActions(versionSchema, [...models.values()]);
+  const version = versionActions(versionSchema, [...models.values()]);
   const perTable = new Map<string, CompiledTable>();
   for (const model of models.values()) {
     const info = model.original;
@@ -200,14 +211,16 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
     planned.contract.push(...(op.contract?.(spec, ctx) ?? []));
     rollback.unshift(op.rollback?.(spec, ctx) ?? []);
   }
-  planned.dualWrite.push(...views.create);
-  planned.contract.unshift(...views.contract);
+  planned.dualWrite.unshift(version.createSchema);
+  planned.dualWrite.push(...version.createViews);
+  planned.contract.unshift(...version.contract.views);
+  planned.contract.push(...version.contract.schema);
   const created = [...planned.expand, ...planned.dualWrite];
   plan.expand = linkUndone(planned.expand, created);
   plan.dualWrite = linkUndone(planned.dualWrite, created);
   plan.verify = linkUndone(planned.verify, created);
   plan.contract = linkUndone(planned.contract, created);
-  plan.rollback = linkUndone([...views.rollback, ...rollback.flat()], created);
+  plan.rollback = linkUndone([...version.rollback.views, ...rollback.flat(), ...version.rollback.schema], created);
   await rehearseDualWrite(db, versionSchema, [...functions].map(([model, fns]) => ({ model, functions: fns })));
   return plan;
 }
