@@ -2,10 +2,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { engineFor } from '../helpers/engine.ts';
 import { stepsFor } from '../helpers/lifecycle.ts';
-import { catalogSnapshot, playbookPath } from '../helpers/cli.ts';
+import { catalogSnapshot, describe as show, playbookPath, runCli, scratchDir, stderrLines } from '../helpers/cli.ts';
 import { createSampleTable } from '../../src/demo/sample.ts';
 import { loadPlaybook } from '../../src/playbook/load.ts';
-import { InputError } from '../../src/errors.ts';
+import { InputError, RunFailedError } from '../../src/errors.ts';
 import { describePlan } from '../../src/engine/plan-text.ts';
 
 /**
@@ -369,6 +369,29 @@ describe.each(refusals)('refuses $name', ({ doc, message }) => {
     const err = await engineFor(db.pool).open(doc).then(() => null, (e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     expect((err as Error).message).toBe(message);
+    expect(await everything(db)).toEqual(before);
+  });
+});
+
+describe('create_view materialized whose unique index finds duplicates', () => {
+  it('fails in expand and rolls itself back: the view and its INVALID index are gone', async () => {
+    const engine = engineFor(db.pool);
+    const run = await engine.open({ name: 'view_dup', operations: [{ create_view: { name: 'user_dup', materialized: true, query: 'SELECT id % 3 AS k FROM public.users', unique_index: ['k'] } }] });
+    const before = await everything(db);
+    const err = await engine.executor.drive(run, { stopAtGate: true }).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(RunFailedError);
+    expect((err as Error).message).toMatch(/expand failed and was rolled back.*could not create unique index "user_dup_k_key"/);
+    expect(await everything(db)).toEqual(before);
+  });
+});
+
+describe('a refused view operation through the CLI', () => {
+  it('create_view whose query PostgreSQL refuses: exit 2, one line naming the field and the reason, nothing changed', async () => {
+    const file = scratchDir().write('bad.yaml', "name: view_cli\noperations:\n  - create_view: { name: v, query: 'SELECT id FROM public.users GROUP BY name' }\n");
+    const before = await everything(db);
+    const result = await runCli(['start', file, '--no-progress'], { db: db.url });
+    expect(result.code, show(result)).toBe(2);
+    expect(stderrLines(result)).toEqual(['bellows: operations[0].create_view.query: column "users.id" must appear in the GROUP BY clause or be used in an aggregate function']);
     expect(await everything(db)).toEqual(before);
   });
 });
