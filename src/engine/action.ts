@@ -8,6 +8,10 @@ export type LockLevel =
   | 'SHARE UPDATE EXCLUSIVE (reads and writes continue)'
   | 'ROW EXCLUSIVE (rows of one batch)'
   | 'ACCESS SHARE (reads only)'
+  /** REFRESH MATERIALIZED VIEW CONCURRENTLY: its tables are only read, and the view stays readable throughout. */
+  | 'EXCLUSIVE (the materialized view only: it stays readable)'
+  /** The first REFRESH of a materialized view created WITH NO DATA: nothing can read it before, so nobody waits. */
+  | 'ACCESS EXCLUSIVE (an unpopulated materialized view only: nobody can read it yet)'
   | 'none'
   /** Raw SQL (the sql operation): the level its playbook declares, which bellows cannot check. */
   | `${string} (as the playbook declares)`;

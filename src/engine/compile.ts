@@ -76,6 +76,7 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
   const models: SchemaModel = new Map();
   const entries = operationEntries(playbook);
   const versionSchema = playbook.name;
+  const claimed = new Map<string, number>();
 
   if (isSystemSchema(versionSchema)) {
     throw new InputError(`name: the playbook's name becomes the new version's schema, and names beginning with pg_ are reserved for PostgreSQL`);
@@ -89,7 +90,7 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
   for (const entry of entries) {
     const op = OPERATIONS[entry.kind] as Operation | SchemaOperation;
     const where = `operations[${entry.index}].${entry.kind}`;
-    const base: SchemaContext = { index: entry.index, playbook: playbook.name, versionSchema, stateSchema: ident(stateSchema) };
+    const base: SchemaContext = { index: entry.index, playbook: playbook.name, versionSchema, stateSchema: ident(stateSchema), claimed };
     if (!isTableOperation(op, entry.spec)) {
       const { schema } = op.touches(entry.spec);
       if (schema === stateSchema) throw new InputError(`${where}.schema: bellows does not migrate its own state schema`);
@@ -106,7 +107,7 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
   }
 
   const plan: CompiledPlan = { versionSchema, tables: [], expand: [], dualWrite: [], verify: [], contract: [], rollback: [] };
-  const views = versionSchemaActions(versionSchema, [...models.values()]);
+  const version = versionSchemaActions(versionSchema, [...models.values()]);
   const perTable = new Map<string, CompiledTable>();
   for (const model of models.values()) {
     const info = model.original;
@@ -166,14 +167,16 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
     planned.contract.push(...(op.contract?.(spec, ctx) ?? []));
     rollback.unshift(op.rollback?.(spec, ctx) ?? []);
   }
-  planned.dualWrite.push(...views.create);
-  planned.contract.unshift(...views.contract);
+  planned.dualWrite.unshift(version.createSchema);
+  planned.dualWrite.push(...version.createViews);
+  planned.contract.unshift(...version.contract.views);
+  planned.contract.push(...version.contract.schema);
   const created = [...planned.expand, ...planned.dualWrite];
   plan.expand = linkUndone(planned.expand, created);
   plan.dualWrite = linkUndone(planned.dualWrite, created);
   plan.verify = linkUndone(planned.verify, created);
   plan.contract = linkUndone(planned.contract, created);
-  plan.rollback = linkUndone([...views.rollback, ...rollback.flat()], created);
+  plan.rollback = linkUndone([...version.rollback.views, ...rollback.flat(), ...version.rollback.schema], created);
   await rehearseDualWrite(db, versionSchema, [...functions].map(([model, fns]) => ({ model, functions: fns })));
   return plan;
 }

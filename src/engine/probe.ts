@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import { ident, qualified } from '../db/sql.ts';
 import { shown } from '../util/printable.ts';
-import { describeTable, typeExists } from '../catalog/introspect.ts';
+import { describeTable, schemaExists, typeExists } from '../catalog/introspect.ts';
+import { describeView, queryColumns } from '../catalog/views.ts';
 import type { ColumnDependent, Probe } from '../operations/operation.ts';
 
 /**
@@ -12,6 +13,7 @@ import type { ColumnDependent, Probe } from '../operations/operation.ts';
 export function databaseProbe(db: pg.Pool): Probe {
   return {
     typeExists: (type) => typeExists(db, type),
+    schemaExists: (schema) => schemaExists(db, schema),
     async relationExists(schema, name) {
       const { rowCount } = await db.query(
         `SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
@@ -69,6 +71,8 @@ export function databaseProbe(db: pg.Pool): Probe {
       }
     },
     table: (ref) => describeTable(db, ref),
+    view: (ref) => describeView(db, ref),
+    queryColumns: (query) => queryColumns(db, query),
     async rowsWhere(table, condition, key, limit) {
       // The condition holds a playbook's expression: a READ ONLY transaction keeps a
       // volatile function in it from writing, and the extended protocol (a parameter)

@@ -12,34 +12,36 @@ function grantee(name: string): string {
  * table as the new application sees it (new names, new columns, dropped ones
  * gone), writable, checked with the caller's own privileges and row-level
  * security (security_invoker), and granted to the roles that have the table.
- * Contract and rollback drop it all.
+ * The schema is made first in dual-write and dropped last in contract and
+ * rollback: schema operations put their own new-version objects in it
+ * (replace_view) and remove them in their own steps, between the two.
  */
 export function versionSchemaActions(versionSchema: string, models: ModelTable[]) {
   const schema = ident(versionSchema);
-  const create: PlannedAction[] = [
-    {
-      id: 'dual_write:version_schema',
-      sql: `CREATE SCHEMA ${schema}`,
-      lock: 'none',
-      note: `the new version: applications with search_path=${versionSchema},public see the new shape`,
-    },
-  ];
-  const roles = [...new Set(models.filter((m) => m.droppedBy === null).flatMap((m) => m.original.grants.map((g) => g.grantee)))];
+  const createSchema: PlannedAction = {
+    id: 'dual_write:version_schema',
+    sql: `CREATE SCHEMA ${schema}`,
+    lock: 'none',
+    note: `the new version: applications with search_path=${versionSchema},public see the new shape`,
+  };
+  // A table dropped at contract has no view: the new version does not use it (PostgreSQL cannot hide
+  // the table itself from a search_path that falls through to its schema until then).
+  const shown = models.filter((m) => m.droppedBy === null);
+  const createViews: PlannedAction[] = [];
+  const roles = [...new Set(shown.flatMap((m) => m.original.grants.map((g) => g.grantee)))];
   if (roles.length) {
-    create.push({
+    createViews.push({
       id: 'dual_write:version_schema_usage',
       sql: `GRANT USAGE ON SCHEMA ${schema} TO ${roles.map(grantee).join(', ')}`,
       lock: 'none',
       note: 'the roles that use the tables may use their views',
     });
   }
-  const drop: PlannedAction[] = [];
-  // A table dropped at contract has no view: the new version does not use it (PostgreSQL cannot hide
-  // the table itself from a search_path that falls through to its schema until then).
-  for (const model of models.filter((m) => m.droppedBy === null)) {
+  const dropViews: PlannedAction[] = [];
+  for (const model of shown) {
     const view = `${schema}.${ident(model.versionName)}`;
     const columns = model.columns.map((c) => (c.physical === c.name ? ident(c.name) : `${ident(c.physical)} AS ${ident(c.name)}`));
-    create.push({
+    createViews.push({
       id: `dual_write:view:${tableKey(model.ref)}`,
       sql: `CREATE OR REPLACE VIEW ${view} WITH (security_invoker = true) AS SELECT ${columns.join(', ')} FROM ${qualified(model.ref)}`,
       lock: 'ACCESS SHARE (reads only)',
@@ -48,22 +50,27 @@ export function versionSchemaActions(versionSchema: string, models: ModelTable[]
     // The view is checked with the privileges of whoever queries it (security_invoker), and its own
     // privileges are checked first: each role gets on the view what it has on the table.
     for (const grant of model.original.grants) {
-      create.push({
+      createViews.push({
         id: `dual_write:view_grant:${tableKey(model.ref)}:${grant.grantee}`,
         sql: `GRANT ${grant.privileges.join(', ')} ON ${view} TO ${grantee(grant.grantee)}`,
         lock: 'none',
         note: `${grant.grantee} may do through the view what it may do to the table`,
       });
     }
-    drop.push({ id: `drop_view:${tableKey(model.ref)}`, sql: `DROP VIEW IF EXISTS ${view}`, lock: 'none', note: 'remove the version view' });
+    dropViews.push({ id: `drop_view:${tableKey(model.ref)}`, sql: `DROP VIEW IF EXISTS ${view}`, lock: 'none', note: 'remove the version view' });
   }
-  drop.push({
+  const dropSchema: PlannedAction = {
     id: 'drop_version_schema',
     sql: `DROP SCHEMA IF EXISTS ${schema}`,
     lock: 'none',
     note: 'remove the version schema',
-    undoes: create[0],
-  });
-  const phased = (phase: 'contract' | 'rollback') => drop.map((a) => ({ ...a, id: `${phase}:${a.id}` }));
-  return { create, contract: phased('contract'), rollback: phased('rollback') };
+    undoes: createSchema,
+  };
+  const phased = (phase: 'contract' | 'rollback', actions: PlannedAction[]) => actions.map((a) => ({ ...a, id: `${phase}:${a.id}` }));
+  return {
+    createSchema,
+    createViews,
+    contract: { views: phased('contract', dropViews), schema: phased('contract', [dropSchema]) },
+    rollback: { views: phased('rollback', dropViews), schema: phased('rollback', [dropSchema]) },
+  };
 }

@@ -12,6 +12,10 @@ import { sql } from './sql.ts';
 import { createConstraint } from './create-constraint.ts';
 import { dropConstraint } from './drop-constraint.ts';
 import { renameConstraint } from './rename-constraint.ts';
+import { createView } from './create-view.ts';
+import { replaceView } from './replace-view.ts';
+import { dropView } from './drop-view.ts';
+import { refreshMaterializedView } from './refresh-materialized-view.ts';
 
 /** The catalog of operations, by the key a playbook writes: adding one is adding its file and a line here. */
 export const OPERATIONS = {
@@ -28,6 +32,10 @@ export const OPERATIONS = {
   create_constraint: createConstraint,
   drop_constraint: dropConstraint,
   rename_constraint: renameConstraint,
+  create_view: createView,
+  replace_view: replaceView,
+  drop_view: dropView,
+  refresh_materialized_view: refreshMaterializedView,
 };
 
 export type OperationKind = keyof typeof OPERATIONS;

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { PlannedAction } from '../engine/action.ts';
 import type { ModelTable } from './model.ts';
 import type { TableInfo } from '../catalog/introspect.ts';
+import type { OutputColumn, ViewInfo } from '../catalog/views.ts';
 import type { TableRef } from '../db/sql.ts';
 
 /** Where an operation stands in its playbook, and the names the run gives to its objects. */
@@ -13,6 +14,12 @@ export interface SchemaContext {
   versionSchema: string;
   /** bellows' own schema, quoted: where triggers note the rows they could not translate. */
   stateSchema: string;
+  /**
+   * Relations (`schema.name`) a schema operation of this playbook creates,
+   * replaces or drops, with that operation's index: the live catalog does not
+   * show them yet, so a second operation on one is refused from here.
+   */
+  claimed: Map<string, number>;
 }
 
 /** The context of an operation on a table: the model of that table too. */
@@ -29,6 +36,7 @@ export interface OpContext extends SchemaContext {
 /** What validation may ask the live database, without changing it. */
 export interface Probe {
   typeExists(type: string): Promise<boolean>;
+  schemaExists(schema: string): Promise<boolean>;
   /** Whether a table, index, view, sequence … of this name exists in the schema (they share one namespace). */
   relationExists(schema: string, name: string): Promise<boolean>;
   /** What would stop a DROP TABLE without CASCADE: views over the table, other tables' foreign keys to it, as PostgreSQL names them. */
@@ -48,6 +56,10 @@ export interface Probe {
    * Read-only, one statement; `error` is PostgreSQL's complaint about the condition.
    */
   rowsWhere(table: TableRef, condition: string, key: string[], limit: number): Promise<{ keys: string[][] } | { error: string }>;
+  /** A view or materialized view as the catalog shows it; null if no view has that name. */
+  view(ref: TableRef): Promise<ViewInfo | null>;
+  /** The columns `query` would give a view, found by planning it, never running it; `error` is PostgreSQL's complaint. */
+  queryColumns(query: string): Promise<{ columns: OutputColumn[] } | { error: string }>;
 }
 
 export interface ColumnDependent {

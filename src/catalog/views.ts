@@ -1,0 +1,71 @@
+import type pg from 'pg';
+import type { TableRef } from '../db/sql.ts';
+
+/** A column of a view or of a query's result: its name and format_type(). */
+export interface OutputColumn {
+  name: string;
+  type: string;
+}
+
+export interface ViewInfo extends TableRef {
+  materialized: boolean;
+  /** A materialized view created WITH NO DATA and never refreshed cannot be read, nor refreshed concurrently. */
+  populated: boolean;
+  /** pg_get_viewdef with every name schema-qualified, so it means the same whatever the search_path. */
+  definition: string;
+  columns: OutputColumn[];
+  /** pg_class.reloptions (`security_invoker=true`, `check_option=local`): CREATE OR REPLACE VIEW drops those it is not given. */
+  options: string[];
+  /** A materialized view with a valid unique index over plain columns, without predicate: REFRESH … CONCURRENTLY can use it. */
+  hasRefreshKey: boolean;
+}
+
+/** Reads one view or materialized view from the catalog; null when no view has that name. */
+export async function describeView(db: pg.Pool, ref: TableRef): Promise<ViewInfo | null> {
+  const client = await db.connect();
+  try {
+    // An empty search_path only for this read-only transaction: pg_get_viewdef then qualifies every table it names.
+    await client.query('BEGIN READ ONLY');
+    await client.query(`SELECT set_config('search_path', '', true)`);
+    const { rows } = await client.query<Omit<ViewInfo, 'schema' | 'name'>>(
+      `SELECT c.relkind = 'm' AS materialized, c.relispopulated AS populated,
+              pg_get_viewdef(c.oid) AS definition,
+              coalesce(c.reloptions, '{}') AS options,
+              (SELECT coalesce(json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum), '[]')
+                 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns,
+              EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique AND i.indisvalid
+                         AND i.indexprs IS NULL AND i.indpred IS NULL) AS "hasRefreshKey"
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('v', 'm')`,
+      [ref.schema, ref.name],
+    );
+    return rows[0] ? { schema: ref.schema, name: ref.name, ...rows[0], definition: rows[0].definition.trim().replace(/;$/, '') } : null;
+  } finally {
+    await client.query('ROLLBACK').catch(() => {});
+    client.release();
+  }
+}
+
+/**
+ * The columns a query would give a view, found by planning it, never running
+ * it: wrapped under `WHERE false` in a READ ONLY transaction, through the
+ * extended protocol (one statement only). `error` is PostgreSQL's complaint.
+ */
+export async function queryColumns(db: pg.Pool, query: string): Promise<{ columns: OutputColumn[] } | { error: string }> {
+  const client = await db.connect();
+  try {
+    await client.query('BEGIN READ ONLY');
+    // Line breaks around the query: a trailing -- comment in it must not swallow the wrapper.
+    const result = await client.query({ text: `SELECT * FROM (\n${query}\n) AS q WHERE false`, queryMode: 'extended' } as pg.QueryConfig);
+    const { rows } = await client.query<{ type: string }>(
+      `SELECT format_type(t, m) AS type FROM unnest($1::oid[], $2::int[]) WITH ORDINALITY AS f(t, m, i) ORDER BY i`,
+      [result.fields.map((f) => f.dataTypeID), result.fields.map((f) => f.dataTypeModifier)],
+    );
+    return { columns: result.fields.map((f, i) => ({ name: f.name, type: rows[i].type })) };
+  } catch (err) {
+    return { error: (err as Error).message };
+  } finally {
+    await client.query('ROLLBACK').catch(() => {});
+    client.release();
+  }
+}
