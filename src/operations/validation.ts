@@ -1,12 +1,12 @@
 import { InputError } from '../errors.ts';
-import type { OpContext, Probe } from './operation.ts';
+import type { OpContext, Probe, SchemaContext } from './operation.ts';
 import type { ModelColumn } from './model.ts';
 import { findColumn } from './model.ts';
 import type { ConstraintInfo } from '../catalog/introspect.ts';
 import { tableKey } from '../db/sql.ts';
 
 /** Shared checks; each message names the operation and the field at fault. */
-export function where(ctx: OpContext, kind: string, field?: string): string {
+export function where(ctx: SchemaContext, kind: string, field?: string): string {
   return `operations[${ctx.index}].${kind}${field ? '.' + field : ''}`;
 }
 
