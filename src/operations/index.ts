@@ -12,6 +12,11 @@ import { sql } from './sql.ts';
 import { createConstraint } from './create-constraint.ts';
 import { dropConstraint } from './drop-constraint.ts';
 import { renameConstraint } from './rename-constraint.ts';
+import { createFunction } from './create-function.ts';
+import { replaceFunction } from './replace-function.ts';
+import { dropFunction } from './drop-function.ts';
+import { createEnum } from './create-enum.ts';
+import { addEnumValue } from './add-enum-value.ts';
 
 /** The catalog of operations, by the key a playbook writes: adding one is adding its file and a line here. */
 export const OPERATIONS = {
@@ -28,6 +33,11 @@ export const OPERATIONS = {
   create_constraint: createConstraint,
   drop_constraint: dropConstraint,
   rename_constraint: renameConstraint,
+  create_function: createFunction,
+  replace_function: replaceFunction,
+  drop_function: dropFunction,
+  create_enum: createEnum,
+  add_enum_value: addEnumValue,
 };
 
 export type OperationKind = keyof typeof OPERATIONS;
