@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { engineFor } from '../helpers/engine.ts';
 import { stepsFor } from '../helpers/lifecycle.ts';
-import { catalogSnapshot, playbookPath } from '../helpers/cli.ts';
+import { catalogSnapshot, describe as show, playbookPath, runCli, scratchDir, stderrLines } from '../helpers/cli.ts';
 import { createSampleTable } from '../../src/demo/sample.ts';
 import { loadPlaybook } from '../../src/playbook/load.ts';
 import { describePlan } from '../../src/engine/plan-text.ts';
@@ -258,5 +258,18 @@ describe('the example playbooks, one after the other on the demo table', () => {
     expect(await enumLabels(db, 'public.user_tier')).toEqual(['free', 'pro']);
     await runExample('0019_users_tier_add_team.yaml');
     expect(await enumLabels(db, 'public.user_tier')).toEqual(['free', 'team', 'pro']);
+  });
+});
+
+describe('a refused enum value through the CLI', () => {
+  it('without acknowledge_irreversible: exit 2, one line naming the field, nothing changed', async () => {
+    const file = scratchDir().write('bad.yaml', 'name: enum_unacknowledged\noperations:\n  - add_enum_value: { type: colour, value: green }\n');
+    const before = await schemaObjects(db.pool);
+    const result = await runCli(['start', file, '--no-progress'], { db: db.url });
+    expect(result.code, show(result)).toBe(2);
+    expect(stderrLines(result)).toEqual([
+      'bellows: operations[0].add_enum_value.acknowledge_irreversible: PostgreSQL cannot remove an enum value, so a rollback would leave "green" in public.colour; set it to true to add it anyway',
+    ]);
+    expect(await schemaObjects(db.pool)).toEqual(before);
   });
 });
