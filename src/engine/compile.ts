@@ -4,7 +4,7 @@ import { ident, parseTableRef, tableKey, type TableRef } from '../db/sql.ts';
 import { InputError } from '../errors.ts';
 import { OPERATIONS } from '../operations/index.ts';
 import { modelFromCatalog, newTableModel, type ModelTable, type SchemaModel } from '../operations/model.ts';
-import { isTableOperation, type BackfillTarget, type Operation, type OpContext, type Probe, type SchemaContext, type SchemaOperation, type Touch, type VerifyCheck } from '../operations/operation.ts';
+import { isTableOperation, type BackfillTarget, type FoundContext, type Operation, type OpContext, type Probe, type SchemaContext, type SchemaOperation, type Touch, type VerifyCheck } from '../operations/operation.ts';
 import { operationEntries, type Playbook } from '../playbook/schema.ts';
 import { linkUndone, type Action, type PlannedAction } from './action.ts';
 import { versionSchemaActions } from './version-schema.ts';
@@ -86,7 +86,7 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
   }
 
   // Each operation with its context: a table operation's holds the model of its table.
-  const placed: Array<{ table: Operation; ctx: OpContext } | { schema: SchemaOperation; ctx: SchemaContext }> = [];
+  const placed: Array<{ table: Operation; ctx: OpContext } | { schema: SchemaOperation; ctx: FoundContext<unknown> }> = [];
   for (const entry of entries) {
     const op = OPERATIONS[entry.kind] as Operation | SchemaOperation;
     const where = `operations[${entry.index}].${entry.kind}`;
@@ -95,8 +95,8 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
       const { schema } = op.touches(entry.spec);
       if (schema === stateSchema) throw new InputError(`${where}.schema: bellows does not migrate its own state schema`);
       if (isSystemSchema(schema)) throw new InputError(`${where}.schema: ${schema} is PostgreSQL's own schema; bellows changes only user objects`);
-      await op.validate(entry.spec, base, probe);
-      placed.push({ schema: op, ctx: base });
+      const found = await op.validate(entry.spec, base, probe);
+      placed.push({ schema: op, ctx: { ...base, found } });
       continue;
     }
     const model = await modelFor(db, probe, models, op.touches(entry.spec), where, stateSchema);

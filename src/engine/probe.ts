@@ -4,6 +4,7 @@ import { shown } from '../util/printable.ts';
 import { describeTable, schemaExists, typeExists } from '../catalog/introspect.ts';
 import { describeView, queryColumns } from '../catalog/views.ts';
 import type { ColumnDependent, Probe } from '../operations/operation.ts';
+import { oneStatement, schemaRehearsal } from './schema-rehearsal.ts';
 
 /**
  * Answers validation's questions by asking PostgreSQL to plan, not run, a query.
@@ -11,9 +12,9 @@ import type { ColumnDependent, Probe } from '../operations/operation.ts';
  * smuggle a second one in.
  */
 export function databaseProbe(db: pg.Pool): Probe {
+  const rehearsal = schemaRehearsal(db);
   return {
     typeExists: (type) => typeExists(db, type),
-    schemaExists: (schema) => schemaExists(db, schema),
     async relationExists(schema, name) {
       const { rowCount } = await db.query(
         `SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
@@ -93,5 +94,55 @@ export function databaseProbe(db: pg.Pool): Probe {
         client.release();
       }
     },
+    schemaExists: (schema) => rehearsal.within((client) => schemaExists(client, schema)),
+    rehearse: (ddl) => rehearsal.attempt(ddl),
+    async functionShape(create) {
+      try {
+        return await rehearsal.within(async (client) => {
+          await oneStatement(client, create);
+          // Rolled back each time, so the session's temporary schema holds only this function.
+          const { rows } = await client.query<{ argTypes: string; result: string }>(
+            `SELECT oidvectortypes(p.proargtypes) AS "argTypes", pg_get_function_result(p.oid) AS result FROM pg_proc p WHERE p.pronamespace = pg_my_temp_schema()`,
+          );
+          return rows[0];
+        });
+      } catch (err) {
+        return { error: (err as Error).message };
+      }
+    },
+    existingFunction: (signature) =>
+      rehearsal.within(async (client) => {
+        const { rows } = await client.query<{ definition: string; result: string }>(
+          `SELECT pg_get_functiondef(p.oid) AS definition, pg_get_function_result(p.oid) AS result FROM pg_proc p WHERE p.oid = to_regprocedure($1) AND p.prokind = 'f'`,
+          [signature],
+        );
+        return rows[0] ?? null;
+      }),
+    functionDependents: (signature) =>
+      rehearsal.within(async (client) => {
+        // A view depends through its rule: name the view. An extension's member goes only with it.
+        const { rows } = await client.query<{ what: string }>(
+          `WITH f AS (SELECT to_regprocedure($1) AS oid)
+           SELECT DISTINCT CASE WHEN d.classid = 'pg_rewrite'::regclass
+                                THEN (SELECT pg_describe_object('pg_class'::regclass, r.ev_class, 0) FROM pg_rewrite r WHERE r.oid = d.objid)
+                                ELSE pg_describe_object(d.classid, d.objid, d.objsubid) END AS what
+             FROM pg_depend d, f WHERE d.refclassid = 'pg_proc'::regclass AND d.refobjid = f.oid AND d.deptype = 'n'
+           UNION
+           SELECT pg_describe_object(d.refclassid, d.refobjid, 0) FROM pg_depend d, f
+            WHERE d.classid = 'pg_proc'::regclass AND d.objid = f.oid AND d.deptype = 'e'
+           ORDER BY 1`,
+          [signature],
+        );
+        return rows.map((r) => r.what);
+      }),
+    namedType: (schema, name) =>
+      rehearsal.within(async (client) => {
+        const { rows } = await client.query<{ labels: string[] | null }>(
+          `SELECT CASE WHEN t.typtype = 'e' THEN ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) END AS labels
+             FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = $1 AND t.typname = $2`,
+          [schema, name],
+        );
+        return rows[0] ?? null;
+      }),
   };
 }

@@ -5,6 +5,11 @@ import type { ModelTable } from '../operations/model.ts';
 import { REHEARSAL_SETTING } from '../operations/trigger.ts';
 import { printableLine } from '../util/printable.ts';
 
+/**
+ * A rehearsal waits briefly for a lock and never runs long: it is a check, and
+ * must not queue an application's queries behind it.
+ */
+export const REHEARSAL_TIMEOUTS = `SET LOCAL lock_timeout = '2s'; SET LOCAL statement_timeout = '30s'`;
 /** PostgreSQL's MaxHeapAttributeNumber: dropped columns keep their slot until the table is rewritten. */
 const MAX_COLUMNS = 1600;
 /** The fields of an operation that hold SQL expressions, which a trigger's line may show. */
@@ -43,7 +48,7 @@ export async function rehearseDualWrite(
     // A table the playbook creates has no rows and no columns yet to count or rehearse against.
     for (const table of tables) if (!table.model.created) await refuseTooManyColumns(client, table.model);
     await client.query('BEGIN');
-    await client.query(`SET LOCAL lock_timeout = '2s'; SET LOCAL statement_timeout = '30s'`);
+    await client.query(REHEARSAL_TIMEOUTS);
     for (const [n, table] of tables.entries()) {
       if (table.functions.length) await rehearseTable(client, versionSchema, table.model, table.functions, `_bellows_rehearsal_${n}`);
     }

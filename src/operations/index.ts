@@ -16,6 +16,11 @@ import { createView } from './create-view.ts';
 import { replaceView } from './replace-view.ts';
 import { dropView } from './drop-view.ts';
 import { refreshMaterializedView } from './refresh-materialized-view.ts';
+import { createFunction } from './create-function.ts';
+import { replaceFunction } from './replace-function.ts';
+import { dropFunction } from './drop-function.ts';
+import { createEnum } from './create-enum.ts';
+import { addEnumValue } from './add-enum-value.ts';
 
 /** The catalog of operations, by the key a playbook writes: adding one is adding its file and a line here. */
 export const OPERATIONS = {
@@ -36,6 +41,11 @@ export const OPERATIONS = {
   replace_view: replaceView,
   drop_view: dropView,
   refresh_materialized_view: refreshMaterializedView,
+  create_function: createFunction,
+  replace_function: replaceFunction,
+  drop_function: dropFunction,
+  create_enum: createEnum,
+  add_enum_value: addEnumValue,
 };
 
 export type OperationKind = keyof typeof OPERATIONS;

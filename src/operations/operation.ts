@@ -36,7 +36,6 @@ export interface OpContext extends SchemaContext {
 /** What validation may ask the live database, without changing it. */
 export interface Probe {
   typeExists(type: string): Promise<boolean>;
-  schemaExists(schema: string): Promise<boolean>;
   /** Whether a table, index, view, sequence … of this name exists in the schema (they share one namespace). */
   relationExists(schema: string, name: string): Promise<boolean>;
   /** What would stop a DROP TABLE without CASCADE: views over the table, other tables' foreign keys to it, as PostgreSQL names them. */
@@ -60,6 +59,36 @@ export interface Probe {
   view(ref: TableRef): Promise<ViewInfo | null>;
   /** The columns `query` would give a view, found by planning it, never running it; `error` is PostgreSQL's complaint. */
   queryColumns(query: string): Promise<{ columns: OutputColumn[] } | { error: string }>;
+
+  // Schema objects, as the live catalog shows them after the DDL that earlier
+  // operations of the playbook rehearsed (engine/schema-rehearsal.ts): nothing is created.
+  schemaExists(schema: string): Promise<boolean>;
+  /**
+   * Runs one DDL statement in a transaction that is always rolled back: null if
+   * PostgreSQL accepts it (the later questions then see what it makes), else its complaint.
+   */
+  rehearse(ddl: string): Promise<string | null>;
+  /** What one CREATE FUNCTION into pg_temp makes, as PostgreSQL reads it, or its complaint; rolled back. */
+  functionShape(create: string): Promise<FunctionShape | { error: string }>;
+  /** The function (not a procedure or aggregate) of this signature, `schema.name(types)`; null if none. */
+  existingFunction(signature: string): Promise<ExistingFunction | null>;
+  /** What would stop a DROP FUNCTION without CASCADE, as pg_depend shows it: triggers, defaults, views, an extension. */
+  functionDependents(signature: string): Promise<string[]>;
+  /** The type of this name in the schema, with its labels in order if it is an enum; null if none. */
+  namedType(schema: string, name: string): Promise<{ labels: string[] | null } | null>;
+}
+
+export interface FunctionShape {
+  /** Its argument types as PostgreSQL lists them (`text, integer`): what identifies it. */
+  argTypes: string;
+  /** Its result type, as PostgreSQL writes it. */
+  result: string;
+}
+
+export interface ExistingFunction {
+  /** pg_get_functiondef: the CREATE OR REPLACE statement that makes it again, exactly. */
+  definition: string;
+  result: string;
 }
 
 export interface ColumnDependent {
@@ -93,8 +122,12 @@ export interface VerifyCheck {
  */
 export type Touch = { table: string; creates?: boolean };
 
-/** The phases of an operation; one it has nothing to do in is left out. `C` is what it is told of its place. */
-interface Phases<S extends z.ZodType, C> {
+/**
+ * The phases of an operation; one it has nothing to do in is left out. `C` is
+ * what it is told of its place; `F`, what its validation found in the live
+ * catalog and the plan must keep (the old definition a rollback restores).
+ */
+interface Phases<S extends z.ZodType, C, F = void> {
   spec: S;
   /** One line for the README's table of operations. */
   summary: string;
@@ -102,7 +135,7 @@ interface Phases<S extends z.ZodType, C> {
    * Checks the operation against the model and the live database, then updates
    * the model to the schema after it. Throws InputError; runs no DDL.
    */
-  validate(spec: z.infer<S>, ctx: C, probe: Probe): Promise<void>;
+  validate(spec: z.infer<S>, ctx: C, probe: Probe): Promise<F>;
   /** Additive DDL: the old application keeps working throughout. */
   expand?(spec: z.infer<S>, ctx: C): PlannedAction[];
   /** Triggers that keep old and new representations equal while both are written. */
@@ -129,10 +162,15 @@ export interface Operation<S extends z.ZodType = z.ZodType> extends Phases<S, Op
  * One change to objects of a schema that are not one table's (views,
  * functions, types, privileges, raw SQL): no table model, no rows to walk.
  */
-export interface SchemaOperation<S extends z.ZodType = z.ZodType> extends Phases<S, SchemaContext> {
+export interface SchemaOperation<S extends z.ZodType = z.ZodType, F = unknown> extends Phases<S, FoundContext<F>, F> {
+  /** Checks against the live catalog; returns what the phases need of it (their context's `found`). */
+  validate(spec: z.infer<S>, ctx: SchemaContext, probe: Probe): Promise<F>;
   touches(spec: z.infer<S>): { schema: string };
-  verify?(spec: z.infer<S>, ctx: SchemaContext): { checks: []; actions: PlannedAction[] };
+  verify?(spec: z.infer<S>, ctx: FoundContext<F>): { checks: []; actions: PlannedAction[] };
 }
+
+/** A schema operation's place, with what its validation found: a schema operation has no model to write it into. */
+export type FoundContext<F> = SchemaContext & { found: F };
 
 /** Declares an operation on a table, typing its phases by its spec. */
 export function defineOperation<S extends z.ZodType>(operation: Operation<S>): Operation<S> {
@@ -140,7 +178,7 @@ export function defineOperation<S extends z.ZodType>(operation: Operation<S>): O
 }
 
 /** Declares an operation on schema objects, typing its phases by its spec. */
-export function defineSchemaOperation<S extends z.ZodType>(operation: SchemaOperation<S>): SchemaOperation<S> {
+export function defineSchemaOperation<S extends z.ZodType, F = void>(operation: SchemaOperation<S, F>): SchemaOperation<S, F> {
   return operation;
 }
 
