@@ -12,6 +12,8 @@ import { sql } from './sql.ts';
 import { createConstraint } from './create-constraint.ts';
 import { dropConstraint } from './drop-constraint.ts';
 import { renameConstraint } from './rename-constraint.ts';
+import { grant } from './grant.ts';
+import { revoke } from './revoke.ts';
 
 /** The catalog of operations, by the key a playbook writes: adding one is adding its file and a line here. */
 export const OPERATIONS = {
@@ -28,6 +30,8 @@ export const OPERATIONS = {
   create_constraint: createConstraint,
   drop_constraint: dropConstraint,
   rename_constraint: renameConstraint,
+  grant,
+  revoke,
 };
 
 export type OperationKind = keyof typeof OPERATIONS;

@@ -3,6 +3,7 @@ import type { PlannedAction } from '../engine/action.ts';
 import type { ModelTable } from './model.ts';
 import type { TableInfo } from '../catalog/introspect.ts';
 import type { TableRef } from '../db/sql.ts';
+import type { PrivilegeLookup, PrivilegeObject } from '../catalog/privileges.ts';
 
 /** Where an operation stands in its playbook, and the names the run gives to its objects. */
 export interface SchemaContext {
@@ -48,6 +49,15 @@ export interface Probe {
    * Read-only, one statement; `error` is PostgreSQL's complaint about the condition.
    */
   rowsWhere(table: TableRef, condition: string, key: string[], limit: number): Promise<{ keys: string[][] } | { error: string }>;
+  roleExists(role: string): Promise<boolean>;
+  /** The privileges `role` holds on an object, as a GRANT or REVOKE by this session would change them; `missing` if no such object. */
+  privileges(object: PrivilegeObject, role: string): Promise<PrivilegeLookup>;
+  /**
+   * The rows of `table` whose `key` columns equal one of `keys` (values as text,
+   * read as the columns' types), with `columns` as text (NULL as null), read-only:
+   * what an upsert of those keys would replace.
+   */
+  rowsByKey(table: TableRef, key: ReadonlyArray<{ name: string; type: string }>, keys: string[][], columns: string[]): Promise<Array<Array<string | null>>>;
 }
 
 export interface ColumnDependent {
