@@ -14,6 +14,7 @@ import { dropConstraint } from './drop-constraint.ts';
 import { renameConstraint } from './rename-constraint.ts';
 import { grant } from './grant.ts';
 import { revoke } from './revoke.ts';
+import { seedData } from './seed-data.ts';
 
 /** The catalog of operations, by the key a playbook writes: adding one is adding its file and a line here. */
 export const OPERATIONS = {
@@ -32,6 +33,7 @@ export const OPERATIONS = {
   rename_constraint: renameConstraint,
   grant,
   revoke,
+  seed_data: seedData,
 };
 
 export type OperationKind = keyof typeof OPERATIONS;
