@@ -5,7 +5,7 @@ import { InputError } from '../errors.ts';
 import type { PlannedAction } from '../engine/action.ts';
 import { defineOperation, type OpContext, type Probe } from './operation.ts';
 import { requireColumn, where } from './validation.ts';
-import { shown } from '../util/printable.ts';
+import { printableLine, shown } from '../util/printable.ts';
 
 const SUMMARY = 'reference rows upserted by their key in expand; rollback removes the rows it added and restores the old values of those it changed';
 
@@ -128,7 +128,7 @@ async function checkValues(ctx: OpContext, probe: Probe, rows: Text[][], columns
       const expression = literal(row[c]);
       const problem = await probe.expressionError(expression, [], type);
       // PostgreSQL's complaint names the value and the type; the probe's framing (an expression) does not fit a value.
-      if (problem) throw new InputError(`${where(ctx, KIND, `rows[${i}].${name}`)}: ${problem.replace(`invalid expression ${shown(expression, 60)}: `, '')}`);
+      if (problem) throw new InputError(`${where(ctx, KIND, `rows[${i}].${name}`)}: ${printableLine(problem.replace(`invalid expression ${shown(expression, 60)}: `, ''), 200)}`);
     }
   }
 }
