@@ -4,7 +4,7 @@ import { ident, parseTableRef, tableKey, type TableRef } from '../db/sql.ts';
 import { InputError } from '../errors.ts';
 import { OPERATIONS } from '../operations/index.ts';
 import { modelFromCatalog, newTableModel, type ModelTable, type SchemaModel } from '../operations/model.ts';
-import { isTableOperation, type BackfillTarget, type FoundContext, type Operation, type OpContext, type Probe, type SchemaContext, type SchemaOperation, type Touch, type VerifyCheck } from '../operations/operation.ts';
+import { isTableOperation, type BackfillTarget, type Operation, type OpContext, type Probe, type SchemaContext, type SchemaOperation, type Touch, type VerifyCheck } from '../operations/operation.ts';
 import { operationEntries, type Playbook } from '../playbook/schema.ts';
 import { linkUndone, type Action, type PlannedAction } from './action.ts';
 import { versionSchemaActions } from './version-schema.ts';
@@ -86,7 +86,8 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
   }
 
   // Each operation with its context: a table operation's holds the model of its table.
-  const placed: Array<{ table: Operation; ctx: OpContext } | { schema: SchemaOperation; ctx: FoundContext<unknown> }> = [];
+  // `found` is what its validate read of the live database, for its phases.
+  const placed: Array<{ table: Operation; ctx: OpContext; found: unknown } | { schema: SchemaOperation; ctx: SchemaContext; found: unknown }> = [];
   for (const entry of entries) {
     const op = OPERATIONS[entry.kind] as Operation | SchemaOperation;
     const where = `operations[${entry.index}].${entry.kind}`;
@@ -96,14 +97,14 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
       if (schema === stateSchema) throw new InputError(`${where}.schema: bellows does not migrate its own state schema`);
       if (isSystemSchema(schema)) throw new InputError(`${where}.schema: ${schema} is PostgreSQL's own schema; bellows changes only user objects`);
       const found = await op.validate(entry.spec, base, probe);
-      placed.push({ schema: op, ctx: { ...base, found } });
+      placed.push({ schema: op, ctx: base, found });
       continue;
     }
     const model = await modelFor(db, probe, models, op.touches(entry.spec), where, stateSchema);
     const ctx: OpContext = { ...base, table: model };
-    await op.validate(entry.spec, ctx, probe);
+    const found = await op.validate(entry.spec, ctx, probe);
     ctx.columnsAfter = model.columns.map((c) => ({ name: c.name, physical: c.physical, type: c.type }));
-    placed.push({ table: op, ctx });
+    placed.push({ table: op, ctx, found });
   }
 
   const plan: CompiledPlan = { versionSchema, tables: [], expand: [], dualWrite: [], verify: [], contract: [], rollback: [] };
@@ -132,18 +133,18 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
     const spec = entry.spec;
     const place = placed[i];
     if ('schema' in place) {
-      const { schema: op, ctx } = place;
-      planned.expand.push(...(op.expand?.(spec, ctx) ?? []));
-      planned.dualWrite.push(...(op.dualWrite?.(spec, ctx) ?? []));
-      planned.verify.push(...(op.verify?.(spec, ctx).actions ?? []));
-      planned.contract.push(...(op.contract?.(spec, ctx) ?? []));
-      rollback.unshift(op.rollback?.(spec, ctx) ?? []);
+      const { schema: op, ctx, found } = place;
+      planned.expand.push(...(op.expand?.(spec, ctx, found) ?? []));
+      planned.dualWrite.push(...(op.dualWrite?.(spec, ctx, found) ?? []));
+      planned.verify.push(...(op.verify?.(spec, ctx, found).actions ?? []));
+      planned.contract.push(...(op.contract?.(spec, ctx, found) ?? []));
+      rollback.unshift(op.rollback?.(spec, ctx, found) ?? []);
       continue;
     }
-    const { table: op, ctx } = place;
+    const { table: op, ctx, found } = place;
     const table = perTable.get(tableKey(ctx.table.ref))!;
-    planned.expand.push(...(op.expand?.(spec, ctx) ?? []));
-    const dualWrite = op.dualWrite?.(spec, ctx) ?? [];
+    planned.expand.push(...(op.expand?.(spec, ctx, found) ?? []));
+    const dualWrite = op.dualWrite?.(spec, ctx, found) ?? [];
     planned.dualWrite.push(...dualWrite);
     const fn = dualWrite.find((a) => a.id === triggerFunctionId(ctx));
     if (fn) {
@@ -154,8 +155,8 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
         sql: fn.sql,
       });
     }
-    const backfill = op.backfill?.(spec, ctx) ?? [];
-    const verify = op.verify?.(spec, ctx) ?? { checks: [], actions: [] };
+    const backfill = op.backfill?.(spec, ctx, found) ?? [];
+    const verify = op.verify?.(spec, ctx, found) ?? { checks: [], actions: [] };
     if ((backfill.length || verify.checks.length) && !table.key) {
       throw new InputError(
         `operations[${entry.index}].${entry.kind}.table: table ${table.name} has no primary key and no unique index over NOT NULL columns; bellows walks a table by its key to backfill and verify it in batches`,
@@ -164,8 +165,8 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
     table.backfill.push(...backfill);
     table.verify.push(...verify.checks);
     planned.verify.push(...verify.actions);
-    planned.contract.push(...(op.contract?.(spec, ctx) ?? []));
-    rollback.unshift(op.rollback?.(spec, ctx) ?? []);
+    planned.contract.push(...(op.contract?.(spec, ctx, found) ?? []));
+    rollback.unshift(op.rollback?.(spec, ctx, found) ?? []);
   }
   planned.dualWrite.unshift(version.createSchema);
   planned.dualWrite.push(...version.createViews);

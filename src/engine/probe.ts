@@ -3,6 +3,7 @@ import { ident, qualified } from '../db/sql.ts';
 import { shown } from '../util/printable.ts';
 import { describeTable, schemaExists, typeExists } from '../catalog/introspect.ts';
 import { describeView, queryColumns } from '../catalog/views.ts';
+import { objectPrivileges, roleExists } from '../catalog/privileges.ts';
 import type { ColumnDependent, Probe } from '../operations/operation.ts';
 import { oneStatement, schemaRehearsal } from './schema-rehearsal.ts';
 
@@ -144,5 +145,28 @@ export function databaseProbe(db: pg.Pool): Probe {
         );
         return rows[0] ?? null;
       }),
+    roleExists: (role) => roleExists(db, role),
+    privileges: (object, role) => objectPrivileges(db, object, role),
+    async rowsByKey(table, key, keys, columns) {
+      // One text[] parameter per key column, read back as the column's type: the
+      // same equality an upsert's ON CONFLICT uses.
+      const wanted = key.map((k, i) => `u.k${i}::${k.type}`).join(', ');
+      const unnest = key.map((_, i) => `$${i + 1}::text[]`).join(', ');
+      const names = key.map((_, i) => `k${i}`).join(', ');
+      const match = key.map((k) => `t.${ident(k.name)}`).join(', ');
+      const client = await db.connect();
+      try {
+        await client.query('BEGIN READ ONLY');
+        const { rows } = await client.query<{ row: Array<string | null> }>(
+          `SELECT ARRAY[${columns.map((c) => `t.${ident(c)}::text`).join(', ')}] AS row FROM ${qualified(table)} AS t
+            WHERE (${match}) IN (SELECT ${wanted} FROM unnest(${unnest}) AS u(${names}))`,
+          key.map((_, i) => keys.map((k) => k[i])),
+        );
+        return rows.map((r) => r.row);
+      } finally {
+        await client.query('ROLLBACK').catch(() => {});
+        client.release();
+      }
+    },
   };
 }

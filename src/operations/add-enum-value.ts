@@ -4,7 +4,7 @@ import { ident, literal } from '../db/sql.ts';
 import { InputError } from '../errors.ts';
 import { printableLine, shown } from '../util/printable.ts';
 import type { PlannedAction } from '../engine/action.ts';
-import { defineSchemaOperation, type FoundContext } from './operation.ts';
+import { defineSchemaOperation, type SchemaContext } from './operation.ts';
 import { where } from './validation.ts';
 
 const SUMMARY = 'added in expand, as its own action; PostgreSQL cannot remove it, so it stays after a rollback and the playbook must say `acknowledge_irreversible: true`';
@@ -28,13 +28,13 @@ function place(spec: Spec): string {
 
 type Found = { present: boolean };
 
-function add(spec: Spec, ctx: FoundContext<Found>): PlannedAction {
+function add(spec: Spec, ctx: SchemaContext, found: Found): PlannedAction {
   return {
     id: `expand:${ctx.index}:add_enum_value`,
     // IF NOT EXISTS: a resumed run may find it added, as PostgreSQL keeps it whatever happens after.
     sql: `ALTER TYPE ${ident(spec.schema)}.${ident(spec.type)} ADD VALUE IF NOT EXISTS ${literal(spec.value)}${place(spec)}`,
     lock: 'none',
-    note: ctx.found.present
+    note: found.present
       ? `${shown(spec.value)} is in ${spec.type} already (a rolled-back run leaves it): nothing to add; cannot be rolled back`
       : `add ${shown(spec.value)} to ${spec.type}; cannot be rolled back: PostgreSQL cannot remove an enum value, so a rollback leaves it in place`,
   };
@@ -68,10 +68,10 @@ export const addEnumValue = defineSchemaOperation({
         throw new InputError(printableLine(`${at(field)}: ${shown(neighbour)} is not a value of ${type} (${found.labels.map((l) => shown(l)).join(', ')})`));
       }
     }
-    const refused = await probe.rehearse(add(spec, { ...ctx, found: { present: false } }).sql);
+    const refused = await probe.rehearse(add(spec, ctx, { present: false }).sql);
     if (refused) throw new InputError(printableLine(`${at('value')}: ${refused}`));
     return { present: false };
   },
 
-  expand: (spec, ctx) => [add(spec, ctx)],
+  expand: (spec, ctx, found) => [add(spec, ctx, found)],
 });

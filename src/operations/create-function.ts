@@ -3,7 +3,7 @@ import { literal } from '../db/sql.ts';
 import { InputError } from '../errors.ts';
 import { printableLine } from '../util/printable.ts';
 import type { PlannedAction } from '../engine/action.ts';
-import { defineSchemaOperation, type FoundContext } from './operation.ts';
+import { defineSchemaOperation, type SchemaContext } from './operation.ts';
 import { compiledShape, functionFields, functionSql, signature } from './function-parts.ts';
 import { where } from './validation.ts';
 
@@ -18,12 +18,12 @@ const spec = z.strictObject({
 type Spec = z.infer<typeof spec>;
 type Found = { signature: string };
 
-function create(spec: Spec, ctx: FoundContext<Found>): PlannedAction {
+function create(spec: Spec, ctx: SchemaContext, found: Found): PlannedAction {
   return {
     id: `expand:${ctx.index}:create_function`,
     sql: functionSql(spec, { attributes: spec.security_definer ? ['SECURITY DEFINER'] : [] }),
     lock: 'none',
-    note: `create ${ctx.found.signature}; no table is locked`,
+    note: `create ${found.signature}; no table is locked`,
   };
 }
 
@@ -44,17 +44,17 @@ export const createFunction = defineSchemaOperation({
       throw new InputError(printableLine(`${where(ctx, 'create_function', 'name')}: function ${spec.schema}.${spec.name}(${shape.argTypes}) already exists; use replace_function`));
     }
     // Where it really goes: a clash with a procedure or aggregate of that signature, or rights on the schema.
-    const refused = await probe.rehearse(create(spec, { ...ctx, found }).sql);
+    const refused = await probe.rehearse(create(spec, ctx, found).sql);
     if (refused) throw new InputError(printableLine(`${where(ctx, 'create_function', 'name')}: ${refused}`));
     return found;
   },
 
-  expand(spec, ctx) {
-    const actions = [create(spec, ctx)];
+  expand(spec, ctx, found) {
+    const actions = [create(spec, ctx, found)];
     if (spec.comment !== undefined) {
       actions.push({
         id: `expand:${ctx.index}:comment_function`,
-        sql: `COMMENT ON FUNCTION ${ctx.found.signature} IS ${literal(spec.comment)}`,
+        sql: `COMMENT ON FUNCTION ${found.signature} IS ${literal(spec.comment)}`,
         lock: 'none',
         note: `describe ${spec.name}`,
       });
@@ -62,14 +62,14 @@ export const createFunction = defineSchemaOperation({
     return actions;
   },
 
-  rollback(spec, ctx) {
+  rollback(spec, ctx, found) {
     return [
       {
         id: `rollback:${ctx.index}:drop_function`,
-        sql: `DROP FUNCTION IF EXISTS ${ctx.found.signature}`,
+        sql: `DROP FUNCTION IF EXISTS ${found.signature}`,
         lock: 'none',
         note: `drop ${spec.name}, which this run created (and its comment)`,
-        undoes: create(spec, ctx),
+        undoes: create(spec, ctx, found),
       },
     ];
   },

@@ -94,6 +94,7 @@ export const createTable = defineOperation({
     ctx.table.columns.push(
       ...spec.columns.map((c) => ({ name: c.name, physical: c.name, type: c.type, notNull: !c.nullable || keyed.has(c.name), default: c.default ?? null })),
     );
+    ctx.table.uniqueKeys.push(spec.primary_key, ...spec.columns.filter((c) => c.unique).map((c) => [c.name]));
   },
 
   expand(spec, ctx) {

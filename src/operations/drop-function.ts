@@ -33,11 +33,11 @@ export const dropFunction = defineSchemaOperation({
     return { signature: sig };
   },
 
-  contract(spec, ctx) {
+  contract(spec, ctx, found) {
     return [
       {
         id: `contract:${ctx.index}:drop_function`,
-        sql: `DROP FUNCTION ${ctx.found.signature}`,
+        sql: `DROP FUNCTION ${found.signature}`,
         lock: 'none',
         note: `drop ${spec.name}; no table is locked`,
       },

@@ -21,6 +21,9 @@ import { replaceFunction } from './replace-function.ts';
 import { dropFunction } from './drop-function.ts';
 import { createEnum } from './create-enum.ts';
 import { addEnumValue } from './add-enum-value.ts';
+import { grant } from './grant.ts';
+import { revoke } from './revoke.ts';
+import { seedData } from './seed-data.ts';
 
 /** The catalog of operations, by the key a playbook writes: adding one is adding its file and a line here. */
 export const OPERATIONS = {
@@ -46,6 +49,9 @@ export const OPERATIONS = {
   drop_function: dropFunction,
   create_enum: createEnum,
   add_enum_value: addEnumValue,
+  grant,
+  revoke,
+  seed_data: seedData,
 };
 
 export type OperationKind = keyof typeof OPERATIONS;

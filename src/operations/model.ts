@@ -32,6 +32,12 @@ export interface ModelTable {
   indexes: Set<string>;
   /** By name, as the table will have them after the run (created, dropped and renamed ones included). */
   constraints: Map<string, ConstraintInfo>;
+  /**
+   * The column sets a valid unique index (no expression, no predicate) covers
+   * when expand runs: what an INSERT … ON CONFLICT (columns) can name. The
+   * catalog's, and the keys create_table declares.
+   */
+  uniqueKeys: string[][];
 }
 
 export type SchemaModel = Map<string, ModelTable>;
@@ -46,6 +52,7 @@ export function modelFromCatalog(info: TableInfo): ModelTable {
     columns: info.columns.map((c) => ({ name: c.name, physical: c.name, type: c.type, notNull: c.notNull, default: c.default })),
     indexes: new Set(info.indexes.map((i) => i.name)),
     constraints: new Map(info.constraints.map((c) => [c.name, c])),
+    uniqueKeys: info.indexes.filter((i) => i.valid && i.unique && i.plain).map((i) => i.columns),
   };
 }
 
@@ -64,5 +71,6 @@ export function newTableModel(ref: TableRef): ModelTable {
     columns: [],
     indexes: new Set(),
     constraints: new Map(),
+    uniqueKeys: [],
   };
 }

@@ -4,6 +4,7 @@ import type { ModelTable } from './model.ts';
 import type { TableInfo } from '../catalog/introspect.ts';
 import type { OutputColumn, ViewInfo } from '../catalog/views.ts';
 import type { TableRef } from '../db/sql.ts';
+import type { PrivilegeLookup, PrivilegeObject } from '../catalog/privileges.ts';
 
 /** Where an operation stands in its playbook, and the names the run gives to its objects. */
 export interface SchemaContext {
@@ -76,6 +77,15 @@ export interface Probe {
   functionDependents(signature: string): Promise<string[]>;
   /** The type of this name in the schema, with its labels in order if it is an enum; null if none. */
   namedType(schema: string, name: string): Promise<{ labels: string[] | null } | null>;
+  roleExists(role: string): Promise<boolean>;
+  /** The privileges `role` holds on an object, as a GRANT or REVOKE by this session would change them; `missing` if no such object. */
+  privileges(object: PrivilegeObject, role: string): Promise<PrivilegeLookup>;
+  /**
+   * The rows of `table` whose `key` columns equal one of `keys` (values as text,
+   * read as the columns' types), with `columns` as text (NULL as null), read-only:
+   * what an upsert of those keys would replace.
+   */
+  rowsByKey(table: TableRef, key: ReadonlyArray<{ name: string; type: string }>, keys: string[][], columns: string[]): Promise<Array<Array<string | null>>>;
 }
 
 export interface FunctionShape {
@@ -124,26 +134,29 @@ export type Touch = { table: string; creates?: boolean };
 
 /**
  * The phases of an operation; one it has nothing to do in is left out. `C` is
- * what it is told of its place; `F`, what its validation found in the live
- * catalog and the plan must keep (the old definition a rollback restores).
+ * what it is told of its place; `F` is what its `validate` found in the live
+ * database and every phase is given (the privileges a role already had, the
+ * rows as they were): the plan is fixed at start, so what rollback must restore
+ * is read then and stored with it.
  */
-interface Phases<S extends z.ZodType, C, F = void> {
+interface Phases<S extends z.ZodType, C, F> {
   spec: S;
   /** One line for the README's table of operations. */
   summary: string;
   /**
    * Checks the operation against the model and the live database, then updates
    * the model to the schema after it. Throws InputError; runs no DDL.
+   * Returns what the phases need to know of the live database, if anything.
    */
   validate(spec: z.infer<S>, ctx: C, probe: Probe): Promise<F>;
   /** Additive DDL: the old application keeps working throughout. */
-  expand?(spec: z.infer<S>, ctx: C): PlannedAction[];
+  expand?(spec: z.infer<S>, ctx: C, found: F): PlannedAction[];
   /** Triggers that keep old and new representations equal while both are written. */
-  dualWrite?(spec: z.infer<S>, ctx: C): PlannedAction[];
+  dualWrite?(spec: z.infer<S>, ctx: C, found: F): PlannedAction[];
   /** Destructive DDL, behind the gate: one short transaction, then any statement that cannot run in one. */
-  contract?(spec: z.infer<S>, ctx: C): PlannedAction[];
+  contract?(spec: z.infer<S>, ctx: C, found: F): PlannedAction[];
   /** Undoes expand and dual-write; every statement is safe to repeat. */
-  rollback?(spec: z.infer<S>, ctx: C): PlannedAction[];
+  rollback?(spec: z.infer<S>, ctx: C, found: F): PlannedAction[];
 }
 
 /**
@@ -152,32 +165,27 @@ interface Phases<S extends z.ZodType, C, F = void> {
  * Adding an operation is adding its file and one line in operations/index.ts;
  * the playbook schema, the JSON Schema and the README's table follow.
  */
-export interface Operation<S extends z.ZodType = z.ZodType> extends Phases<S, OpContext> {
+export interface Operation<S extends z.ZodType = z.ZodType, F = unknown> extends Phases<S, OpContext, F> {
   touches(spec: z.infer<S>): Touch;
-  backfill?(spec: z.infer<S>, ctx: OpContext): BackfillTarget[];
-  verify?(spec: z.infer<S>, ctx: OpContext): { checks: VerifyCheck[]; actions: PlannedAction[] };
+  backfill?(spec: z.infer<S>, ctx: OpContext, found: F): BackfillTarget[];
+  verify?(spec: z.infer<S>, ctx: OpContext, found: F): { checks: VerifyCheck[]; actions: PlannedAction[] };
 }
 
 /**
  * One change to objects of a schema that are not one table's (views,
  * functions, types, privileges, raw SQL): no table model, no rows to walk.
  */
-export interface SchemaOperation<S extends z.ZodType = z.ZodType, F = unknown> extends Phases<S, FoundContext<F>, F> {
-  /** Checks against the live catalog; returns what the phases need of it (their context's `found`). */
-  validate(spec: z.infer<S>, ctx: SchemaContext, probe: Probe): Promise<F>;
+export interface SchemaOperation<S extends z.ZodType = z.ZodType, F = unknown> extends Phases<S, SchemaContext, F> {
   touches(spec: z.infer<S>): { schema: string };
-  verify?(spec: z.infer<S>, ctx: FoundContext<F>): { checks: []; actions: PlannedAction[] };
+  verify?(spec: z.infer<S>, ctx: SchemaContext, found: F): { checks: []; actions: PlannedAction[] };
 }
 
-/** A schema operation's place, with what its validation found: a schema operation has no model to write it into. */
-export type FoundContext<F> = SchemaContext & { found: F };
-
-/** Declares an operation on a table, typing its phases by its spec. */
-export function defineOperation<S extends z.ZodType>(operation: Operation<S>): Operation<S> {
+/** Declares an operation on a table, typing its phases by its spec and by what its validate found. */
+export function defineOperation<S extends z.ZodType, F = void>(operation: Operation<S, F>): Operation<S, F> {
   return operation;
 }
 
-/** Declares an operation on schema objects, typing its phases by its spec. */
+/** Declares an operation on schema objects, typing its phases by its spec and by what its validate found. */
 export function defineSchemaOperation<S extends z.ZodType, F = void>(operation: SchemaOperation<S, F>): SchemaOperation<S, F> {
   return operation;
 }

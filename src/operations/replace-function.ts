@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { InputError } from '../errors.ts';
 import { printableLine } from '../util/printable.ts';
 import type { PlannedAction } from '../engine/action.ts';
-import { defineSchemaOperation, type FoundContext } from './operation.ts';
+import { defineSchemaOperation, type SchemaContext } from './operation.ts';
 import { compiledShape, functionFields, functionSql, signature, type FunctionFields } from './function-parts.ts';
 import { where } from './validation.ts';
 
@@ -40,12 +40,12 @@ function keptSettings(previous: string, spec: FunctionFields): string[] {
   return settings.filter(Boolean);
 }
 
-function replace(spec: FunctionFields, ctx: FoundContext<Found>): PlannedAction {
+function replace(spec: FunctionFields, ctx: SchemaContext, found: Found): PlannedAction {
   return {
     id: `expand:${ctx.index}:replace_function`,
-    sql: functionSql(spec, { orReplace: true, attributes: ctx.found.kept }),
+    sql: functionSql(spec, { orReplace: true, attributes: found.kept }),
     lock: 'none',
-    note: `replace the body of ${ctx.found.signature}; callers see the new one from their next call`,
+    note: `replace the body of ${found.signature}; callers see the new one from their next call`,
   };
 }
 
@@ -72,21 +72,21 @@ export const replaceFunction = defineSchemaOperation({
     }
     const found = { signature: sig, previous: old.definition, kept: keptSettings(old.definition, spec) };
     // In place, where PostgreSQL also refuses renamed parameters and removed defaults.
-    const refused = await probe.rehearse(replace(spec, { ...ctx, found }).sql);
+    const refused = await probe.rehearse(replace(spec, ctx, found).sql);
     if (refused) throw new InputError(printableLine(`${where(ctx, 'replace_function', 'args')}: ${refused}`));
     return found;
   },
 
-  expand: (spec, ctx) => [replace(spec, ctx)],
+  expand: (spec, ctx, found) => [replace(spec, ctx, found)],
 
-  rollback(spec, ctx) {
+  rollback(spec, ctx, found) {
     return [
       {
         id: `rollback:${ctx.index}:restore_function`,
-        sql: ctx.found.previous,
+        sql: found.previous,
         lock: 'none',
         note: `put back the definition ${spec.name} had before this run`,
-        undoes: replace(spec, ctx),
+        undoes: replace(spec, ctx, found),
       },
     ];
   },
