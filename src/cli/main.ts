@@ -16,6 +16,7 @@ import { historyCommand } from './commands/history.ts';
 import { schemaCommand } from './commands/schema.ts';
 import { demoCommand } from './commands/demo.ts';
 import { workerCommand } from './commands/worker.ts';
+import { importCommand } from './commands/import.ts';
 import { addExecutorFlags } from './executor-flags.ts';
 
 export function buildProgram(): Command {
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
     schemaCommand,
     demoCommand,
     workerCommand,
+    importCommand,
   ]) {
     add(program);
   }
