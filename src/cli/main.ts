@@ -17,6 +17,7 @@ import { schemaCommand } from './commands/schema.ts';
 import { demoCommand } from './commands/demo.ts';
 import { workerCommand } from './commands/worker.ts';
 import { schemaPathCommand } from './commands/schema-path.ts';
+import { importCommand } from './commands/import.ts';
 import { addExecutorFlags } from './executor-flags.ts';
 
 export function buildProgram(): Command {
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
     schemaPathCommand,
     demoCommand,
     workerCommand,
+    importCommand,
   ]) {
     add(program);
   }

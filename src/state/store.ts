@@ -20,6 +20,13 @@ import {
 
 type Db = pg.Pool | pg.ClientBase;
 
+/**
+ * history.run_id of a playbook applied by another tool and imported: the column
+ * is NOT NULL without a foreign key, and run ids start at 1, so 0 is no run.
+ */
+const IMPORTED_RUN_ID = 0;
+const runIdOf = (column: string) => `NULLIF(${column}, ${IMPORTED_RUN_ID})::text`;
+
 /** rows/s are the rows committed over this many seconds (0006_rate_window.ts); a batch's buckets are kept a little longer. */
 export const RATE_WINDOW_S = 10;
 const KEEP_BUCKETS_S = RATE_WINDOW_S + 2;
@@ -466,9 +473,10 @@ export class StateStore {
 
   // ---- history of applied playbooks ----
 
-  async appliedPlaybook(name: string, db: Db = this.pool): Promise<{ checksum: string; runId: string } | null> {
-    const { rows } = await db.query<{ checksum: string; runId: string }>(
-      `SELECT checksum, run_id::text AS "runId" FROM ${this.schema}.history WHERE playbook_name = $1`,
+  /** runId is null for a playbook imported as applied by another tool (`bellows import pgroll --history`). */
+  async appliedPlaybook(name: string, db: Db = this.pool): Promise<{ checksum: string; runId: string | null } | null> {
+    const { rows } = await db.query<{ checksum: string; runId: string | null }>(
+      `SELECT checksum, ${runIdOf('run_id')} AS "runId" FROM ${this.schema}.history WHERE playbook_name = $1`,
       [name],
     );
     return rows[0] ?? null;
@@ -495,12 +503,13 @@ export class StateStore {
   async refuseApplied(name: string, checksum: string, db: Db = this.pool): Promise<void> {
     const applied = await this.appliedPlaybook(name, db);
     if (!applied) return;
+    const how = applied.runId === null ? 'imported' : `run ${applied.runId}`;
     if (applied.checksum !== checksum) {
       throw new InputError(
-        `playbook ${name} was applied (run ${applied.runId}) with a different checksum; an applied playbook must not change, write a new one`,
+        `playbook ${name} was applied (${how}) with a different checksum; an applied playbook must not change, write a new one`,
       );
     }
-    throw new ConflictError(`playbook ${name} is already applied (run ${applied.runId})`);
+    throw new ConflictError(`playbook ${name} is already applied (${how})`);
   }
 
   async recordApplied(db: Db, run: RunRecord): Promise<void> {
@@ -511,9 +520,20 @@ export class StateStore {
     ]);
   }
 
-  async history(): Promise<Array<{ playbookName: string; checksum: string; runId: string; appliedAt: Date }>> {
+  /** A playbook another tool applied, recorded so that bellows refuses to apply it again. */
+  async recordImported(db: Db, entry: { playbookName: string; checksum: string; appliedAt: Date }): Promise<void> {
+    await db.query(`INSERT INTO ${this.schema}.history (playbook_name, checksum, run_id, applied_at) VALUES ($1, $2, $3, $4)`, [
+      entry.playbookName,
+      entry.checksum,
+      IMPORTED_RUN_ID,
+      entry.appliedAt,
+    ]);
+  }
+
+  /** runId is null for an imported playbook. */
+  async history(): Promise<Array<{ playbookName: string; checksum: string; runId: string | null; appliedAt: Date }>> {
     const { rows } = await this.pool.query(
-      `SELECT playbook_name AS "playbookName", checksum, run_id::text AS "runId", applied_at AS "appliedAt"
+      `SELECT playbook_name AS "playbookName", checksum, ${runIdOf('run_id')} AS "runId", applied_at AS "appliedAt"
          FROM ${this.schema}.history ORDER BY playbook_name`,
     );
     return rows;

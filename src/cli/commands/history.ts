@@ -14,7 +14,7 @@ export function historyCommand(program: Command): void {
         if (rows.length === 0) return print('no playbook applied yet');
         print('PLAYBOOK                          RUN   APPLIED                   CHECKSUM');
         for (const h of rows) {
-          print(`${h.playbookName.padEnd(33)} ${h.runId.padEnd(5)} ${h.appliedAt.toISOString()}  ${h.checksum.slice(0, 12)}`);
+          print(`${h.playbookName.padEnd(33)} ${(h.runId ?? 'import').padEnd(5)} ${h.appliedAt.toISOString()}  ${h.checksum.slice(0, 12)}`);
         }
       });
     });
