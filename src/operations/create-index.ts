@@ -3,18 +3,25 @@ import { identifier, tableName, sqlExpression } from '../playbook/spec-parts.ts'
 import { ident, qualified } from '../db/sql.ts';
 import { InputError } from '../errors.ts';
 import { defineOperation } from './operation.ts';
-import { requireColumn, requireExpression, where, newColumns } from './validation.ts';
+import { newColumns, oldColumns, requireColumn, requireExpression, where } from './validation.ts';
 
-const SUMMARY = 'always concurrently; `unique`, `method`, `where`';
+const SUMMARY = 'always concurrently; on `columns` or `expressions`; `unique`, `method`, `where`';
 
-const spec = z.strictObject({
-  table: tableName,
-  name: identifier,
-  columns: z.array(identifier).min(1),
-  unique: z.boolean().default(false),
-  method: z.enum(['btree', 'hash', 'gin', 'gist', 'brin']).default('btree'),
-  where: sqlExpression.optional().describe('Predicate of a partial index'),
-});
+const spec = z
+  .strictObject({
+    table: tableName,
+    name: identifier,
+    columns: z.array(identifier).min(1).optional(),
+    expressions: z
+      .array(sqlExpression)
+      .min(1)
+      .optional()
+      .describe('Index keys computed from each row, e.g. lower(email), written over the table as it is now (immutable functions only)'),
+    unique: z.boolean().default(false),
+    method: z.enum(['btree', 'hash', 'gin', 'gist', 'brin']).default('btree'),
+    where: sqlExpression.optional().describe('Predicate of a partial index'),
+  })
+  .refine((s) => (s.columns === undefined) !== (s.expressions === undefined), { message: 'give columns or expressions, one of the two', path: ['columns'] });
 
 /**
  * Always CONCURRENTLY: writes continue while the index builds. A build that
@@ -26,7 +33,10 @@ export const createIndex = defineOperation({
   touches: (spec) => ({ table: spec.table }),
 
   async validate(spec, ctx, probe) {
-    spec.columns.forEach((c, i) => requireColumn(ctx, 'create_index', `columns[${i}]`, c));
+    spec.columns?.forEach((c, i) => requireColumn(ctx, 'create_index', `columns[${i}]`, c));
+    for (const [i, expression] of (spec.expressions ?? []).entries()) {
+      await requireExpression(ctx, 'create_index', `expressions[${i}]`, probe, expression, oldColumns(ctx));
+    }
     if (ctx.table.indexes.has(spec.name)) {
       throw new InputError(`${where(ctx, 'create_index', 'name')}: index "${spec.name}" already exists on ${ctx.table.ref.schema}.${ctx.table.ref.name}`);
     }
@@ -42,8 +52,8 @@ export const createIndex = defineOperation({
 
   expand(spec, ctx) {
     const columns = spec.columns
-      .map((c) => ident(ctx.table.columns.find((m) => m.name === c)?.physical ?? c))
-      .join(', ');
+      ? spec.columns.map((c) => ident(ctx.table.columns.find((m) => m.name === c)?.physical ?? c)).join(', ')
+      : spec.expressions!.map((e) => `(${e})`).join(', ');
     return [
       {
         id: `expand:${ctx.index}:create_index`,

@@ -85,7 +85,7 @@ describe('a directory with one migration bellows cannot express', () => {
       JSON.stringify({
         operations: [
           { add_column: { table: 'users', column: { name: 'rating', type: 'int', nullable: true } } },
-          { alter_column: { table: 'users', column: 'name', nullable: false, up: "coalesce(name, 'anonymous')", down: 'name' } },
+          { set_replica_identity: { table: 'users', identity: { type: 'full' } } },
         ],
       }),
     );
@@ -93,7 +93,7 @@ describe('a directory with one migration bellows cannot express', () => {
     const r = await runCli(['import', 'pgroll', input.dir, '--out', out]);
     expect(r.code, show(r)).toBe(2);
     expect(stderrLines(r)).toEqual([
-      `bellows: import: 03_add_rating.json: operations[1].alter_column: pgroll's "nullable: false" with "up" is not supported by bellows yet; nothing was written`,
+      `bellows: import: 03_add_rating.json: operations[1].set_replica_identity: bellows has no operation for a replica identity yet; nothing was written`,
     ]);
     expect(r.stdout).toBe('');
     expect(existsSync(out)).toBe(false);

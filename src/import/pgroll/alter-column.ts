@@ -47,28 +47,44 @@ function constraintOnColumn(spec: AlterColumn, change: string): BellowsOperation
 }
 
 /**
- * pgroll's alter_column bundles sub-changes; bellows has one operation per kind
- * of change, and only some of them so far. One sub-change converts; a bundle of
- * several, or one bellows cannot express, is refused by name.
+ * What bellows' alter_column takes in one operation: a type, NOT NULL or NULL
+ * allowed, a default, a comment, with `up`/`down` (pgroll's default for each is
+ * the column itself). NOT NULL and a type go through the shadow column, which
+ * needs both; the rest changes in place when the values stay as they are.
+ */
+function attributes(spec: AlterColumn): BellowsOperation {
+  const rewrites = !keepsValues(spec.up, spec.column) || !keepsValues(spec.down, spec.column);
+  const shadow = spec.type !== undefined || spec.nullable === false || rewrites;
+  return {
+    alter_column: {
+      table: spec.table,
+      column: spec.column,
+      ...(spec.type !== undefined ? { type: spec.type } : {}),
+      ...(spec.nullable !== undefined ? { nullable: spec.nullable } : {}),
+      ...(spec.default !== undefined ? { default: spec.default } : {}),
+      ...(spec.comment !== undefined ? { comment: spec.comment } : {}),
+      ...(shadow ? { up: spec.up ?? spec.column, down: spec.down ?? spec.column } : {}),
+    },
+  };
+}
+
+const ATTRIBUTES = new Set(['type', 'nullable: true', 'nullable: false', 'default', 'comment']);
+
+/**
+ * pgroll's alter_column bundles sub-changes. Its column attributes (type,
+ * nullable, default, comment) become one bellows alter_column, together; a
+ * rename or a constraint is an operation of its own in bellows, so it converts
+ * alone and is refused, by name, in a bundle.
  */
 export function convertAlterColumn(spec: AlterColumn): BellowsOperation {
   const found = changes(spec);
   if (found.length === 0) refuse('', 'changes nothing (no type, name, nullable, default, comment, check, unique or references)');
-  if (found.length > 1) refuse('', `pgroll's ${quoted(found)} at once are not supported by bellows: it has one operation per change`);
+  if (found.every((c) => ATTRIBUTES.has(c))) return attributes(spec);
+  if (found.length > 1) refuse('', `pgroll's ${quoted(found)} at once are not supported by bellows: a rename or a constraint is an operation of its own`);
   const [change] = found;
-  switch (change) {
-    case 'name':
-      if (spec.up || spec.down) refuse('up', `pgroll's "name" with "up"/"down" is not supported by bellows: a rename keeps values`);
-      return { rename_column: { table: spec.table, from: spec.column, to: spec.name! } };
-    case 'type':
-      if (!spec.up || !spec.down) refuse(spec.up ? 'down' : 'up', `bellows' alter_column needs both "up" and "down" for a new type`);
-      return { alter_column: { table: spec.table, column: spec.column, type: spec.type, up: spec.up, down: spec.down } };
-    case 'check':
-    case 'unique':
-    case 'references':
-      return constraintOnColumn(spec, change);
-    default:
-      // nullable, default, comment: no bellows operation sets them yet.
-      return refuse('', `pgroll's "${change}"${spec.up ? ' with "up"' : ''} is not supported by bellows yet`);
+  if (change === 'name') {
+    if (spec.up || spec.down) refuse('up', `pgroll's "name" with "up"/"down" is not supported by bellows: a rename keeps values`);
+    return { rename_column: { table: spec.table, from: spec.column, to: spec.name! } };
   }
+  return constraintOnColumn(spec, change);
 }
