@@ -101,7 +101,7 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
       continue;
     }
     const model = await modelFor(db, probe, models, op.touches(entry.spec), where, stateSchema);
-    const ctx: OpContext = { ...base, table: model };
+    const ctx: OpContext = { ...base, table: model, models };
     const found = await op.validate(entry.spec, ctx, probe);
     ctx.columnsAfter = model.columns.map((c) => ({ name: c.name, physical: c.physical, type: c.type }));
     placed.push({ table: op, ctx, found });

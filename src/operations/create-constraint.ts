@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { identifier, tableName, sqlExpression } from '../playbook/spec-parts.ts';
-import { ident, parseTableRef, qualified, tableKey } from '../db/sql.ts';
+import { ident, parseTableRef, qualified, tableKey, type TableRef } from '../db/sql.ts';
 import type { PlannedAction } from '../engine/action.ts';
 import { InputError } from '../errors.ts';
 import { defineOperation, type OpContext, type Probe } from './operation.ts';
@@ -41,31 +41,40 @@ const spec = z
 export type CreateConstraintSpec = z.infer<typeof spec>;
 
 /**
- * The constraint goes on the table as it is before the run: a column that an
- * earlier operation of the playbook adds, moves to a new column or renames is
- * not (yet) where the constraint would have to be.
+ * The constraint goes on the physical columns: one an earlier operation of the
+ * playbook adds is there from expand on (verify proves it after the backfill
+ * fills it); one it moves to a new column or renames is not (yet) where the
+ * constraint would have to be.
  */
 function requireUnchangedColumn(ctx: OpContext, index: number, name: string): ModelColumn {
   const field = `columns[${index}]`;
   const column = requireColumn(ctx, 'create_constraint', field, name);
   const original = ctx.table.original.columns.find((c) => c.name === name);
+  if (!original && column.physical === name) return column;
   if (column.physical !== name || original?.type !== column.type) {
     throw new InputError(`${where(ctx, 'create_constraint', field)}: "${name}" is changed by an earlier operation of this playbook; constrain it in a playbook that follows this one`);
   }
   return column;
 }
 
+async function catalogKeys(probe: Probe, ref: TableRef) {
+  const info = await probe.table(ref);
+  return info && { columns: info.columns, keys: info.indexes.filter((i) => i.unique && i.valid && i.plain).map((i) => i.columns) };
+}
+
 /** PostgreSQL's own rule: a foreign key needs a valid unique index over exactly the referenced columns, with no predicate or expression. */
 async function requireReferencedKey(spec: CreateConstraintSpec, ctx: OpContext, probe: Probe): Promise<void> {
   const at = (field: string) => where(ctx, 'create_constraint', `references.${field}`);
   const ref = parseTableRef(spec.references!.table);
-  const target = await probe.table(ref);
+  // A table this playbook creates is known only to the playbook's model; any other, to the catalog.
+  const created = ctx.models.get(tableKey(ref));
+  const target = created?.created ? { columns: created.columns, keys: created.uniqueKeys } : await catalogKeys(probe, ref);
   if (!target) throw new InputError(`${at('table')}: table ${tableKey(ref)} does not exist`);
   spec.references!.columns.forEach((name, i) => {
     if (!target.columns.some((c) => c.name === name)) throw new InputError(`${at(`columns[${i}]`)}: column "${name}" does not exist in ${tableKey(ref)}`);
   });
   const wanted = [...spec.references!.columns].sort().join(',');
-  if (!target.indexes.some((i) => i.unique && i.valid && i.plain && [...i.columns].sort().join(',') === wanted)) {
+  if (!target.keys.some((key) => [...key].sort().join(',') === wanted)) {
     throw new InputError(`${at('columns')}: no primary key or unique index of ${tableKey(ref)} is exactly (${spec.references!.columns.join(', ')}); a foreign key needs one`);
   }
 }

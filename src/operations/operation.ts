@@ -26,6 +26,8 @@ export interface SchemaContext {
 /** The context of an operation on a table: the model of that table too. */
 export interface OpContext extends SchemaContext {
   table: ModelTable;
+  /** Every table the playbook touches so far, by `schema.table`: a table it creates exists only here. */
+  models: ReadonlyMap<string, ModelTable>;
   /**
    * The new version's columns as this operation left them. `table` is the model
    * after the whole playbook; an operation's `down` is written against its own
