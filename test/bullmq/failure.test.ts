@@ -1,9 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createSampleTable } from '../../src/demo/sample.ts';
-import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
+import type { TestDatabase } from '../helpers/db.ts';
 import { catalogSnapshot, describe as show, playbookPath, runCli, statusJson, waitFor } from '../helpers/cli.ts';
 import { backfillHold } from '../helpers/hold.ts';
-import { backfillProgress, countTouches, startWorker, testRedis, type TestRedis } from './harness.ts';
+import { backfillProgress, countTouches, startWorker, usersOnRedis, type TestRedis } from './harness.ts';
 
 /**
  * A range job that fails for a reason a retry cannot cure stops the run: the
@@ -14,16 +13,14 @@ import { backfillProgress, countTouches, startWorker, testRedis, type TestRedis 
 const ROWS = 30_000;
 let db: TestDatabase;
 let redis: TestRedis;
+let cli: (args: string[]) => ReturnType<typeof runCli>;
 
 beforeAll(async () => {
-  db = await freshDatabase();
-  await createSampleTable(db.pool, ROWS);
-  redis = await testRedis();
+  ({ db, redis, cli } = await usersOnRedis(ROWS));
 });
 
 describe('a failed BullMQ run', () => {
   it('keeps its error, shows it in status, and resumes from its checkpoints once the cause is fixed', async () => {
-    const cli = (args: string[]) => runCli(args, { db: db.url, env: { REDIS_URL: redis.url } });
     const touches = await countTouches(db, 'users');
     await db.query(`CREATE TABLE test_control.gate (stop boolean NOT NULL)`);
     await db.query(`INSERT INTO test_control.gate VALUES (false)`);
@@ -67,7 +64,6 @@ describe('a failed BullMQ run', () => {
   });
 
   it('rolls back mid-backfill through its driver on the fleet: the original schema is back', async () => {
-    const cli = (args: string[]) => runCli(args, { db: db.url, env: { REDIS_URL: redis.url } });
     await db.query(`DROP TRIGGER IF EXISTS test_touch ON users`);
     const hold = await backfillHold(db, 'public.users', 1_000);
     const before = await catalogSnapshot(db.pool);

@@ -3,7 +3,9 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../src/util/free-port.ts';
 import { atFileEnd } from '../helpers/cleanup.ts';
-import { REPO, spawnCli, waitFor, type CliOptions, type CliProcess } from '../helpers/cli.ts';
+import { REPO, runCli, spawnCli, waitFor, type CliOptions, type CliProcess } from '../helpers/cli.ts';
+import { freshDatabase } from '../helpers/db.ts';
+import { createSampleTable } from '../../src/demo/sample.ts';
 import { Redis } from 'ioredis';
 import { Queue } from 'bullmq';
 import { databaseIdentity } from '../../src/state/identity.ts';
@@ -134,4 +136,13 @@ export async function countTouches(db: TestDatabase, table: string): Promise<() 
     const { rows } = await db.query<{ rows: number; twice: number }>(`SELECT count(DISTINCT id)::int AS rows, count(*) FILTER (WHERE n > 1)::int AS twice FROM (SELECT id, count(*) AS n FROM test_control.touches GROUP BY id) t`);
     return rows[0];
   };
+}
+
+/** A fresh database with the demo users table of `rows` rows, a redis-server of the file's own, and the CLI pointed at both. */
+export async function usersOnRedis(rows: number) {
+  const db = await freshDatabase();
+  await createSampleTable(db.pool, rows);
+  const redis = await testRedis();
+  const cli = (args: string[]) => runCli(args, { db: db.url, env: { REDIS_URL: redis.url } });
+  return { db, redis, cli };
 }

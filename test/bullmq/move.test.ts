@@ -1,9 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createSampleTable } from '../../src/demo/sample.ts';
-import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
+import type { TestDatabase } from '../helpers/db.ts';
 import { describe as show, playbookPath, runCli, spawnCli, statusJson, waitFor } from '../helpers/cli.ts';
 import { backfillHold } from '../helpers/hold.ts';
-import { backfillProgress, countTouches, startWorker, testRedis, type TestRedis } from './harness.ts';
+import { backfillProgress, countTouches, startWorker, usersOnRedis, type TestRedis } from './harness.ts';
 
 /**
  * `resume --executor` moves a run between BullMQ and the local executor
@@ -14,11 +13,10 @@ import { backfillProgress, countTouches, startWorker, testRedis, type TestRedis 
 const ROWS = 30_000;
 let db: TestDatabase;
 let redis: TestRedis;
+let cli: (args: string[]) => ReturnType<typeof runCli>;
 
 beforeAll(async () => {
-  db = await freshDatabase();
-  await createSampleTable(db.pool, ROWS);
-  redis = await testRedis();
+  ({ db, redis, cli } = await usersOnRedis(ROWS));
 });
 
 describe('moving a run between BullMQ and the local executor', () => {

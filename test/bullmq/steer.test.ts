@@ -1,9 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createSampleTable } from '../../src/demo/sample.ts';
-import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
+import type { TestDatabase } from '../helpers/db.ts';
 import { describe as show, playbookPath, runCli, spawnCli, statusJson, waitFor } from '../helpers/cli.ts';
 import { backfillHold } from '../helpers/hold.ts';
-import { activeRangeJobs, backfillProgress, startWorker, testRedis, type TestRedis } from './harness.ts';
+import { activeRangeJobs, backfillProgress, startWorker, usersOnRedis, type TestRedis } from './harness.ts';
 
 /**
  * Steering a BullMQ run from the CLI while two workers walk it: status, pause
@@ -15,18 +14,16 @@ const ROWS = 40_000;
 const BATCH = 100;
 let db: TestDatabase;
 let redis: TestRedis;
+let cli: (args: string[]) => ReturnType<typeof runCli>;
 
 beforeAll(async () => {
-  db = await freshDatabase();
-  await createSampleTable(db.pool, ROWS);
-  redis = await testRedis();
+  ({ db, redis, cli } = await usersOnRedis(ROWS));
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('steering a BullMQ run', () => {
   it('pauses within one batch per range, tunes parallelism up and down, resumes, and completes', async () => {
-    const cli = (args: string[]) => runCli(args, { db: db.url, env: { REDIS_URL: redis.url } });
     const workers = [await startWorker(db.url, redis), await startWorker(db.url, redis)];
     const hold = await backfillHold(db, 'public.users', 4 * BATCH);
     const started = await cli([
