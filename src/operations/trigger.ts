@@ -143,8 +143,21 @@ export function translationTrigger(ctx: OpContext, translation: Translation): Pl
   const newChanged = translation.forward.map((c) => `NEW.${ident(c.column)} IS DISTINCT FROM OLD.${ident(c.column)}`).join(' OR ');
   return dualWriteTrigger(ctx, {
     fromOldApp: setNew,
-    fromNewApp: `IF TG_OP = 'INSERT' OR ${newChanged} THEN ${setOld}\n      ELSE ${inOldShape(ctx, setNew)}\n      END IF;`,
+    fromNewApp: `IF TG_OP = 'INSERT' OR ${newChanged} THEN ${translation.forward.length > 1 ? fillLeftAlone(ctx, translation, setOld) : setOld}\n      ELSE ${inOldShape(ctx, setNew)}\n      END IF;`,
   });
+}
+
+/**
+ * With several new columns, an update may set one and leave the others alone on
+ * a row the backfill has not reached (they are still NULL): those get `up` first,
+ * and `down` then reads the row as completed (a fresh block: the outer one's
+ * variables hold the row as it came).
+ */
+function fillLeftAlone(ctx: OpContext, translation: Translation, setOld: string): string {
+  const fill = translation.forward
+    .map((c) => `IF NEW.${ident(c.column)} IS NOT DISTINCT FROM OLD.${ident(c.column)} THEN NEW.${ident(c.column)} := ${c.up}; END IF;`)
+    .join(' ');
+  return `IF TG_OP = 'UPDATE' THEN ${inOldShape(ctx, fill)} END IF;\n      ${declareBlock(newShape(ctx), setOld)}`;
 }
 
 export function dropDualWrite(ctx: OpContext, phase: 'contract' | 'rollback'): PlannedAction[] {
