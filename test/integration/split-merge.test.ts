@@ -67,7 +67,7 @@ describe('the example playbooks on the demo users table', () => {
     expect(await tableDigest(db.pool, 'users')).toEqual(digest);
   });
 
-  it('0025 splits name with both applications writing during the run, then 0026 merges it back', async () => {
+  it('0025 splits name with both applications writing during the run; 0026 rolls back at the gate exactly, then merges it back', async () => {
     const engine = engineFor(db.pool);
     const steps = stepsFor(engine.store, db.pool);
 
@@ -103,7 +103,18 @@ describe('the example playbooks on the demo users table', () => {
     const { rows: untranslated } = await db.query(`SELECT count(*)::int AS n FROM users WHERE first_name IS NULL OR (last_name IS NULL AND id <> 1003)`);
     expect(untranslated[0].n).toBe(0);
 
-    const merge = await engine.open(await loadPlaybook(playbookPath('0026_users_merge_name.yaml')));
+    const merged = await loadPlaybook(playbookPath('0026_users_merge_name.yaml'));
+    const before = await catalogSnapshot(db.pool);
+    const digest = await tableDigest(db.pool, 'users');
+    const aborted = await engine.open(merged);
+    expect(await engine.executor.drive(aborted, { stopAtGate: true })).toBe('awaiting_approval');
+    expect(await rowsOf('name', [1002])).toEqual([{ id: 1002, name: 'Alan Turing' }]);
+    await engine.store.setDesired(aborted.id, { abort: true }, 'abort');
+    expect(await engine.executor.drive(await engine.store.getRun(aborted.id), { stopAtGate: true })).toBe('rolled_back');
+    expect(await catalogSnapshot(db.pool)).toEqual(before);
+    expect(await tableDigest(db.pool, 'users')).toEqual(digest);
+
+    const merge = await engine.open(merged);
     await steps.expand(merge.id);
     await steps.dualWrite(merge.id);
     const v26 = await applications(db, '0026_users_merge_name');
