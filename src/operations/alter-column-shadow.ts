@@ -3,19 +3,19 @@ import type { PlannedAction } from '../engine/action.ts';
 import type { OpContext } from './operation.ts';
 import type { AlterColumnSpec, ColumnPath } from './alter-column.ts';
 import type { IndexInfo } from '../catalog/introspect.ts';
-import { dropDualWrite, dualWriteTrigger, inOldShape } from './trigger.ts';
+import { dropDualWrite, translationTrigger } from './trigger.ts';
 import { notNullViaCheck } from './not-null.ts';
 import { names } from './names.ts';
 import {
   newColumns,
   oldColumns,
   refuseKeyColumn,
-  requireColumn,
+  refuseLostDependents,
+  requireUnchangedColumn,
   requireExpression,
   requireType,
   where,
 } from './validation.ts';
-import { InputError } from '../errors.ts';
 
 function original(spec: AlterColumnSpec, ctx: OpContext) {
   return ctx.table.original.columns.find((c) => c.name === spec.column)!;
@@ -61,20 +61,10 @@ function addShadow(spec: AlterColumnSpec, ctx: OpContext): PlannedAction {
  */
 export const shadowPath: ColumnPath = {
   async validate(spec, ctx, probe) {
-    const column = requireColumn(ctx, 'alter_column', 'column', spec.column);
-    if (column.physical !== spec.column || !ctx.table.original.columns.some((c) => c.name === spec.column)) {
-      throw new InputError(`${where(ctx, 'alter_column', 'column')}: "${spec.column}" is already changed earlier in this playbook; combine the changes into one alter_column`);
-    }
+    const column = requireUnchangedColumn(ctx, 'alter_column', 'column', spec.column);
     refuseKeyColumn(ctx, 'alter_column', spec.column);
-    // Contract drops the old column, and with it everything built on it; only
-    // plain indexes are rebuilt on the new column. Anything else would vanish
-    // silently (a CHECK, a foreign key, a partial unique index) or make contract fail.
-    const lost = (await probe.columnDependents(ctx.table.ref, spec.column)).filter((d) => !d.rebuilt);
-    if (lost.length) {
-      throw new InputError(
-        `${where(ctx, 'alter_column', 'column')}: "${spec.column}" is used by ${lost.map((d) => d.what).join(', ')}; contract would lose ${lost.length > 1 ? 'them' : 'it'} with the old column. Drop ${lost.length > 1 ? 'them' : 'it'} first and recreate ${lost.length > 1 ? 'them' : 'it'} after contract`,
-      );
-    }
+    // Only plain indexes are rebuilt on the new column.
+    await refuseLostDependents(ctx, 'alter_column', 'column', probe, spec.column, (d) => d.rebuilt);
     if (spec.type) await requireType(ctx, 'alter_column', probe, spec.type);
     const type = newType(spec, ctx);
     if (spec.default) await requireExpression(ctx, 'alter_column', 'default', probe, spec.default, [], type);
@@ -115,14 +105,9 @@ export const shadowPath: ColumnPath = {
   },
 
   dualWrite(spec, ctx) {
-    const shadow = ident(names.shadow(spec.column));
-    return dualWriteTrigger(ctx, {
-      fromOldApp: `NEW.${shadow} := ${spec.up!};`,
-      // An update that leaves the new column alone may hit a row the backfill has
-      // not reached yet (shadow still NULL): keep the shadow equal to up(old) there too.
-      fromNewApp:
-        `IF TG_OP = 'INSERT' OR NEW.${shadow} IS DISTINCT FROM OLD.${shadow} THEN NEW.${ident(spec.column)} := ${spec.down!};\n` +
-        `      ELSE ${inOldShape(ctx, `NEW.${shadow} := ${spec.up!};`)}\n      END IF;`,
+    return translationTrigger(ctx, {
+      forward: [{ column: names.shadow(spec.column), up: spec.up! }],
+      backward: [{ column: spec.column, down: spec.down! }],
     });
   },
 

@@ -3,6 +3,8 @@ import { addColumn } from './add-column.ts';
 import { alterColumn } from './alter-column.ts';
 import { renameColumn } from './rename-column.ts';
 import { dropColumn } from './drop-column.ts';
+import { splitColumn } from './split-column.ts';
+import { mergeColumns } from './merge-columns.ts';
 import { createIndex } from './create-index.ts';
 import { dropIndex } from './drop-index.ts';
 import { createTable } from './create-table.ts';
@@ -31,6 +33,8 @@ export const OPERATIONS = {
   alter_column: alterColumn,
   rename_column: renameColumn,
   drop_column: dropColumn,
+  split_column: splitColumn,
+  merge_columns: mergeColumns,
   create_index: createIndex,
   drop_index: dropIndex,
   create_table: createTable,

@@ -124,6 +124,42 @@ END $bellows$`;
   ];
 }
 
+/**
+ * Columns kept equal both ways: every new column is its `up` over the old row,
+ * every old column its `down` over the new row. The old application's writes set
+ * the new columns; the new application's set the old ones, unless it left the new
+ * columns alone: the row may not be backfilled yet, so the new columns get `up`.
+ */
+export interface Translation {
+  /** Physical new columns, each with `up` over the old columns. */
+  forward: ReadonlyArray<{ column: string; up: string }>;
+  /** Old columns, each with `down` over the new columns. */
+  backward: ReadonlyArray<{ column: string; down: string }>;
+}
+
+export function translationTrigger(ctx: OpContext, translation: Translation): PlannedAction[] {
+  const setNew = translation.forward.map((c) => `NEW.${ident(c.column)} := ${c.up};`).join(' ');
+  const setOld = translation.backward.map((c) => `NEW.${ident(c.column)} := ${c.down};`).join(' ');
+  const newChanged = translation.forward.map((c) => `NEW.${ident(c.column)} IS DISTINCT FROM OLD.${ident(c.column)}`).join(' OR ');
+  return dualWriteTrigger(ctx, {
+    fromOldApp: setNew,
+    fromNewApp: `IF TG_OP = 'INSERT' OR ${newChanged} THEN ${translation.forward.length > 1 ? fillLeftAlone(ctx, translation, setOld) : setOld}\n      ELSE ${inOldShape(ctx, setNew)}\n      END IF;`,
+  });
+}
+
+/**
+ * With several new columns, an update may set one and leave the others alone on
+ * a row the backfill has not reached (they are still NULL): those get `up` first,
+ * and `down` then reads the row as completed (a fresh block: the outer one's
+ * variables hold the row as it came).
+ */
+function fillLeftAlone(ctx: OpContext, translation: Translation, setOld: string): string {
+  const fill = translation.forward
+    .map((c) => `IF NEW.${ident(c.column)} IS NOT DISTINCT FROM OLD.${ident(c.column)} THEN NEW.${ident(c.column)} := ${c.up}; END IF;`)
+    .join(' ');
+  return `IF TG_OP = 'UPDATE' THEN ${inOldShape(ctx, fill)} END IF;\n      ${declareBlock(newShape(ctx), setOld)}`;
+}
+
 export function dropDualWrite(ctx: OpContext, phase: 'contract' | 'rollback'): PlannedAction[] {
   return [
     {

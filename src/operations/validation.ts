@@ -1,5 +1,5 @@
 import { InputError } from '../errors.ts';
-import type { OpContext, Probe, SchemaContext } from './operation.ts';
+import type { ColumnDependent, OpContext, Probe, SchemaContext } from './operation.ts';
 import type { ModelColumn } from './model.ts';
 import { findColumn } from './model.ts';
 import type { ConstraintInfo } from '../catalog/introspect.ts';
@@ -16,6 +16,37 @@ export function requireColumn(ctx: OpContext, kind: string, field: string, name:
     throw new InputError(`${where(ctx, kind, field)}: column "${name}" does not exist in ${ctx.table.ref.schema}.${ctx.table.ref.name}`);
   }
   return column;
+}
+
+/** A column as it is before the run: one already added, renamed or changed earlier in the playbook is refused. */
+export function requireUnchangedColumn(ctx: OpContext, kind: string, field: string, name: string): ModelColumn {
+  const column = requireColumn(ctx, kind, field, name);
+  if (column.physical !== name || !ctx.table.original.columns.some((c) => c.name === name)) {
+    throw new InputError(`${where(ctx, kind, field)}: "${name}" is already changed earlier in this playbook; combine the changes into one ${kind}`);
+  }
+  return column;
+}
+
+/**
+ * Contract drops the old column, and with it everything built on it: anything
+ * not `kept` (rebuilt elsewhere) would vanish silently (a CHECK, a foreign key,
+ * an index) or make contract fail.
+ */
+export async function refuseLostDependents(
+  ctx: OpContext,
+  kind: string,
+  field: string,
+  probe: Probe,
+  column: string,
+  kept: (dependent: ColumnDependent) => boolean = () => false,
+): Promise<void> {
+  const lost = (await probe.columnDependents(ctx.table.ref, column)).filter((d) => !kept(d));
+  if (lost.length) {
+    const them = lost.length > 1 ? 'them' : 'it';
+    throw new InputError(
+      `${where(ctx, kind, field)}: "${column}" is used by ${lost.map((d) => d.what).join(', ')}; contract would lose ${them} with the old column. Drop ${them} first and recreate ${them} after contract`,
+    );
+  }
 }
 
 export function requireNoColumn(ctx: OpContext, kind: string, field: string, name: string): void {
