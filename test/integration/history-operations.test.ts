@@ -1,9 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
-import { engineFor, silentLog } from '../helpers/engine.ts';
-import { SMALL_BATCHES } from '../helpers/lifecycle.ts';
+import { engineFor } from '../helpers/engine.ts';
+import { SMALL_BATCHES, stoppingExecutor } from '../helpers/lifecycle.ts';
 import { catalogSnapshot, playbookPath } from '../helpers/cli.ts';
-import { LocalExecutor } from '../../src/executors/local/local-executor.ts';
 import { backfillWork } from '../../src/backfill/backfill-work.ts';
 import { createSampleTable } from '../../src/demo/sample.ts';
 import { loadPlaybook } from '../../src/playbook/load.ts';
@@ -29,21 +28,6 @@ async function keyedTable(name: string): Promise<void> {
   await db.query(`ANALYZE ${name}`);
 }
 
-/** An executor that stops itself after `batches` committed backfill batches, as a worker shutting down would. */
-function stoppingExecutor(batches: number) {
-  const controller = new AbortController();
-  let seen = 0;
-  return new LocalExecutor({
-    db: db.pool,
-    store: engineFor(db.pool).store,
-    log: silentLog,
-    signal: controller.signal,
-    onBatch: (range) => {
-      if (range.task === 'backfill' && ++seen >= batches) controller.abort();
-    },
-  });
-}
-
 const rowsOf = async (sql: string, params: unknown[] = []) => (await db.query(sql, params)).rows;
 const now = async (): Promise<string> => (await rowsOf(`SELECT clock_timestamp()::text AS t`))[0].t;
 const ROW = `id::int, email, name`;
@@ -66,7 +50,7 @@ describe('add_history', () => {
     const run = await engine.open({ name: 'hist_add', settings: SMALL_BATCHES, operations: [{ add_history: { table: 'hist' } }] });
 
     // Stopped after two batches: ids up to about 200 have their versions, the rest not yet.
-    expect(await stoppingExecutor(2).drive(run, { stopAtGate: true })).toBe('stopped');
+    expect(await stoppingExecutor(db.pool, 'backfill', 2).drive(run, { stopAtGate: true })).toBe('stopped');
     const [range] = await engine.store.getRanges(run.id, 'backfill');
     expect(range.done).toBe(false);
     expect((await rowsOf(`SELECT count(*)::int AS n FROM hist_history`))[0].n).toBe(range.rowsDone);
@@ -131,7 +115,7 @@ describe('add_history', () => {
       const engine = engineFor(db.pool);
       const run = await engine.open({ name: `hist_rb_${stop.replace('-', '_')}`, settings: SMALL_BATCHES, operations: [{ add_history: { table: 'hist_rb' } }] });
       if (stop === 'gate') expect(await engine.executor.drive(run, { stopAtGate: true })).toBe('awaiting_approval');
-      else expect(await stoppingExecutor(1).drive(run, { stopAtGate: true })).toBe('stopped');
+      else expect(await stoppingExecutor(db.pool, 'backfill', 1).drive(run, { stopAtGate: true })).toBe('stopped');
       await db.query(`UPDATE hist_rb SET name = 'written' WHERE id = 10`);
       await engine.store.setDesired(run.id, { abort: true }, 'abort');
       expect(await engine.executor.drive(await engine.store.getRun(run.id), { stopAtGate: true })).toBe('rolled_back');
