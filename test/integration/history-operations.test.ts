@@ -108,6 +108,52 @@ describe('add_history', () => {
     expect((await rowsOf(`SELECT count(*)::int AS n FROM hist_history`))[0].n).toBe(ROWS + 5);
   });
 
+  it('an application transaction holding a row the backfill reaches: the batch waits, the row gets one open version', async () => {
+    await keyedTable('hist_race');
+    const engine = engineFor(db.pool);
+    const run = await engine.open({ name: 'hist_race', settings: SMALL_BATCHES, operations: [{ add_history: { table: 'hist_race' } }] });
+    expect(await stoppingExecutor(db.pool, 'backfill', 1).drive(run, { stopAtGate: true })).toBe('stopped');
+    const app = await db.pool.connect();
+    try {
+      await app.query('BEGIN');
+      await app.query(`UPDATE hist_race SET name = 'racing' WHERE id = 400`);
+      const driving = engine.executor.drive(await engine.store.getRun(run.id), { stopAtGate: true });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await app.query('COMMIT');
+      expect(await driving).toBe('awaiting_approval');
+    } finally {
+      app.release();
+    }
+    expect(await versionsOf('hist_race_history', 400)).toEqual([
+      [400, 'u400@example.com', null, '-infinity', 'at'],
+      [400, 'u400@example.com', 'racing', 'at', 'infinity'],
+    ]);
+    expect((await rowsOf(`SELECT count(*)::int AS n FROM hist_race_history`))[0].n).toBe(ROWS + 1);
+  });
+
+  it('verify stops the run when a row has no open version equal to it; rollback then leaves the catalog as before', async () => {
+    await keyedTable('hist_bad');
+    const before = await catalogSnapshot(db.pool);
+    const engine = engineFor(db.pool);
+    const run = await engine.open({ name: 'hist_bad', settings: SMALL_BATCHES, operations: [{ add_history: { table: 'hist_bad' } }] });
+    expect(await stoppingExecutor(db.pool, 'backfill', 2).drive(run, { stopAtGate: true })).toBe('stopped');
+    // A write the trigger never sees (replication role skips triggers): row 7 now differs from its version.
+    const quiet = await db.pool.connect();
+    try {
+      await quiet.query(`SET session_replication_role = replica`);
+      await quiet.query(`UPDATE hist_bad SET name = 'unseen' WHERE id = 7`);
+    } finally {
+      await quiet.query(`RESET session_replication_role`);
+      quiet.release();
+    }
+    const failed = await engine.executor.drive(await engine.store.getRun(run.id), { stopAtGate: true }).then(() => null, (e: Error) => e.message);
+    expect(failed).toContain('history of hist_bad: a row has no open version equal to it; key (7)');
+    expect(await engine.store.getRun(run.id)).toMatchObject({ phase: 'verify', status: 'failed' });
+    await engine.store.setDesired(run.id, { abort: true }, 'rollback');
+    expect(await engine.executor.drive(await engine.store.getRun(run.id), { stopAtGate: true })).toBe('rolled_back');
+    expect(await catalogSnapshot(db.pool)).toEqual(before);
+  });
+
   it('rolled back at the gate and from mid-backfill leaves the catalog exactly as before', async () => {
     await keyedTable('hist_rb');
     for (const stop of ['gate', 'mid-backfill'] as const) {
