@@ -10,6 +10,7 @@ import { loadPlaybook } from '../../src/playbook/load.ts';
 import { StateStore } from '../../src/state/store.ts';
 import type { CompiledTable } from '../../src/engine/compile.ts';
 import { qualified } from '../../src/db/sql.ts';
+import { columnFills } from '../../src/backfill/backfill-work.ts';
 import { benchPool } from './bench-db.ts';
 import type { FillTarget } from './check.ts';
 import { outputTail, procStatusKb, sleep, start, waitFor, type Child } from './proc.ts';
@@ -83,7 +84,7 @@ export const expandAndDualWrite = (url: string, playbookPath: string) => setUp(u
 
 /** What a batch writes into the table (the bench's playbooks have one backfilled column). */
 export function fillTargetOf(table: CompiledTable): FillTarget {
-  const [target] = table.backfill;
+  const [target] = columnFills(table.backfill);
   return { table: qualified(table.ref), column: target.column, expression: target.expression };
 }
 

@@ -1,5 +1,5 @@
 import { ident, qualified } from '../../src/db/sql.ts';
-import { backfillStatement } from '../../src/backfill/backfill-work.ts';
+import { backfillStatements, columnFills } from '../../src/backfill/backfill-work.ts';
 import type { CompiledTable } from '../../src/engine/compile.ts';
 import { benchPool, PGBENCH_TABLES, type BenchDatabases, type Dataset } from '../lib/bench-db.ts';
 import { expandAndDualWrite, expandOnly, fillTargetOf } from '../lib/bellows.ts';
@@ -24,7 +24,7 @@ async function timeWholeTableUpdate(url: string, table: CompiledTable, stepAside
     await client.query('BEGIN');
     if (stepAside) await client.query(`SELECT set_config('bellows.backfill', 'on', true)`);
     const started = performance.now();
-    const result = await client.query(backfillStatement(table, 'true'));
+    const result = await client.query(backfillStatements(table, 'true')[0]);
     await client.query('COMMIT');
     const ms = performance.now() - started;
     const rows = result.rowCount ?? 0;
@@ -78,7 +78,7 @@ function keysetProcedure(table: CompiledTable, step: number): string {
   const key = table.key![0];
   const k = ident(key.name);
   const t = qualified(table.ref);
-  const sets = table.backfill.map((b) => `${ident(b.column)} = (${b.expression})`).join(', ');
+  const sets = columnFills(table.backfill).map((b) => `${ident(b.column)} = (${b.expression})`).join(', ');
   return `CREATE PROCEDURE pg_temp.bench_keyset_backfill() LANGUAGE plpgsql AS $bench$
 DECLARE
   last_key ${key.type};

@@ -1,7 +1,7 @@
 import type { Action } from './action.ts';
 import type { CompiledPlan, CompiledTable } from './compile.ts';
 import { keyset } from '../backfill/keyset.ts';
-import { backfillStatement } from '../backfill/backfill-work.ts';
+import { backfillStatements } from '../backfill/backfill-work.ts';
 import { anyMismatch } from '../verify/checks.ts';
 
 export interface PlanSection {
@@ -34,7 +34,7 @@ export function describePlan(plan: CompiledPlan): PlanSection[] {
     if (table.backfill.length) {
       backfill.statements.push(
         { sql: find, lock: 'ACCESS SHARE (reads only)', note: `per batch: the batch's last key, by index-only scan of ${table.keyIndex}` },
-        { sql: backfillStatement(table, where), lock: 'ROW EXCLUSIVE (rows of one batch)', note: 'per batch, committed with its checkpoint' },
+        ...backfillStatements(table, where).map((sql) => ({ sql, lock: 'ROW EXCLUSIVE (rows of one batch)', note: 'per batch, committed with its checkpoint' })),
       );
     }
     if (table.verify.length) {

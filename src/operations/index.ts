@@ -26,6 +26,8 @@ import { addEnumValue } from './add-enum-value.ts';
 import { grant } from './grant.ts';
 import { revoke } from './revoke.ts';
 import { seedData } from './seed-data.ts';
+import { addHistory } from './add-history.ts';
+import { dropHistory } from './drop-history.ts';
 
 /** The catalog of operations, by the key a playbook writes: adding one is adding its file and a line here. */
 export const OPERATIONS = {
@@ -56,6 +58,8 @@ export const OPERATIONS = {
   grant,
   revoke,
   seed_data: seedData,
+  add_history: addHistory,
+  drop_history: dropHistory,
 };
 
 export type OperationKind = keyof typeof OPERATIONS;

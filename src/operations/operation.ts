@@ -113,9 +113,36 @@ export interface ColumnDependent {
 }
 
 /** One column the backfill fills: `SET column = expression` over the old columns. */
-export interface BackfillTarget {
+export interface ColumnFill {
   column: string;
   expression: string;
+}
+
+/**
+ * Rows the backfill copies into another table, batch by batch:
+ * `INSERT INTO into (columns) SELECT select FROM table WHERE <batch> FOR SHARE
+ * ON CONFLICT onConflict DO NOTHING`. The conflict target makes a redone batch
+ * insert nothing twice; FOR SHARE makes an application write to a row of the
+ * batch wait for it, so its trigger sees the copy.
+ */
+export interface RowCopy {
+  copy: {
+    /** The target table, quoted and qualified. */
+    into: string;
+    /** Its columns, quoted. */
+    columns: string[];
+    /** One expression per column over the walked table's row. */
+    select: string[];
+    /** The conflict target, e.g. `(id, valid_to)`. */
+    onConflict: string;
+  };
+}
+
+/** What the backfill does to each batch of a table's rows. */
+export type BackfillTarget = ColumnFill | RowCopy;
+
+export function isRowCopy(target: BackfillTarget): target is RowCopy {
+  return 'copy' in target;
 }
 
 /** A row is correct when `column IS NOT DISTINCT FROM expression` (or, without one, is not NULL). */

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { engineFor } from '../helpers/engine.ts';
 import { keyset } from '../../src/backfill/keyset.ts';
-import { backfillStatement } from '../../src/backfill/backfill-work.ts';
+import { backfillStatements } from '../../src/backfill/backfill-work.ts';
 import type { RunRecord } from '../../src/state/types.ts';
 
 let db: TestDatabase;
@@ -104,7 +104,7 @@ describe('batch statements use the key index for every kind of key', () => {
       const find = `SELECT ${ks.selectText} FROM ${ks.table} WHERE ${ks.between(lo, hi, findParams)} ORDER BY ${ks.orderBy} LIMIT 1 OFFSET 96`;
       const updParams: unknown[] = [];
       const table = { name: t, ref: info, key: info.key!.columns, keyIndex: info.key!.index, estimatedRows: 3000, backfill: [{ column: 'v', expression: 'v + 1' }], verify: [] };
-      const update = backfillStatement(table, ks.between(lo, hi, updParams));
+      const update = backfillStatements(table, ks.between(lo, hi, updParams))[0];
 
       for (const [sql, params] of [[find, findParams], [update, updParams]] as const) {
         const plan = await db.query(`EXPLAIN (FORMAT JSON) ${sql}`, [...params]);
@@ -135,7 +135,7 @@ describe('a skewed composite key', () => {
     const [lo, hi] = [await at(1000), await at(1100)];
     const params: unknown[] = [];
     const table = { name: 'skewed', ref: info, key: info.key!.columns, keyIndex: info.key!.index, estimatedRows: 60000, backfill: [{ column: 'v', expression: 'v + 1' }], verify: [] };
-    const update = backfillStatement(table, ks.between(lo, hi, params));
+    const update = backfillStatements(table, ks.between(lo, hi, params))[0];
     const client = await db.pool.connect();
     try {
       await client.query('BEGIN');

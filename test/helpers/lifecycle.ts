@@ -2,7 +2,8 @@ import pg from 'pg';
 import { ident } from '../../src/db/sql.ts';
 import { createSteps, type Steps } from '../../src/engine/steps.ts';
 import { silentLog, schemaSnapshot } from './engine.ts';
-import type { StateStore } from '../../src/state/store.ts';
+import { StateStore } from '../../src/state/store.ts';
+import { LocalExecutor } from '../../src/executors/local/local-executor.ts';
 import type { TestDatabase } from './db.ts';
 import { atFileEnd } from './cleanup.ts';
 
@@ -96,4 +97,19 @@ export async function bellowsRunCount(pool: pg.Pool): Promise<number> {
   if (!exists.rows[0].e) return 0;
   const { rows } = await pool.query(`SELECT count(*)::int AS n FROM bellows.runs`);
   return rows[0].n;
+}
+
+/** An executor that stops itself (as a worker shutting down would) after `batches` committed batches of `task`. */
+export function stoppingExecutor(pool: pg.Pool, task: 'backfill' | 'verify', batches: number): LocalExecutor {
+  const controller = new AbortController();
+  let seen = 0;
+  return new LocalExecutor({
+    db: pool,
+    store: new StateStore(pool),
+    log: silentLog,
+    signal: controller.signal,
+    onBatch: (range) => {
+      if (range.task === task && ++seen >= batches) controller.abort();
+    },
+  });
 }

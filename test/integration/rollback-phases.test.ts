@@ -1,8 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
-import { engineFor, silentLog } from '../helpers/engine.ts';
-import { SMALL_BATCHES, stepsFor, tableState, numberedTable, vToBigint } from '../helpers/lifecycle.ts';
-import { LocalExecutor } from '../../src/executors/local/local-executor.ts';
+import { engineFor } from '../helpers/engine.ts';
+import { SMALL_BATCHES, stepsFor, stoppingExecutor, tableState, numberedTable, vToBigint } from '../helpers/lifecycle.ts';
 import { RunFailedError } from '../../src/errors.ts';
 
 /**
@@ -31,22 +30,6 @@ function playbook(i: number) {
     settings: SMALL_BATCHES,
     operations: [{ alter_column: { table: `rb${i}`, column: 'email', type: 'citext', up: 'lower(email)', down: 'email::text' } }],
   };
-}
-
-/** An executor that stops itself (as a worker shutting down would) after `batches` committed batches of `task`. */
-function stoppingExecutor(task: 'backfill' | 'verify', batches: number) {
-  const controller = new AbortController();
-  let seen = 0;
-  const engine = engineFor(db.pool);
-  return new LocalExecutor({
-    db: db.pool,
-    store: engine.store,
-    log: silentLog,
-    signal: controller.signal,
-    onBatch: (range) => {
-      if (range.task === task && ++seen >= batches) controller.abort();
-    },
-  });
 }
 
 describe('a rollback interrupted half way', () => {
@@ -138,7 +121,7 @@ describe.each(STOPS.map((stop, i) => ({ stop, i })))('alter_column rolled back $
         expect((await tableState(db.pool, table)).schema.triggers).toHaveLength(1);
         break;
       case 'mid-backfill': {
-        expect(await stoppingExecutor('backfill', 2).drive(run, { stopAtGate: true })).toBe('stopped');
+        expect(await stoppingExecutor(db.pool, 'backfill', 2).drive(run, { stopAtGate: true })).toBe('stopped');
         const [range] = await engine.store.getRanges(run.id, 'backfill');
         expect(range.done).toBe(false);
         expect(range.rowsDone).toBeGreaterThan(0);
@@ -149,7 +132,7 @@ describe.each(STOPS.map((stop, i) => ({ stop, i })))('alter_column rolled back $
       }
       case 'mid-verify': {
         // backfill to its end, then stop inside verify
-        expect(await stoppingExecutor('verify', 1).drive(run, { stopAtGate: true })).toBe('stopped');
+        expect(await stoppingExecutor(db.pool, 'verify', 1).drive(run, { stopAtGate: true })).toBe('stopped');
         const current = await engine.store.getRun(run.id);
         expect(current.phase).toBe('verify');
         expect(current.verifiedAt).toBeNull();
