@@ -36,6 +36,8 @@ export interface CompiledPlan {
   verify: Action[];
   contract: Action[];
   rollback: Action[];
+  /** What schema operations change besides tables (views, functions, types): no other run may change them meanwhile. */
+  claims?: string[];
 }
 
 /** Schemas PostgreSQL keeps for itself: no playbook may target one or be named like one. */
@@ -85,6 +87,7 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
     throw new InputError(`schema "${versionSchema}" already exists; bellows needs the playbook's name for the new version's views`);
   }
 
+  const claims: string[] = [];
   // Each operation with its context: a table operation's holds the model of its table.
   // `found` is what its validate read of the live database, for its phases.
   const placed: Array<{ table: Operation; ctx: OpContext; found: unknown } | { schema: SchemaOperation; ctx: SchemaContext; found: unknown }> = [];
@@ -98,6 +101,7 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
       if (isSystemSchema(schema)) throw new InputError(`${where}.schema: ${schema} is PostgreSQL's own schema; bellows changes only user objects`);
       const found = await op.validate(entry.spec, base, probe);
       placed.push({ schema: op, ctx: base, found });
+      claims.push(...(op.touches(entry.spec).claims ?? []));
       continue;
     }
     const model = await modelFor(db, probe, models, op.touches(entry.spec), where, stateSchema);
@@ -107,7 +111,7 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
     placed.push({ table: op, ctx, found });
   }
 
-  const plan: CompiledPlan = { versionSchema, tables: [], expand: [], dualWrite: [], verify: [], contract: [], rollback: [] };
+  const plan: CompiledPlan = { versionSchema, tables: [], expand: [], dualWrite: [], verify: [], contract: [], rollback: [], claims };
   const version = versionSchemaActions(versionSchema, [...models.values()]);
   const perTable = new Map<string, CompiledTable>();
   for (const model of models.values()) {

@@ -70,7 +70,7 @@ export async function openRun(db: pg.Pool, store: StateStore, request: StartRequ
 function playbookTables(playbook: Playbook): string[] {
   return operationEntries(playbook).flatMap((e) => {
     const op = OPERATIONS[e.kind] as Operation | SchemaOperation;
-    return isTableOperation(op, e.spec) ? [tableKey(parseTableRef(op.touches(e.spec).table))] : [];
+    return isTableOperation(op, e.spec) ? [tableKey(parseTableRef(op.touches(e.spec).table))] : (op.touches(e.spec).claims ?? []);
   });
 }
 

@@ -49,7 +49,7 @@ function add(spec: Spec, ctx: SchemaContext, found: Found): PlannedAction {
 export const addEnumValue = defineSchemaOperation({
   spec,
   summary: SUMMARY,
-  touches: (spec) => ({ schema: spec.schema }),
+  touches: (spec) => ({ schema: spec.schema, claims: [`type ${spec.schema}.${spec.type}`] }),
 
   async validate(spec, ctx, probe): Promise<Found> {
     const at = (field: string) => where(ctx, 'add_enum_value', field);

@@ -30,7 +30,7 @@ function create(spec: Spec, ctx: SchemaContext): PlannedAction {
 export const createEnum = defineSchemaOperation({
   spec,
   summary: SUMMARY,
-  touches: (spec) => ({ schema: spec.schema }),
+  touches: (spec) => ({ schema: spec.schema, claims: [`type ${spec.schema}.${spec.name}`] }),
 
   async validate(spec, ctx, probe) {
     if (!(await probe.schemaExists(spec.schema))) throw new InputError(`${where(ctx, 'create_enum', 'schema')}: schema ${spec.schema} does not exist`);

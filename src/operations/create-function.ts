@@ -35,7 +35,7 @@ function create(spec: Spec, ctx: SchemaContext, found: Found): PlannedAction {
 export const createFunction = defineSchemaOperation({
   spec,
   summary: SUMMARY,
-  touches: (spec) => ({ schema: spec.schema }),
+  touches: (spec) => ({ schema: spec.schema, claims: [`function ${spec.schema}.${spec.name}`] }),
 
   async validate(spec, ctx, probe): Promise<Found> {
     const shape = await compiledShape(spec, ctx, 'create_function', probe);

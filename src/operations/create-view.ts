@@ -57,7 +57,7 @@ function refuseOtherKindsFields(spec: CreateViewSpec, ctx: SchemaContext): void 
 export const createView = defineSchemaOperation({
   spec,
   summary: SUMMARY,
-  touches: (spec) => ({ schema: spec.schema }),
+  touches: (spec) => ({ schema: spec.schema, claims: [`${spec.schema}.${spec.name}`] }),
 
   async validate(spec, ctx, probe) {
     refuseOtherKindsFields(spec, ctx);

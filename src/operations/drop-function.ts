@@ -19,7 +19,7 @@ const spec = z.strictObject(signatureFields);
 export const dropFunction = defineSchemaOperation({
   spec,
   summary: SUMMARY,
-  touches: (spec) => ({ schema: spec.schema }),
+  touches: (spec) => ({ schema: spec.schema, claims: [`function ${spec.schema}.${spec.name}`] }),
 
   async validate(spec, ctx, probe) {
     const shape = await argumentTypes(spec, ctx, 'drop_function', probe);

@@ -20,7 +20,7 @@ const spec = z.strictObject({
 export const dropView = defineSchemaOperation({
   spec,
   summary: SUMMARY,
-  touches: (spec) => ({ schema: spec.schema }),
+  touches: (spec) => ({ schema: spec.schema, claims: [`${spec.schema}.${spec.name}`] }),
 
   async validate(spec, ctx, probe) {
     claim(ctx, 'drop_view', 'name', spec);

@@ -205,7 +205,12 @@ export interface Operation<S extends z.ZodType = z.ZodType, F = unknown> extends
  * functions, types, privileges, raw SQL): no table model, no rows to walk.
  */
 export interface SchemaOperation<S extends z.ZodType = z.ZodType, F = unknown> extends Phases<S, SchemaContext, F> {
-  touches(spec: z.infer<S>): { schema: string };
+  /**
+   * Its schema, and what no other run may change meanwhile: a view by its
+   * relation name (`schema.name`, the namespace it shares with tables), a
+   * function or a type by `function schema.name` / `type schema.name`.
+   */
+  touches(spec: z.infer<S>): { schema: string; claims?: string[] };
   verify?(spec: z.infer<S>, ctx: SchemaContext, found: F): { checks: []; actions: PlannedAction[] };
 }
 

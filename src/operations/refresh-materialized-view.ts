@@ -21,7 +21,7 @@ const spec = z.strictObject({
 export const refreshMaterializedView = defineSchemaOperation({
   spec,
   summary: SUMMARY,
-  touches: (spec) => ({ schema: spec.schema }),
+  touches: (spec) => ({ schema: spec.schema, claims: [`${spec.schema}.${spec.name}`] }),
 
   async validate(spec, ctx, probe) {
     claim(ctx, 'refresh_materialized_view', 'name', spec);

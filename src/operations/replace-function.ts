@@ -57,7 +57,7 @@ function replace(spec: FunctionFields, ctx: SchemaContext, found: Found): Planne
 export const replaceFunction = defineSchemaOperation({
   spec,
   summary: SUMMARY,
-  touches: (spec) => ({ schema: spec.schema }),
+  touches: (spec) => ({ schema: spec.schema, claims: [`function ${spec.schema}.${spec.name}`] }),
 
   async validate(spec, ctx, probe): Promise<Found> {
     const shape = await compiledShape(spec, ctx, 'replace_function', probe);

@@ -57,7 +57,7 @@ function versionView(spec: ReplaceViewSpec, ctx: SchemaContext): PlannedAction {
 export const replaceView = defineSchemaOperation({
   spec,
   summary: SUMMARY,
-  touches: (spec) => ({ schema: spec.schema }),
+  touches: (spec) => ({ schema: spec.schema, claims: [`${spec.schema}.${spec.name}`] }),
 
   async validate(spec, ctx, probe) {
     claim(ctx, 'replace_view', 'name', ref(spec));

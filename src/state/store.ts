@@ -109,7 +109,9 @@ export class StateStore {
     return inTransaction(this.pool, async (client) => {
       await advisoryXactLock(client, 'create-run');
       await this.refuseApplied(input.playbook.name, input.checksum, client);
-      await this.refuseBusyTables(input.plan.tables.map((t) => t.name), client);
+      // The tables it migrates, and the other objects its schema operations change (plans made before claims have none).
+      const claimed = [...input.plan.tables.map((t) => t.name), ...(input.plan.claims ?? [])];
+      await this.refuseBusyTables(claimed, client);
       const { rows } = await client.query<RunRecord>(
         `INSERT INTO ${this.schema}.runs (playbook_name, checksum, playbook, plan, tables, executor, phase, status, settings)
          VALUES ($1, $2, $3, $4, $5, $6, 'expand', 'running', $7)
@@ -119,7 +121,7 @@ export class StateStore {
           input.checksum,
           { ...input.playbook, settings: withoutPasswords(input.playbook.settings) },
           input.plan,
-          input.plan.tables.map((t) => t.name),
+          claimed,
           input.executor,
           withoutPasswords(input.settings),
         ],
@@ -493,9 +495,9 @@ export class StateStore {
     );
     if (busy.rowCount) {
       const b = busy.rows[0];
-      throw new ConflictError(
-        `table ${b.table} is already being migrated by run ${b.id} (${b.playbook_name}); finish or roll it back first`,
-      );
+      // A table is named by itself; any other object a run claims carries its kind (`function public.f`).
+      const what = b.table.includes(' ') ? `${b.table} is already being changed` : `table ${b.table} is already being migrated`;
+      throw new ConflictError(`${what} by run ${b.id} (${b.playbook_name}); finish or roll it back first`);
     }
   }
 

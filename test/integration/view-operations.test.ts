@@ -7,6 +7,8 @@ import { createSampleTable } from '../../src/demo/sample.ts';
 import { loadPlaybook } from '../../src/playbook/load.ts';
 import { InputError, RunFailedError } from '../../src/errors.ts';
 import { describePlan } from '../../src/engine/plan-text.ts';
+import { compilePlan } from '../../src/engine/compile.ts';
+import { parsePlaybook } from '../../src/playbook/load.ts';
 
 /**
  * The view operations through every phase: rolled back from expand and from
@@ -258,8 +260,9 @@ describe.each(cases.map((c, i) => ({ ...c, i })))('$name', (c) => {
 
 describe('the plan of a view operation', () => {
   it('says a materialized view is populated once, reading the whole query, and keeps the replaced definition', async () => {
-    const engine = engineFor(db.pool);
-    const created = describePlan((await engine.open({ name: 'view_plan_m', operations: [{ create_view: { name: 'pm', materialized: true, query: 'SELECT id FROM public.users' } }] })).plan);
+    // What `bellows plan` shows: compiled, no run opened (an open run would hold its objects for the tests after this one).
+    const planOf = async (doc: unknown) => describePlan(await compilePlan(db.pool, parsePlaybook(doc)));
+    const created = await planOf({ name: 'view_plan_m', operations: [{ create_view: { name: 'pm', materialized: true, query: 'SELECT id FROM public.users' } }] });
     expect(created.find((p) => p.phase === 'expand')!.statements.map((s) => [s.sql, s.lock, s.note])).toEqual([
       ['CREATE MATERIALIZED VIEW "public"."pm" AS\nSELECT id FROM public.users\nWITH NO DATA', 'ACCESS SHARE (reads only)', 'create materialized view public.pm, empty'],
       [
@@ -268,7 +271,7 @@ describe('the plan of a view operation', () => {
         'the first population reads the whole query once; its tables stay readable and writable meanwhile',
       ],
     ]);
-    const replaced = describePlan((await engine.open({ name: 'view_plan_r', operations: [{ replace_view: { name: 'user_names', query: 'SELECT id, name, email FROM public.users' } }] })).plan);
+    const replaced = await planOf({ name: 'view_plan_r', operations: [{ replace_view: { name: 'user_names', query: 'SELECT id, name, email FROM public.users' } }] });
     const contract = replaced.find((p) => p.phase.startsWith('contract (one'))!.statements;
     expect(contract.find((s) => s.sql.startsWith('CREATE OR REPLACE VIEW "public"."user_names"'))!.note).toBe(
       'the new definition in place; it was: SELECT users.id, users.name FROM public.users',

@@ -14,7 +14,8 @@ import { print } from '../output.ts';
  * the whole answer: the new shape is then the tables themselves (or never was).
  */
 export async function searchPath(db: pg.Pool, run: RunRecord): Promise<string> {
-  const schemas = [...new Set(run.tables.map((t) => t.split('.')[0]))];
+  // Tables are named `schema.table`; other objects a run claims carry their kind first and are not tables.
+  const schemas = [...new Set(run.tables.filter((t) => !t.includes(' ')).map((t) => t.split('.')[0]))];
   if (schemas.length === 0) schemas.push('public');
   const version = run.plan.versionSchema;
   const live = await schemaExists(db, version);
