@@ -14,7 +14,6 @@ import {
   requireUnchangedColumn,
   requireExpression,
   requireType,
-  where,
 } from './validation.ts';
 
 function original(spec: AlterColumnSpec, ctx: OpContext) {
