@@ -13,10 +13,9 @@ import { backfillProgress, countTouches, startWorker, usersOnRedis, type TestRed
 const ROWS = 30_000;
 let db: TestDatabase;
 let redis: TestRedis;
-let cli: (args: string[]) => ReturnType<typeof runCli>;
 
 beforeAll(async () => {
-  ({ db, redis, cli } = await usersOnRedis(ROWS));
+  ({ db, redis } = await usersOnRedis(ROWS));
 });
 
 describe('moving a run between BullMQ and the local executor', () => {
