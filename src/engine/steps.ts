@@ -150,6 +150,29 @@ export function createSteps(deps: EngineDeps) {
     return (await store.getRanges(runId, task)).every((r) => r.done);
   }
 
+  async function prepareBackfill(runId: string): Promise<RangeRef[]> {
+    const run = await store.getRun(runId);
+    if (run.phase !== 'backfill') {
+      await store.setPhase(runId, 'backfill');
+      await store.markTimestamp(runId, 'backfill_started_at');
+    }
+    return prepareRanges(runId, 'backfill');
+  }
+
+  /** Verify always starts over: it proves the table as it is now, after the whole backfill. */
+  async function prepareVerify(runId: string): Promise<RangeRef[]> {
+    const run = await store.getRun(runId);
+    if (!effectiveSettings(run).repair) await refuseUntranslated(run, 'verify');
+    if (run.phase !== 'verify') {
+      await store.deleteRanges(runId, 'verify');
+      // A new verify withdraws the old verdict: until it passes, contract must refuse.
+      await store.clearTimestamps(runId);
+      await store.markTimestamp(runId, 'verify_started_at');
+      await store.setPhase(runId, 'verify');
+    }
+    return prepareRanges(runId, 'verify');
+  }
+
   return {
     /**
      * The one place a driver writes a run's status (phase changes carry theirs):
@@ -163,16 +186,12 @@ export function createSteps(deps: EngineDeps) {
     expand: (runId: string) => actionsStep(runId, 'expand'),
     dualWrite: (runId: string) => actionsStep(runId, 'dual_write'),
 
-    async prepareBackfill(runId: string): Promise<RangeRef[]> {
-      const run = await store.getRun(runId);
-      if (run.phase !== 'backfill') {
-        await store.setPhase(runId, 'backfill');
-        await store.markTimestamp(runId, 'backfill_started_at');
-      }
-      return prepareRanges(runId, 'backfill');
-    },
-
-    backfillRange: (runId: string, ref: RangeRef, shouldYield?: () => boolean) => walk(runId, ref, shouldYield),
+    prepareBackfill,
+    prepareVerify,
+    /** The unfinished ranges of the phase's task, split once: what a driver walks next. */
+    prepareTask: (runId: string, task: RangeRecord['task']) => (task === 'backfill' ? prepareBackfill(runId) : prepareVerify(runId)),
+    /** Walks one range, backfill or verify as its ref says, from its checkpoint. */
+    walkRange: walk,
     rebalance,
 
     async finishBackfill(runId: string): Promise<void> {
@@ -182,21 +201,6 @@ export function createSteps(deps: EngineDeps) {
       await store.appendEvent(runId, 'backfill_done', {});
     },
 
-    /** Verify always starts over: it proves the table as it is now, after the whole backfill. */
-    async prepareVerify(runId: string): Promise<RangeRef[]> {
-      const run = await store.getRun(runId);
-      if (!effectiveSettings(run).repair) await refuseUntranslated(run, 'verify');
-      if (run.phase !== 'verify') {
-        await store.deleteRanges(runId, 'verify');
-        // A new verify withdraws the old verdict: until it passes, contract must refuse.
-        await store.clearTimestamps(runId);
-        await store.markTimestamp(runId, 'verify_started_at');
-        await store.setPhase(runId, 'verify');
-      }
-      return prepareRanges(runId, 'verify');
-    },
-
-    verifyRange: (runId: string, ref: RangeRef, shouldYield?: () => boolean) => walk(runId, ref, shouldYield),
 
     /** Validates the NOT VALID constraints, then records that this run's data passed verify. */
     async finishVerify(runId: string): Promise<void> {

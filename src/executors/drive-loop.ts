@@ -54,7 +54,8 @@ export async function driveLoop(loop: DriveLoop, runId: string): Promise<DriveOu
           await runSteps(steps, runId, decision.steps);
           break;
         case 'ranges': {
-          await steps.markStatus(runId, decision.status);
+          // The run was just read: write only a change (these statuses never carry an error).
+          if (run.status !== decision.status) await steps.markStatus(runId, decision.status);
           const round = await loop.walkRanges(runId, decision.task);
           if (round === 'stopped') return 'stopped';
           if (round === 'done') await runSteps(steps, runId, decision.then);
@@ -62,7 +63,7 @@ export async function driveLoop(loop: DriveLoop, runId: string): Promise<DriveOu
         }
         case 'wait':
           if (decision.until === 'approval' && loop.stopAtGate) return 'awaiting_approval';
-          await steps.markStatus(runId, decision.status);
+          if (run.status !== decision.status) await steps.markStatus(runId, decision.status);
           await sleep(POLL_MS, signal);
           break;
       }

@@ -57,9 +57,9 @@ describe('two walkers on one range', () => {
     await steps.dualWrite(run.id);
     const [ref] = await steps.prepareBackfill(run.id);
 
-    const first = steps.backfillRange(run.id, ref);
+    const first = steps.walkRange(run.id, ref);
     await hold.held(run.id);
-    const second = steps.backfillRange(run.id, ref);
+    const second = steps.walkRange(run.id, ref);
     await waitFor('the second walker to claim the range', async () => (await leaseToken(run.id)) === 2);
     await hold.release();
 
@@ -79,7 +79,7 @@ describe('two walkers on one range', () => {
     const engine = engineFor(db.pool);
     const steps = stepsFor(engine.store, db.pool);
     const [ref] = await steps.prepareBackfill(runId);
-    const taking = steps.backfillRange(runId, ref);
+    const taking = steps.walkRange(runId, ref);
     await waitFor('this process to claim the range', async () => (await leaseToken(runId)) === 2);
     await hold.release();
 

@@ -59,7 +59,7 @@ export async function expandAndBackfill(steps: Steps, runId: string): Promise<vo
 /** Every backfill range to its end, then finishBackfill. */
 export async function backfillAll(steps: Steps, runId: string): Promise<void> {
   for (const ref of await steps.prepareBackfill(runId)) {
-    if ((await steps.backfillRange(runId, ref)) !== 'done') throw new Error(`backfill range ${ref.rangeNo} did not finish`);
+    if ((await steps.walkRange(runId, ref)) !== 'done') throw new Error(`backfill range ${ref.rangeNo} did not finish`);
   }
   await steps.finishBackfill(runId);
 }
@@ -68,7 +68,7 @@ export async function backfillAll(steps: Steps, runId: string): Promise<void> {
 export async function backfillAndVerify(steps: Steps, runId: string): Promise<void> {
   await backfillAll(steps, runId);
   for (const ref of await steps.prepareVerify(runId)) {
-    if ((await steps.verifyRange(runId, ref)) !== 'done') throw new Error(`verify range ${ref.rangeNo} did not finish`);
+    if ((await steps.walkRange(runId, ref)) !== 'done') throw new Error(`verify range ${ref.rangeNo} did not finish`);
   }
   await steps.finishVerify(runId);
 }

@@ -88,7 +88,7 @@ describe('contract refuses', () => {
     await steps.expand(ctx.run.id);
     await steps.dualWrite(ctx.run.id);
     const [ref] = await steps.prepareBackfill(ctx.run.id);
-    expect(await steps.backfillRange(ctx.run.id, ref)).toBe('stopped');
+    expect(await steps.walkRange(ctx.run.id, ref)).toBe('stopped');
     const [range] = await ctx.engine.store.getRanges(ctx.run.id, 'backfill');
     expect(range.done).toBe(false);
     await expectContractRefused(ctx, /the backfill has not finished/);
@@ -226,7 +226,7 @@ describe('verify', () => {
     await db.query(`ALTER TABLE ${ctx.table} ENABLE TRIGGER USER`);
 
     const verify = await steps.prepareVerify(ctx.run.id);
-    const err = await steps.verifyRange(ctx.run.id, verify[0]).then(
+    const err = await steps.walkRange(ctx.run.id, verify[0]).then(
       () => null,
       (e: unknown) => e,
     );

@@ -23,11 +23,11 @@ async function start(doc: { name: string; operations: unknown[] }) {
   await steps.dualWrite(run.id);
   const apps = await applications(db, doc.name);
   const backfill = async () => {
-    for (const ref of await steps.prepareBackfill(run.id)) expect(await steps.backfillRange(run.id, ref)).toBe('done');
+    for (const ref of await steps.prepareBackfill(run.id)) expect(await steps.walkRange(run.id, ref)).toBe('done');
     await steps.finishBackfill(run.id);
   };
   const verifyAndContract = async () => {
-    for (const ref of await steps.prepareVerify(run.id)) expect(await steps.verifyRange(run.id, ref)).toBe('done');
+    for (const ref of await steps.prepareVerify(run.id)) expect(await steps.walkRange(run.id, ref)).toBe('done');
     await steps.finishVerify(run.id);
     await steps.contract(run.id);
     expect((await engine.store.getRun(run.id)).status).toBe('completed');

@@ -79,7 +79,7 @@ describe('several operations in one playbook', () => {
     // a new verify, after the last writes: contract waits for it, and it passes
     const again = await steps.prepareVerify(run.id);
     await expect(steps.contract(run.id)).rejects.toThrow(/contract refused: verify has not passed since the backfill/);
-    for (const ref of again) expect(await steps.verifyRange(run.id, ref)).toBe('done');
+    for (const ref of again) expect(await steps.walkRange(run.id, ref)).toBe('done');
     await steps.finishVerify(run.id);
     await steps.contract(run.id);
     expect((await engine.store.getRun(run.id)).status).toBe('completed');

@@ -146,7 +146,7 @@ describe.each(STOPS.map((stop, i) => ({ stop, i })))('alter_column rolled back $
       case 'after a failed verify': {
         await steps.expand(run.id);
         await steps.dualWrite(run.id);
-        for (const ref of await steps.prepareBackfill(run.id)) await steps.backfillRange(run.id, ref);
+        for (const ref of await steps.prepareBackfill(run.id)) await steps.walkRange(run.id, ref);
         await steps.finishBackfill(run.id);
         const bad = await db.pool.connect();
         try {

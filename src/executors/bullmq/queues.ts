@@ -77,9 +77,8 @@ export class RunQueues {
 
   /** Removes the run's jobs that no worker runs yet (a run moved to another executor). */
   async removeWaiting(runId: string, refs: RangeRef[]): Promise<void> {
-    const ids = [driverJobId(runId), ...refs.map((ref) => rangeJobId(runId, ref))];
-    for (const id of ids) {
-      const job = await this.drive.getJob(id) ?? (await this.ranges.getJob(id));
+    const jobs = [await this.drive.getJob(driverJobId(runId)), ...(await Promise.all(refs.map((ref) => this.ranges.getJob(rangeJobId(runId, ref)))))];
+    for (const job of jobs) {
       if (job && !(await job.isActive())) await job.remove().catch(() => {});
     }
   }

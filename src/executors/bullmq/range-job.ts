@@ -47,8 +47,7 @@ export function rangeProcessor(deps: JobDeps & { maxPerDatabase: number }) {
     }, RECHECK_MS);
     try {
       const steps = createSteps({ db, store, log, signal });
-      const walk = ref.task === 'backfill' ? steps.backfillRange : steps.verifyRange;
-      const outcome = await walk(runId, ref, () => handBack);
+      const outcome = await steps.walkRange(runId, ref, () => handBack);
       if (outcome !== 'stopped') return outcome;
       // The worker is shutting down (or lost its slot's session): the range goes back to the queue, checkpointed.
       await job.moveToWait(token);

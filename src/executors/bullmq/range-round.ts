@@ -22,7 +22,7 @@ const POLL_MS = 500;
 export function bullmqRangeRound(deps: { store: StateStore; steps: Steps; queues: RunQueues; signal: AbortSignal; rangeEnded: Wakeup }): RangeRound {
   const { store, steps, queues, signal, rangeEnded } = deps;
   return async (runId, task) => {
-    const prepared = await (task === 'backfill' ? steps.prepareBackfill(runId) : steps.prepareVerify(runId));
+    const prepared = await steps.prepareTask(runId, task);
     if (prepared.length === 0) return 'done';
     for (;;) {
       if (signal.aborted) return 'stopped';

@@ -58,13 +58,12 @@ export class LocalExecutor implements Executor {
   private rangeRound(steps: Steps): RangeRound {
     const { store } = this.deps;
     return async (runId, task) => {
-      const refs = await (task === 'backfill' ? steps.prepareBackfill(runId) : steps.prepareVerify(runId));
+      const refs = await steps.prepareTask(runId, task);
       if (refs.length === 0) return 'done';
-      const walk = task === 'backfill' ? steps.backfillRange : steps.verifyRange;
       const outcomes = await scheduleRanges(refs, {
         parallelism: async () => effectiveSettings(await store.getRun(runId)).parallelism,
         rebalance: () => steps.rebalance(runId, task),
-        walk: (ref, shouldYield) => walk(runId, ref, shouldYield),
+        walk: (ref, shouldYield) => steps.walkRange(runId, ref, shouldYield),
       });
       return outcomes.includes('stopped') && !outcomes.includes('aborted') ? 'stopped' : 'again';
     };

@@ -123,7 +123,7 @@ export function createActivities(deps: ActivityDeps) {
         },
       });
       const outcome = await driving(runId, () =>
-        ref.task === 'backfill' ? walking.backfillRange(runId, ref, () => yieldNow) : walking.verifyRange(runId, ref, () => yieldNow),
+        walking.walkRange(runId, ref, () => yieldNow),
       );
       if (outcome !== 'stopped') return outcome;
       // Cancelled (worker shutdown, lost heartbeat, workflow gone): fail this attempt so Temporal retries it
