@@ -3,10 +3,11 @@ import { InputError } from '../errors.ts';
 import type { PlannedAction } from '../engine/action.ts';
 import type { OpContext } from './operation.ts';
 import type { AlterColumnSpec, ColumnPath } from './alter-column.ts';
-import { requireColumn, requireExpression, where } from './validation.ts';
+import { originalColumn } from './model.ts';
+import { requireExpression, requireUnchangedColumn, where } from './validation.ts';
 
 function original(spec: AlterColumnSpec, ctx: OpContext) {
-  return ctx.table.original.columns.find((c) => c.name === spec.column)!;
+  return originalColumn(ctx.table, spec.column);
 }
 
 function setComment(ctx: OpContext, spec: AlterColumnSpec, id: string, comment: string | null, note: string): PlannedAction {
@@ -27,10 +28,7 @@ function setComment(ctx: OpContext, spec: AlterColumnSpec, id: string, comment: 
  */
 export const inPlacePath: ColumnPath = {
   async validate(spec, ctx, probe) {
-    const column = requireColumn(ctx, 'alter_column', 'column', spec.column);
-    if (column.physical !== spec.column || !ctx.table.original.columns.some((c) => c.name === spec.column)) {
-      throw new InputError(`${where(ctx, 'alter_column', 'column')}: "${spec.column}" is already changed earlier in this playbook; combine the changes into one alter_column`);
-    }
+    const column = requireUnchangedColumn(ctx, 'alter_column', 'column', spec.column);
     if (spec.nullable === false && !column.notNull) {
       throw new InputError(
         `${where(ctx, 'alter_column', 'nullable')}: NOT NULL needs up and down: up gives the NULLs (and the old application's NULL writes) a value, where NOT NULL alone would fail those writes`,

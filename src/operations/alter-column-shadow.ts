@@ -2,6 +2,7 @@ import { ident, literal, qualified } from '../db/sql.ts';
 import type { PlannedAction } from '../engine/action.ts';
 import type { OpContext } from './operation.ts';
 import type { AlterColumnSpec, ColumnPath } from './alter-column.ts';
+import { originalColumn } from './model.ts';
 import type { IndexInfo } from '../catalog/introspect.ts';
 import { dropDualWrite, translationTrigger } from './trigger.ts';
 import { notNullViaCheck } from './not-null.ts';
@@ -17,7 +18,7 @@ import {
 } from './validation.ts';
 
 function original(spec: AlterColumnSpec, ctx: OpContext) {
-  return ctx.table.original.columns.find((c) => c.name === spec.column)!;
+  return originalColumn(ctx.table, spec.column);
 }
 
 /** Indexes on the old column are rebuilt on the shadow column, so contract keeps them. */

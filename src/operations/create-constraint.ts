@@ -46,7 +46,7 @@ export type CreateConstraintSpec = z.infer<typeof spec>;
  * fills it); one it moves to a new column or renames is not (yet) where the
  * constraint would have to be.
  */
-function requireUnchangedColumn(ctx: OpContext, index: number, name: string): ModelColumn {
+function requireConstrainableColumn(ctx: OpContext, index: number, name: string): ModelColumn {
   const field = `columns[${index}]`;
   const column = requireColumn(ctx, 'create_constraint', field, name);
   const original = ctx.table.original.columns.find((c) => c.name === name);
@@ -123,7 +123,7 @@ export const createConstraint = defineOperation({
   touches: (spec) => ({ table: spec.table }),
 
   async validate(spec, ctx, probe) {
-    const columns = spec.columns.map((name, i) => requireUnchangedColumn(ctx, i, name));
+    const columns = spec.columns.map((name, i) => requireConstrainableColumn(ctx, i, name));
     await requireFreeConstraintName(ctx, 'create_constraint', 'name', spec.name, probe, spec.type === 'unique');
     if (spec.check) await requireExpression(ctx, 'create_constraint', 'check', probe, spec.check, columns, 'boolean');
     if (spec.references) await requireReferencedKey(spec, ctx, probe);

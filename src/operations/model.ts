@@ -56,6 +56,11 @@ export function modelFromCatalog(info: TableInfo): ModelTable {
   };
 }
 
+/** A column as it was before the run (what the old application sees); the caller has checked it exists. */
+export function originalColumn(table: ModelTable, name: string) {
+  return table.original.columns.find((c) => c.name === name)!;
+}
+
 export function findColumn(table: ModelTable, name: string): ModelColumn | undefined {
   return table.columns.find((c) => c.name === name);
 }
