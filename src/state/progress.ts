@@ -54,11 +54,28 @@ export interface RunProgress {
   motion: Motion;
   paused: boolean;
   approved: boolean;
+  /** Set while a driven run's statement retries for a lock. */
+  lockWait: LockWait | null;
   settings: ReturnType<typeof effectiveSettings>;
   error: string | null;
   createdAt: Date;
   updatedAt: Date;
   tasks: TaskProgress[];
+}
+
+/**
+ * A statement of the run (expand, contract, rollback DDL) retrying for a lock
+ * that another session holds: the run does not move until it gets the lock, or
+ * fails once its retries are spent. Each retry waits at most lockTimeoutMs, so
+ * the sessions that queue behind it wait no longer than that.
+ */
+export interface LockWait {
+  action: string;
+  retry: number;
+  retries: number;
+  lockTimeoutMs: number;
+  /** When the latest retry began. */
+  at: Date;
 }
 
 /** Why a run's ETA is not a figure: 'paused', 'stalled', or nothing moves at all ('idle': finished, waiting, failed). */
@@ -166,6 +183,21 @@ function stateOf(run: RunRecord, motion: Motion, driven: boolean): string {
   return run.status;
 }
 
+/** The run's statement waiting for a lock, if the last thing it did was to retry one (engine/run-actions.ts notes each retry as an event). */
+async function lockWaitOf(store: StateStore, run: RunRecord, driven: boolean): Promise<LockWait | null> {
+  if (!driven || !expectsDriver(run)) return null;
+  const last = await store.lastEvent(run.id);
+  if (last?.kind !== 'ddl_retry') return null;
+  const settings = effectiveSettings(run);
+  return {
+    action: String(last.detail.action),
+    retry: Number(last.detail.attempt),
+    retries: settings.retries,
+    lockTimeoutMs: settings.lockTimeoutMs,
+    at: last.at,
+  };
+}
+
 /** `probe`: what the run's executor says of its driver (executors/driver-probes.ts); the heartbeat in the store does the rest. */
 export async function runProgress(store: StateStore, run: RunRecord, probe: DriverProbe): Promise<RunProgress> {
   const ranges = [...(await store.getRanges(run.id, 'backfill')), ...(await store.getRanges(run.id, 'verify'))];
@@ -185,6 +217,7 @@ export async function runProgress(store: StateStore, run: RunRecord, probe: Driv
     motion,
     paused: Boolean(run.desired.paused),
     approved: Boolean(run.desired.approved),
+    lockWait: await lockWaitOf(store, run, live.driven),
     settings: publicSettings(run),
     error: run.error,
     createdAt: run.createdAt,

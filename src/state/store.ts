@@ -295,6 +295,16 @@ export class StateStore {
     return rows;
   }
 
+  /** The run's latest event, or null: what it is doing now when nothing else says (a DDL statement retrying for its lock). */
+  async lastEvent(runId: string): Promise<EventRecord | null> {
+    const { rows } = await this.pool.query<EventRecord>(
+      `SELECT id::text AS id, run_id::text AS "runId", at, kind, actor, detail FROM ${this.schema}.events
+        WHERE run_id = $1 ORDER BY id DESC LIMIT 1`,
+      [runId],
+    );
+    return rows[0] ?? null;
+  }
+
   async countEvents(runId: string, kind: string): Promise<number> {
     const { rows } = await this.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM ${this.schema}.events WHERE run_id = $1 AND kind = $2`,

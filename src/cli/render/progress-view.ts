@@ -31,6 +31,13 @@ function taskLine(p: RunProgress, t: TaskProgress): string {
 /** The lines `watch` redraws and `status` prints: phase, state, and one bar per backfill or verify. */
 export function renderProgress(p: RunProgress, detail = false): string[] {
   const lines = [`run ${p.id} ${p.playbook}  phase ${p.phase}  ${state(p)}  (executor ${p.executor})`];
+  if (p.lockWait) {
+    const w = p.lockWait;
+    lines.push(
+      `  waiting for a lock: ${w.action}, retry ${w.retry} of ${w.retries}, each waiting up to ${formatNumber(w.lockTimeoutMs)} ms; ` +
+        'what holds it and what to do: deploy/runbooks/stuck-lock.md',
+    );
+  }
   for (const t of p.tasks) {
     lines.push(taskLine(p, t));
     if (detail && t.ranges.length > 1) {
