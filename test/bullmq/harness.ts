@@ -54,7 +54,8 @@ export async function testRedis(): Promise<TestRedis> {
   };
   const kill = async () => {
     const proc = child;
-    if (!proc || proc.exitCode !== null) return;
+    // A process killed by a signal has a signalCode and no exitCode: killed already, it would never exit again.
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     const gone = new Promise((resolve) => proc.once('exit', resolve));
     proc.kill('SIGKILL');
     await gone;
