@@ -13,7 +13,7 @@ import { atFileEnd } from './cleanup.ts';
  * an environment we control (no DATABASE_URL leaking in from the test runner).
  */
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = join(REPO, 'src/cli/bin.mjs');
+export const BIN = join(REPO, 'src/cli/bin.mjs');
 
 export interface CliResult {
   code: number | null;
@@ -30,7 +30,8 @@ export interface CliOptions {
   timeoutMs?: number;
 }
 
-function childEnv(options: CliOptions): NodeJS.ProcessEnv {
+/** The environment of a child command: the runner's, without what would leak into it, plus `options`. */
+export function childEnv(options: CliOptions): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (k === 'DATABASE_URL' || k.startsWith('BELLOWS_') || k.startsWith('VITEST') || k === 'NODE_OPTIONS') continue;
