@@ -31,10 +31,7 @@ export async function runActions(
         if (action.replacesInvalidIndex) await dropInvalidIndex(client, action.replacesInvalidIndex, policy);
         continue;
       }
-      const onRetry = (attempt: number) => {
-        deps.log.warn({ action: action.id, attempt }, 'lock not available; retrying');
-        void deps.store.appendEvent(run.id, 'ddl_retry', { action: action.id, attempt }).catch(() => {});
-      };
+      const onRetry = lockRetryNote(deps, run.id, action.id);
       if (action.concurrent) {
         if (action.replacesInvalidIndex) await dropInvalidIndex(client, action.replacesInvalidIndex, policy);
         await withLockRetry(client, policy, (c) => c.query(action.sql), onRetry, false);
@@ -51,6 +48,18 @@ export async function runActions(
       client.release();
     }
   }
+}
+
+/**
+ * What a DDL statement's retry leaves behind: a warning, and a count and an
+ * event in the store (`bellows_lock_timeout_retries_total`). Best effort: the
+ * statement's retry matters more than its record.
+ */
+export function lockRetryNote(deps: { store: StateStore; log: Logger }, runId: string, action: string) {
+  return async (attempt: number): Promise<void> => {
+    deps.log.warn({ action, attempt }, 'lock not available; retrying');
+    await deps.store.noteLockRetry(runId, { action, attempt }).catch(() => {});
+  };
 }
 
 async function dropInvalidIndex(client: pg.ClientBase, index: { schema: string; name: string }, policy: LockPolicy) {
