@@ -7,6 +7,7 @@ export interface RunFigures {
   errors: number;
   /** Batches by duration: stored bucket key (state/batch-buckets.ts) → batches, over all its ranges, deleted ones too. */
   batchBuckets: Record<string, number>;
+  /** Their total duration in seconds (summed exactly, as microseconds). */
   batchSeconds: number;
   /** Unfinished ranges held by a throttle now, by the throttle's name. */
   throttled: Record<string, number>;
@@ -28,7 +29,7 @@ export async function runFigures(store: StateStore, runIds: string[]): Promise<M
   const s = store.schema;
   const { rows } = await store.pool.query<RunFigures & { runId: string }>(
     `SELECT r.id::text AS "runId", r.lock_timeout_retries::float8 AS "lockTimeoutRetries", r.errors::float8 AS errors,
-            r.batch_seconds + coalesce((SELECT sum(g.batch_seconds) FROM ${s}.ranges g WHERE g.run_id = r.id), 0) AS "batchSeconds",
+            (r.batch_micros + coalesce((SELECT sum(g.batch_micros) FROM ${s}.ranges g WHERE g.run_id = r.id), 0))::float8 / 1e6 AS "batchSeconds",
             (SELECT coalesce(jsonb_object_agg(k.key, k.n), '{}')
                FROM (SELECT b.key, sum(b.value::bigint)::float8 AS n
                        FROM (SELECT r.batch_buckets AS h UNION ALL SELECT g.batch_buckets FROM ${s}.ranges g WHERE g.run_id = r.id) x,

@@ -368,14 +368,14 @@ export class StateStore {
   /** The batches the deleted ranges counted stay on the run: its histogram of batch durations only grows. */
   async deleteRanges(runId: string, task: RangeRecord['task'], db: Db = this.pool): Promise<void> {
     await db.query(
-      `WITH gone AS (DELETE FROM ${this.schema}.ranges WHERE run_id = $1 AND task = $2 RETURNING batch_buckets, batch_seconds),
+      `WITH gone AS (DELETE FROM ${this.schema}.ranges WHERE run_id = $1 AND task = $2 RETURNING batch_buckets, batch_micros),
             kept AS (SELECT b.key, sum(b.value::bigint) AS n
                        FROM (SELECT batch_buckets FROM gone UNION ALL SELECT batch_buckets FROM ${this.schema}.runs WHERE id = $1) x,
                             jsonb_each_text(x.batch_buckets) b
                       GROUP BY b.key)
        UPDATE ${this.schema}.runs
           SET batch_buckets = (SELECT coalesce(jsonb_object_agg(key, n), '{}') FROM kept),
-              batch_seconds = batch_seconds + (SELECT coalesce(sum(batch_seconds), 0) FROM gone)
+              batch_micros = batch_micros + (SELECT coalesce(sum(batch_micros), 0) FROM gone)
         WHERE id = $1`,
       [runId, task],
     );
@@ -434,7 +434,7 @@ export class StateStore {
           SET last_key = $5, rows_done = rows_done + $6, batches = batches + 1, batch_size = $7,
               done = $8, throttle = $9, throttle_kind = $9, error = NULL, updated_at = clock_timestamp(),
               batch_buckets = batch_buckets || jsonb_build_object($10::text, coalesce((batch_buckets->>$10::text)::bigint, 0) + 1),
-              batch_seconds = batch_seconds + $11,
+              batch_micros = batch_micros + $11,
               recent = (SELECT coalesce(jsonb_object_agg(k, v), '{}') FROM (
                           SELECT key AS k, value::bigint AS v FROM jsonb_each_text(recent)
                            WHERE key::bigint > ${BUCKET}::bigint - ${KEEP_BUCKETS_S} AND key <> ${BUCKET}
@@ -443,7 +443,7 @@ export class StateStore {
         WHERE run_id = $1 AND task = $2 AND table_name = $3 AND range_no = $4`,
       [
         range.runId, range.task, range.table, range.rangeNo, JSON.stringify(progress.lastKey), progress.rows, progress.batchSize, progress.done,
-        progress.throttle, batchBucket(progress.seconds), progress.seconds,
+        progress.throttle, batchBucket(progress.seconds), Math.round(progress.seconds * 1e6),
       ],
     );
   }
