@@ -95,6 +95,15 @@ describe('/metrics during a live backfill', () => {
     expect(valueOf(first, 'bellows_lock_timeout_retries_total', labels)).toBe(0);
     expect(valueOf(first, 'bellows_errors_total', labels)).toBe(0);
 
+    // Paused, the ranges are held by the operator, not by a throttle; resumed, the throttle holds them again.
+    await engine.store.setDesired(run.id, { paused: true }, 'pause');
+    const paused = await scrape();
+    expect(sumOf(paused, 'bellows_throttled_ranges', labels)).toBe(0);
+    expect(valueOf(paused, 'bellows_rows_done', backfill)).toBe(doneFirst);
+    await waitFor('the run paused', async () => valueOf(await scrape(), 'bellows_runs', { target: 'main', status: 'paused' }) === 1);
+    await engine.store.setDesired(run.id, { paused: false }, 'resume');
+    await waitFor('both ranges held by the throttle query again', async () => sumOf(await scrape(), 'bellows_throttled_ranges', { ...labels, reason: 'throttle query' }) === 2);
+
     // Let it go on to 2000 rows: while it moves it has a rate, and once held again its rows have risen.
     await hold.holdAt(2000);
     await waitFor('a rate while the backfill moves', async () => valueOf(await scrape(), 'bellows_rows_per_second', labels) > 0);

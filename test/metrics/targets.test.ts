@@ -17,10 +17,10 @@ import { createMetrics } from '../../src/metrics/index.ts';
 const PASSWORD = 'NeverInMetrics0';
 
 /** A pool on `url` with a password the server (trust) does not need, and a store on it. */
-function storeAt(url: string): StateStore {
+function storeAt(url: string, connectionTimeoutMillis = 30_000): StateStore {
   const u = new URL(url);
   u.password = PASSWORD;
-  const pool = new pg.Pool({ connectionString: u.toString(), max: 2, connectionTimeoutMillis: 30_000 });
+  const pool = new pg.Pool({ connectionString: u.toString(), max: 2, connectionTimeoutMillis });
   pool.on('error', () => {});
   atFileEnd(() => pool.end());
   return new StateStore(pool);
@@ -62,7 +62,8 @@ describe('targets', () => {
     atFileEnd(() => new Promise((resolve) => silent.close(resolve)));
     const port = (silent.address() as net.AddressInfo).port;
     const alive = await freshDatabase();
-    const silentStore = storeAt(`postgres://postgres@127.0.0.1:${port}/nothing`);
+    // No connect timeout of its own (0: wait for ever): only the collector's time limit can end the wait.
+    const silentStore = storeAt(`postgres://postgres@127.0.0.1:${port}/nothing`, 0);
     // Registered after the store's pool, so it runs before the pool ends: the connect still waiting then fails at once.
     const sockets: net.Socket[] = [];
     silent.on('connection', (s) => sockets.push(s));
