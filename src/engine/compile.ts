@@ -105,9 +105,10 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
       continue;
     }
     const model = await modelFor(db, probe, models, op.touches(entry.spec), where, stateSchema);
-    const ctx: OpContext = { ...base, table: model, models };
+    const shape = () => model.columns.map((c) => ({ name: c.name, physical: c.physical, type: c.type }));
+    const ctx: OpContext = { ...base, table: model, models, columnsBefore: shape(), physicalConditions: new Map() };
     const found = await op.validate(entry.spec, ctx, probe);
-    ctx.columnsAfter = model.columns.map((c) => ({ name: c.name, physical: c.physical, type: c.type }));
+    ctx.columnsAfter = shape();
     placed.push({ table: op, ctx, found });
   }
 

@@ -72,6 +72,27 @@ export function databaseProbe(db: pg.Pool): Probe {
         return `invalid expression ${shown(expression, 60)}: ${(err as Error).message}`;
       }
     },
+    async physicalCondition(condition, columns) {
+      // PostgreSQL stores a CHECK by column number: renaming a scratch table's columns from
+      // the names to the physical ones, then reading the CHECK back, renames exactly the
+      // column references. Through a stop name first, as two columns may trade names.
+      const scratch = 'pg_temp._bellows_names';
+      const moved = columns.filter((c) => c.name !== c.physical);
+      try {
+        return await rehearsal.within(async (client) => {
+          await client.query(`CREATE TEMP TABLE _bellows_names (${columns.map((c) => `${ident(c.name)} ${c.type}`).join(', ')})`);
+          await oneStatement(client, `ALTER TABLE ${scratch} ADD CONSTRAINT condition CHECK (${condition}) NOT VALID`);
+          for (const [i, c] of moved.entries()) await client.query(`ALTER TABLE ${scratch} RENAME COLUMN ${ident(c.name)} TO ${ident(`_bellows_names_${i}`)}`);
+          for (const [i, c] of moved.entries()) await client.query(`ALTER TABLE ${scratch} RENAME COLUMN ${ident(`_bellows_names_${i}`)} TO ${ident(c.physical)}`);
+          const { rows } = await client.query<{ condition: string }>(
+            `SELECT pg_get_expr(conbin, conrelid) AS condition FROM pg_constraint WHERE conrelid = '${scratch}'::regclass AND conname = 'condition'`,
+          );
+          return rows[0].condition;
+        });
+      } catch (err) {
+        return { error: `invalid condition ${shown(condition, 60)}: ${(err as Error).message}` };
+      }
+    },
     table: (ref) => describeTable(db, ref),
     view: (ref) => describeView(db, ref),
     queryColumns: (query) => queryColumns(db, query),

@@ -34,6 +34,14 @@ export interface OpContext extends SchemaContext {
    * position (a later rename_column must not change what its names mean).
    */
   columnsAfter?: ReadonlyArray<{ name: string; physical: string; type: string }>;
+  /**
+   * The new version's columns as the earlier operations left them, before this
+   * one: what its names mean, and which physical column each stands for until
+   * contract (operations/physical-names.ts).
+   */
+  columnsBefore: ReadonlyArray<{ name: string; physical: string; type: string }>;
+  /** Conditions of this operation rewritten over the physical columns by its validate (operations/physical-names.ts). */
+  physicalConditions: Map<string, string>;
 }
 
 /** What validation may ask the live database, without changing it. */
@@ -50,6 +58,12 @@ export interface Probe {
    * `castTo`), otherwise PostgreSQL's complaint.
    */
   expressionError(expression: string, columns: ReadonlyArray<{ name: string; type: string }>, castTo?: string): Promise<string | null>;
+  /**
+   * A boolean condition over columns known by `name`, as PostgreSQL writes it
+   * over the same columns named `physical`; `error` is its complaint when the
+   * condition cannot be a table's (a CHECK's) condition.
+   */
+  physicalCondition(condition: string, columns: ReadonlyArray<{ name: string; physical: string; type: string }>): Promise<string | { error: string }>;
   /** The live shape of a table the operation does not change but relies on (a foreign key's target); null if none. */
   table(ref: TableRef): Promise<TableInfo | null>;
   /**

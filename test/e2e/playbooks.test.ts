@@ -217,4 +217,17 @@ describe('the example playbooks, end to end through the CLI', () => {
     expect(await catalogSnapshot(db.pool)).toEqual(before);
     expect((await db.query(`SELECT count(*)::int AS n FROM bellows.runs`)).rows[0].n).toBe(runsBefore);
   });
+  it('0027 rename, then a check and an index on the new name: on created_at until contract, on signed_up_at after', async () => {
+    const constraint = `SELECT pg_get_constraintdef(oid) AS def, convalidated FROM pg_constraint WHERE conname = 'users_signed_up_at_check'`;
+    const index = `SELECT indexdef FROM pg_indexes WHERE indexname = 'users_signed_up_at_idx'`;
+    await startAndApprove('0027_users_signed_up_at.yaml', async () => {
+      expect((await db.query(constraint)).rows).toEqual([{ def: `CHECK ((created_at > '2000-01-01 00:00:00+00'::timestamp with time zone))`, convalidated: true }]);
+      expect((await db.query(index)).rows).toEqual([{ indexdef: 'CREATE INDEX users_signed_up_at_idx ON public.users USING btree (created_at)' }]);
+    });
+    expect((await columns()).map((c) => c.name)).toContain('signed_up_at');
+    expect((await db.query(constraint)).rows).toEqual([{ def: `CHECK ((signed_up_at > '2000-01-01 00:00:00+00'::timestamp with time zone))`, convalidated: true }]);
+    expect((await db.query(index)).rows).toEqual([{ indexdef: 'CREATE INDEX users_signed_up_at_idx ON public.users USING btree (signed_up_at)' }]);
+    await expect(db.query(`UPDATE users SET signed_up_at = '1999-12-31' WHERE id = 1`)).rejects.toThrow(/users_signed_up_at_check/);
+    await expectNoLeftovers();
+  });
 });
