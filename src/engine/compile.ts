@@ -1,16 +1,17 @@
 import type pg from 'pg';
 import { describeTable, schemaExists, type KeyColumn } from '../catalog/introspect.ts';
-import { ident, parseTableRef, tableKey, type TableRef } from '../db/sql.ts';
+import { parseTableRef, tableKey, type TableRef } from '../db/sql.ts';
 import { InputError } from '../errors.ts';
 import { OPERATIONS } from '../operations/index.ts';
 import { modelFromCatalog, newTableModel, type ModelTable, type SchemaModel } from '../operations/model.ts';
-import { isTableOperation, type BackfillTarget, type Operation, type OpContext, type Probe, type SchemaContext, type SchemaOperation, type Touch, type VerifyCheck } from '../operations/operation.ts';
+import { isSeedRows, isTableOperation, type SeedRows, type BackfillTarget, type Operation, type OpContext, type Probe, type SchemaContext, type SchemaOperation, type Touch, type VerifyCheck } from '../operations/operation.ts';
 import { operationEntries, type Playbook } from '../playbook/schema.ts';
 import { linkUndone, type Action, type PlannedAction } from './action.ts';
 import { versionSchemaActions } from './version-schema.ts';
 import { databaseProbe } from './probe.ts';
 import { rehearseDualWrite, type TriggerFunction } from './rehearse.ts';
 import { triggerFunction, triggerFunctionId } from '../operations/trigger.ts';
+import { SEED_LINE } from '../backfill/seed-rows.ts';
 
 export interface CompiledTable {
   /** `schema.table` */
@@ -73,7 +74,31 @@ async function modelFor(db: pg.Pool, probe: Probe, models: SchemaModel, touch: T
   return model;
 }
 
-export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema = 'bellows'): Promise<CompiledPlan> {
+/** `directory`: where the playbook's file is, and the files it names (a seed's rows); null for a playbook given as a document. */
+/**
+ * A seed's staged lines, walked by line as a table is by its key: the
+ * backfill's ranges, batches, throttles and checkpoints serve it unchanged.
+ * Named after the table it fills and the operation, as `status` shows it.
+ */
+function seedTable(target: SeedRows, index: number): CompiledTable {
+  const { seed } = target;
+  return {
+    name: `${tableKey(seed.into)} (operations[${index}].seed_data)`,
+    ref: seed.staging,
+    key: [{ name: SEED_LINE, type: 'bigint' }],
+    keyIndex: `${seed.staging.name}_pkey`,
+    estimatedRows: seed.rows,
+    backfill: [target],
+    verify: [],
+  };
+}
+
+/** Whether a compiled table is a seed's staged lines, not a table of the database the run changes. */
+export function isSeedTable(table: CompiledTable): boolean {
+  return table.backfill.some(isSeedRows);
+}
+
+export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema = 'bellows', directory: string | null = null): Promise<CompiledPlan> {
   const probe = databaseProbe(db);
   const models: SchemaModel = new Map();
   const entries = operationEntries(playbook);
@@ -94,7 +119,7 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
   for (const entry of entries) {
     const op = OPERATIONS[entry.kind] as Operation | SchemaOperation;
     const where = `operations[${entry.index}].${entry.kind}`;
-    const base: SchemaContext = { index: entry.index, playbook: playbook.name, versionSchema, stateSchema: ident(stateSchema), claimed };
+    const base: SchemaContext = { index: entry.index, playbook: playbook.name, versionSchema, stateSchema, claimed, directory };
     if (!isTableOperation(op, entry.spec)) {
       const { schema } = op.touches(entry.spec);
       if (schema === stateSchema) throw new InputError(`${where}.schema: bellows does not migrate its own state schema`);
@@ -160,7 +185,9 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
         sql: fn.sql,
       });
     }
-    const backfill = op.backfill?.(spec, ctx, found) ?? [];
+    const targets = op.backfill?.(spec, ctx, found) ?? [];
+    const backfill = targets.filter((t) => !isSeedRows(t));
+    plan.tables.push(...targets.filter(isSeedRows).map((seed) => seedTable(seed, entry.index)));
     const verify = op.verify?.(spec, ctx, found) ?? { checks: [], actions: [] };
     if ((backfill.length || verify.checks.length) && !table.key) {
       throw new InputError(

@@ -230,4 +230,25 @@ describe('the example playbooks, end to end through the CLI', () => {
     await expect(db.query(`UPDATE users SET signed_up_at = '1999-12-31' WHERE id = 1`)).rejects.toThrow(/users_signed_up_at_check/);
     await expectNoLeftovers();
   });
+  it('0028 a table seeded from the file beside the playbook, through the backfill: every day once', async () => {
+    const plan = await runCli(['plan', playbookPath('0028_calendar_days.yaml')], { db: db.url });
+    expect(plan.code, show(plan)).toBe(0);
+    expect(plan.stdout).toContain('FROM "bellows"."seed_0028_calendar_days_1" s WHERE');
+    const id = await startAndApprove('0028_calendar_days.yaml', async (runId) => {
+      const seeded = await db.query(`SELECT rows_done::int AS rows, done FROM bellows.ranges WHERE run_id = $1 AND task = 'backfill'`, [runId]);
+      expect(seeded.rows).toEqual([{ rows: 730, done: true }]);
+    });
+    const { rows } = await db.query(
+      `SELECT count(*)::int AS days, count(*) FILTER (WHERE weekend)::int AS weekend, min(day)::text AS first, max(day)::text AS last,
+              count(*) FILTER (WHERE weekday = extract(isodow FROM day) AND quarter = extract(quarter FROM day))::int AS right
+         FROM calendar_days`,
+    );
+    expect(rows[0]).toEqual({ days: 730, weekend: 208, first: '2026-01-01', last: '2027-12-31', right: 730 });
+    // The seed file is part of the playbook: the history keeps its digest in the checksum.
+    const history = JSON.parse((await runCli(['history', '--json'], { db: db.url })).stdout) as Array<{ playbookName: string; runId: string; checksum: string }>;
+    const playbook = await loadPlaybook(playbookPath('0028_calendar_days.yaml'));
+    expect(history.find((h) => h.playbookName === '0028_calendar_days')).toMatchObject({ runId: id });
+    expect(history.find((h) => h.playbookName === '0028_calendar_days')!.checksum).not.toBe(playbookChecksum(playbook));
+    await expectNoLeftovers();
+  });
 });
