@@ -9,6 +9,7 @@ import { operationEntries, type Playbook } from '../playbook/schema.ts';
 import { linkUndone, type Action, type PlannedAction } from './action.ts';
 import { versionSchemaActions } from './version-schema.ts';
 import { databaseProbe } from './probe.ts';
+import { schemaRehearsal } from './schema-rehearsal.ts';
 import { rehearseDualWrite, type TriggerFunction } from './rehearse.ts';
 import { triggerFunction, triggerFunctionId } from '../operations/trigger.ts';
 import { SEED_LINE } from '../backfill/seed-rows.ts';
@@ -99,7 +100,8 @@ export function isSeedTable(table: CompiledTable): boolean {
 }
 
 export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema = 'bellows', directory: string | null = null): Promise<CompiledPlan> {
-  const probe = databaseProbe(db);
+  const rehearsal = schemaRehearsal(db);
+  const probe = databaseProbe(db, rehearsal);
   const models: SchemaModel = new Map();
   const entries = operationEntries(playbook);
   const versionSchema = playbook.name;
@@ -210,6 +212,6 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
   plan.verify = linkUndone(planned.verify, created);
   plan.contract = linkUndone(planned.contract, created);
   plan.rollback = linkUndone([...version.rollback.views, ...rollback.flat(), ...version.rollback.schema], created);
-  await rehearseDualWrite(db, versionSchema, [...functions].map(([model, fns]) => ({ model, functions: fns })));
+  await rehearseDualWrite(db, rehearsal, versionSchema, [...functions].map(([model, fns]) => ({ model, functions: fns })));
   return plan;
 }

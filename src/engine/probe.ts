@@ -5,17 +5,18 @@ import { describeTable, schemaExists, typeExists } from '../catalog/introspect.t
 import { describeView, queryColumns } from '../catalog/views.ts';
 import { objectPrivileges, roleExists } from '../catalog/privileges.ts';
 import type { ColumnDependent, Probe } from '../operations/operation.ts';
-import { oneStatement, schemaRehearsal } from './schema-rehearsal.ts';
+import { oneStatement, schemaRehearsal, type SchemaRehearsal } from './schema-rehearsal.ts';
 
 /**
  * Answers validation's questions by asking PostgreSQL to plan, not run, a query.
  * The extended protocol accepts exactly one statement, so an expression cannot
  * smuggle a second one in.
  */
-export function databaseProbe(db: pg.Pool): Probe {
-  const rehearsal = schemaRehearsal(db);
+export function databaseProbe(db: pg.Pool, rehearsal: SchemaRehearsal = schemaRehearsal(db)): Probe {
   return {
-    typeExists: (type) => typeExists(db, type),
+    // Types and expressions are checked where the playbook's earlier DDL has been rehearsed:
+    // a column may have the type a create_enum before it makes, a default one of its values.
+    typeExists: (type) => rehearsal.within((client) => typeExists(client, type)),
     async relationExists(schema, name) {
       const { rowCount } = await db.query(
         `SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
@@ -66,7 +67,7 @@ export function databaseProbe(db: pg.Pool): Probe {
       const row = columns.map((c) => `NULL::${c.type} AS ${ident(c.name)}`).join(', ');
       const value = castTo ? `(${expression})::${castTo}` : `(${expression})`;
       try {
-        await db.query({ text: `SELECT ${value} FROM (SELECT ${row}) AS row WHERE false`, queryMode: 'extended' } as pg.QueryConfig);
+        await rehearsal.within((client) => client.query({ text: `SELECT ${value} FROM (SELECT ${row}) AS row WHERE false`, queryMode: 'extended' } as pg.QueryConfig));
         return null;
       } catch (err) {
         return `invalid expression ${shown(expression, 60)}: ${(err as Error).message}`;
