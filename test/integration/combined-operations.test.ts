@@ -16,7 +16,7 @@ beforeAll(async () => {
   await db.query(`CREATE TABLE members (id bigserial PRIMARY KEY, name text NOT NULL, score int)`);
   await db.query(`INSERT INTO members (name, score) SELECT 'm' || g, g FROM generate_series(1, 900) g`);
   await db.query('ANALYZE members');
-  await db.query(`CREATE TABLE players (id bigserial PRIMARY KEY, nick text NOT NULL, score int, level int NOT NULL DEFAULT 1, retired boolean NOT NULL)`);
+  await db.query(`CREATE TABLE players (id bigserial PRIMARY KEY, nick text NOT NULL, score int, level int NOT NULL DEFAULT 1, retired boolean)`);
   await db.query(`INSERT INTO players (nick, score, level, retired) SELECT 'p' || g, g, g % 7, false FROM generate_series(1, 600) g`);
   await db.query('ANALYZE players');
 });
@@ -87,6 +87,8 @@ const RENAMED = {
     { alter_column: { table: 'players', column: 'points', comment: 'the score' } },
     { rename_column: { table: 'players', from: 'retired', to: 'gone' } },
     { drop_column: { table: 'players', column: 'gone', down: 'false' } },
+    // Reference rows written with the new name, into the physical column.
+    { seed_data: { table: 'players', key: ['id'], rows: [{ id: 1, nick: 'first', points: 5 }] } },
   ],
 };
 
@@ -129,6 +131,7 @@ describe('a column renamed earlier in the same playbook', () => {
     expect(catalog.indexes).toContainEqual({ indexname: 'players_points_key', indexdef: 'CREATE UNIQUE INDEX players_points_key ON public.players USING btree (score, nick)' });
     await expect(db.query(`INSERT INTO players (nick, score, retired) VALUES ('neg', -1, false)`)).rejects.toThrow(/players_points_check/);
     expect((await db.query(`SELECT col_description('players'::regclass, 3) AS comment`)).rows).toEqual([{ comment: 'the score' }]);
+    expect((await db.query(`SELECT nick, score FROM players WHERE id = 1`)).rows).toEqual([{ nick: 'first', score: 5 }]);
     await engine.store.setDesired(run.id, { abort: true }, 'abort');
     expect(await engine.executor.drive(await engine.store.getRun(run.id), { stopAtGate: true })).toBe('rolled_back');
     expect(await catalogSnapshot(db.pool)).toEqual(before);
@@ -172,8 +175,9 @@ describe('a column renamed earlier in the same playbook', () => {
       ],
     });
     expect((await db.query(`SELECT col_description('players'::regclass, 3) AS comment`)).rows).toEqual([{ comment: 'the score' }]);
+    expect((await db.query(`SELECT nick, points FROM players WHERE id = 1`)).rows).toEqual([{ nick: 'first', points: 5 }]);
     const { rows } = await db.query(`SELECT count(*)::int AS n, sum(points)::int AS points, sum(tier)::int AS tiers FROM players`);
-    expect(rows).toEqual([{ n: 602, points: (600 * 601) / 2 + 2001, tiers: Array.from({ length: 600 }, (_, i) => (i + 1) % 7).reduce((a, b) => a + b, 0) + 7 }]);
+    expect(rows).toEqual([{ n: 602, points: (600 * 601) / 2 + 2001 + 4, tiers: Array.from({ length: 600 }, (_, i) => (i + 1) % 7).reduce((a, b) => a + b, 0) + 7 }]);
     await expect(db.query(`INSERT INTO players (nick, points, tier) VALUES ('bad', 5, 9)`)).rejects.toThrow(/players_tier_check/);
   });
 });
