@@ -109,6 +109,23 @@ describe('a column renamed earlier in the same playbook', () => {
     expect(refused).toBe('operations[1].create_constraint.check: 1 row of public.players violates it, e.g. id 17; correct them before adding the constraint');
   });
 
+  it('refuses a check PostgreSQL would not take as a table\'s, before any DDL', async () => {
+    const engine = engineFor(db.pool);
+    await engine.store.migrate();
+    const before = await catalogSnapshot(db.pool);
+    const refused = await engine
+      .open({
+        name: 'players_subquery',
+        operations: [
+          { rename_column: { table: 'players', from: 'score', to: 'points' } },
+          { create_constraint: { table: 'players', name: 'players_points_check', type: 'check', columns: ['points'], check: 'points > (SELECT -1)' } },
+        ],
+      })
+      .then(() => null, (err: Error) => err.message);
+    expect(refused).toBe('operations[1].create_constraint.check: invalid condition "points > (SELECT -1)": cannot use subquery in check constraint');
+    expect(await catalogSnapshot(db.pool)).toEqual(before);
+  });
+
   it.each(['expand', 'dual_write', 'gate'] as const)('rolled back after %s: exactly the original catalog and rows', async (stop) => {
     const engine = engineFor(db.pool);
     await engine.store.migrate();
