@@ -75,7 +75,6 @@ async function modelFor(db: pg.Pool, probe: Probe, models: SchemaModel, touch: T
   return model;
 }
 
-/** `directory`: where the playbook's file is, and the files it names (a seed's rows); null for a playbook given as a document. */
 /**
  * A seed's staged lines, walked by line as a table is by its key: the
  * backfill's ranges, batches, throttles and checkpoints serve it unchanged.
@@ -94,11 +93,7 @@ function seedTable(target: SeedRows, index: number): CompiledTable {
   };
 }
 
-/** Whether a compiled table is a seed's staged lines, not a table of the database the run changes. */
-export function isSeedTable(table: CompiledTable): boolean {
-  return table.backfill.some(isSeedRows);
-}
-
+/** `directory`: where the playbook's file is, and the files it names (a seed's rows); null for a playbook given as a document. */
 export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema = 'bellows', directory: string | null = null): Promise<CompiledPlan> {
   const rehearsal = schemaRehearsal(db);
   const probe = databaseProbe(db, rehearsal);

@@ -6,6 +6,7 @@ import { describeView, queryColumns } from '../catalog/views.ts';
 import { objectPrivileges, roleExists } from '../catalog/privileges.ts';
 import type { ColumnDependent, Probe } from '../operations/operation.ts';
 import { oneStatement, schemaRehearsal, type SchemaRehearsal } from './schema-rehearsal.ts';
+import { seedRowsProblem } from './seed-rows-check.ts';
 
 /**
  * Answers validation's questions by asking PostgreSQL to plan, not run, a query.
@@ -169,49 +170,7 @@ export function databaseProbe(db: pg.Pool, rehearsal: SchemaRehearsal = schemaRe
       }),
     roleExists: (role) => roleExists(db, role),
     privileges: (object, role) => objectPrivileges(db, object, role),
-    seedRowsProblem: (columns, key, chunks) =>
-      rehearsal.within(async (client) => {
-        // A temporary table of the seeded columns' types (the playbook's own enums included:
-        // the rehearsal has made them), filled as start would stage the rows: through each
-        // type's input function, as a quoted literal is read.
-        const scratch = 'pg_temp._bellows_seed';
-        const line = ident('_bellows_line');
-        await client.query(`CREATE TEMP TABLE _bellows_seed (${line} bigint, ${columns.map((c) => `${ident(c.name)} ${c.type}`).join(', ')})`);
-        const load = (rows: Array<{ line: number; row: Record<string, string | null> }>) =>
-          client.query(`INSERT INTO ${scratch} SELECT * FROM jsonb_populate_recordset(NULL::${scratch}, $1)`, [
-            JSON.stringify(rows.map((r) => ({ ...r.row, _bellows_line: r.line }))),
-          ]);
-        const attempt = async (work: () => Promise<unknown>) => {
-          await client.query('SAVEPOINT seed_rows');
-          try {
-            await work();
-            await client.query('RELEASE SAVEPOINT seed_rows');
-            return null;
-          } catch (err) {
-            await client.query('ROLLBACK TO SAVEPOINT seed_rows');
-            return (err as Error).message;
-          }
-        };
-        for await (const chunk of chunks) {
-          if ((await attempt(() => load(chunk))) === null) continue;
-          // Only now, and only in this chunk, one value at a time: which line, which column.
-          for (const r of chunk) {
-            for (const c of columns) {
-              const value = r.row[c.name];
-              if (value === null) continue;
-              const message = await attempt(() => client.query(`SELECT jsonb_populate_record(NULL::${scratch}, jsonb_build_object($1::text, $2::text))`, [c.name, value]));
-              if (message !== null) return { line: r.line, column: c.name, message };
-            }
-          }
-          return { line: chunk[0].line, message: 'PostgreSQL refuses these rows' };
-        }
-        const keys = key.map(ident).join(', ');
-        const { rows } = await client.query<{ line: string; first: string }>(
-          `SELECT ${line}::text AS line, first::text FROM (SELECT ${line}, min(${line}) OVER (PARTITION BY ${keys}) AS first FROM ${scratch}) d
-            WHERE ${line} <> first ORDER BY ${line} LIMIT 1`,
-        );
-        return rows[0] ? { line: Number(rows[0].line), message: `the same key as line ${rows[0].first}` } : null;
-      }),
+    seedRowsProblem: (columns, key, chunks) => rehearsal.within((client) => seedRowsProblem(client, columns, key, chunks)),
     async rowsByKey(table, key, keys, columns) {
       // One text[] parameter per key column, read back as the column's type: the
       // same equality an upsert's ON CONFLICT uses.
