@@ -33,17 +33,25 @@ function lines(seed: Seed, where: string, values: 'row' | 'before' = 'row'): str
 
 const keyOf = (seed: Seed, row: string) => `(${seed.key.map((k) => `${row}.${ident(k)}`).join(', ')})`;
 
-/** Upserts the lines by the key; a row already equal is left alone, so a line written again changes nothing. */
-function upsert(seed: Seed, from: string): string {
-  const columns = seed.columns.map((c) => c.physical);
-  const others = columns.filter((c) => !seed.key.includes(c)).map(ident);
-  const onConflict = others.length
+/**
+ * The ON CONFLICT clause of a seed's upsert into a table aliased `t`: the row of
+ * the key takes the given values, unless it already has them, so a row written
+ * again is left alone (no new row version, no trigger fired).
+ */
+export function upsertConflict(columns: string[], key: string[]): string {
+  const others = columns.filter((c) => !key.includes(c)).map(ident);
+  const update = others.length
     ? `DO UPDATE SET ${others.map((c) => `${c} = EXCLUDED.${c}`).join(', ')} WHERE (${others.map((c) => `t.${c}`).join(', ')}) IS DISTINCT FROM (${others.map((c) => `EXCLUDED.${c}`).join(', ')})`
     : 'DO NOTHING';
+  return `ON CONFLICT (${key.map(ident).join(', ')}) ${update}`;
+}
+
+/** Upserts the lines by the key. */
+function upsert(seed: Seed, from: string): string {
+  const columns = seed.columns.map((c) => c.physical);
   return (
     `INSERT INTO ${qualified(seed.into)} AS t (${columns.map(ident).join(', ')}) ` +
-    `SELECT ${columns.map((c) => `(b.r).${ident(c)}`).join(', ')} FROM ${from} b ORDER BY b.line ` +
-    `ON CONFLICT (${seed.key.map(ident).join(', ')}) ${onConflict}`
+    `SELECT ${columns.map((c) => `(b.r).${ident(c)}`).join(', ')} FROM ${from} b ORDER BY b.line ${upsertConflict(columns, seed.key)}`
   );
 }
 

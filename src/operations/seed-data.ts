@@ -8,7 +8,7 @@ import { requireColumn, where } from './validation.ts';
 import { printableLine, shown } from '../util/printable.ts';
 import { physicalColumn } from './physical-names.ts';
 import { asText, openSeedFile, seedFilePath, type SeedLine, type SeedValue } from './seed-file.ts';
-import { seedRollback } from '../backfill/seed-rows.ts';
+import { seedRollback, upsertConflict } from '../backfill/seed-rows.ts';
 
 const SUMMARY =
   'reference rows upserted by their key: `rows` in expand, or a JSON Lines `file` in batches through the backfill; rollback removes the rows it added and restores the old values of those it changed';
@@ -63,11 +63,7 @@ function tuple(values: Text[]): string {
 
 /** Upserts `rows` by the key; a row already equal is left alone, so a repeat writes nothing. */
 function upsert(table: TableRef, columns: string[], key: string[], rows: Text[][]): string {
-  const others = columns.filter((c) => !key.includes(c)).map(ident);
-  const onConflict = others.length
-    ? `DO UPDATE SET ${others.map((c) => `${c} = EXCLUDED.${c}`).join(', ')} WHERE (${others.map((c) => `t.${c}`).join(', ')}) IS DISTINCT FROM (${others.map((c) => `EXCLUDED.${c}`).join(', ')})`
-    : 'DO NOTHING';
-  return `INSERT INTO ${qualified(table)} AS t (${columns.map(ident).join(', ')}) VALUES ${rows.map(tuple).join(', ')} ON CONFLICT (${key.map(ident).join(', ')}) ${onConflict}`;
+  return `INSERT INTO ${qualified(table)} AS t (${columns.map(ident).join(', ')}) VALUES ${rows.map(tuple).join(', ')} ${upsertConflict(columns, key)}`;
 }
 
 function keysOf(found: InlineRows, rows: Text[][]): string {
