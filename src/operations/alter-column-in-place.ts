@@ -4,16 +4,18 @@ import type { PlannedAction } from '../engine/action.ts';
 import type { OpContext } from './operation.ts';
 import type { AlterColumnSpec, ColumnPath } from './alter-column.ts';
 import { originalColumn } from './model.ts';
+import { physicalColumn } from './physical-names.ts';
 import { requireExpression, requireUnchangedColumn, where } from './validation.ts';
 
 function original(spec: AlterColumnSpec, ctx: OpContext) {
-  return originalColumn(ctx.table, spec.column);
+  return originalColumn(ctx.table, physicalColumn(ctx, spec.column));
 }
 
 function setComment(ctx: OpContext, spec: AlterColumnSpec, id: string, comment: string | null, note: string): PlannedAction {
   return {
     id,
-    sql: `COMMENT ON COLUMN ${qualified(ctx.table.ref)}.${ident(spec.column)} IS ${comment === null ? 'NULL' : literal(comment)}`,
+    // At expand, or at rollback: the column has its physical name.
+    sql: `COMMENT ON COLUMN ${qualified(ctx.table.ref)}.${ident(physicalColumn(ctx, spec.column))} IS ${comment === null ? 'NULL' : literal(comment)}`,
     lock: 'SHARE UPDATE EXCLUSIVE (reads and writes continue)',
     note,
   };

@@ -3,6 +3,7 @@ import type { PlannedAction } from '../engine/action.ts';
 import type { OpContext } from './operation.ts';
 import type { AlterColumnSpec, ColumnPath } from './alter-column.ts';
 import { originalColumn } from './model.ts';
+import { physicalColumn } from './physical-names.ts';
 import type { IndexInfo } from '../catalog/introspect.ts';
 import { dropDualWrite, translationTrigger } from './trigger.ts';
 import { notNullViaCheck } from './not-null.ts';
@@ -18,13 +19,13 @@ import {
 } from './validation.ts';
 
 function original(spec: AlterColumnSpec, ctx: OpContext) {
-  return originalColumn(ctx.table, spec.column);
+  return originalColumn(ctx.table, physicalColumn(ctx, spec.column));
 }
 
 /** Indexes on the old column are rebuilt on the shadow column, so contract keeps them. */
 function copiedIndexes(spec: AlterColumnSpec, ctx: OpContext): IndexInfo[] {
   return ctx.table.original.indexes.filter(
-    (i) => i.valid && i.plain && !i.primary && i.columns.includes(spec.column),
+    (i) => i.valid && i.plain && !i.primary && i.columns.includes(physicalColumn(ctx, spec.column)),
   );
 }
 
@@ -91,7 +92,7 @@ export const shadowPath: ColumnPath = {
     }
     for (const index of copiedIndexes(spec, ctx)) {
       const copy = names.shadowIndex(ctx, index.name);
-      const columns = index.columns.map((c) => ident(c === spec.column ? shadow : c)).join(', ');
+      const columns = index.columns.map((c) => ident(c === physicalColumn(ctx, spec.column) ? shadow : c)).join(', ');
       actions.push({
         id: `expand:${ctx.index}:index:${index.name}`,
         sql: `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX CONCURRENTLY IF NOT EXISTS ${ident(copy)} ON ${table} USING ${index.method} (${columns})`,
@@ -107,7 +108,7 @@ export const shadowPath: ColumnPath = {
   dualWrite(spec, ctx) {
     return translationTrigger(ctx, {
       forward: [{ column: names.shadow(spec.column), up: spec.up! }],
-      backward: [{ column: spec.column, down: spec.down! }],
+      backward: [{ column: physicalColumn(ctx, spec.column), down: spec.down! }],
     });
   },
 

@@ -6,6 +6,7 @@ import { InputError } from '../errors.ts';
 import { defineOperation, type OpContext, type Probe } from './operation.ts';
 import type { ModelColumn } from './model.ts';
 import { refuseViolatingRows } from './constraint-violations.ts';
+import { physicalColumn, physicalCondition, resolveCondition } from './physical-names.ts';
 import { requireColumn, requireExpression, requireFreeConstraintName, where } from './validation.ts';
 
 const SUMMARY = '`check` or `foreign_key` NOT VALID at once and validated at verify; `unique` built concurrently, attached at contract';
@@ -41,20 +42,22 @@ const spec = z
 export type CreateConstraintSpec = z.infer<typeof spec>;
 
 /**
- * The constraint goes on the physical columns: one an earlier operation of the
- * playbook adds is there from expand on (verify proves it after the backfill
- * fills it); one it moves to a new column or renames is not (yet) where the
- * constraint would have to be.
+ * The constraint goes on the physical column that holds the new version's
+ * column from expand on (operations/physical-names.ts): the old one under its
+ * old name until contract renames it, a column an earlier operation adds, the
+ * shadow column an alter_column fills. Verify proves it once the backfill is done.
  */
 function requireConstrainableColumn(ctx: OpContext, index: number, name: string): ModelColumn {
-  const field = `columns[${index}]`;
-  const column = requireColumn(ctx, 'create_constraint', field, name);
-  const original = ctx.table.original.columns.find((c) => c.name === name);
-  if (!original && column.physical === name) return column;
-  if (column.physical !== name || original?.type !== column.type) {
-    throw new InputError(`${where(ctx, 'create_constraint', field)}: "${name}" is changed by an earlier operation of this playbook; constrain it in a playbook that follows this one`);
-  }
-  return column;
+  return requireColumn(ctx, 'create_constraint', `columns[${index}]`, name);
+}
+
+/** The spec as the physical table names its columns until contract: what expand's statements and the check of the existing rows use. */
+function physicalSpec(spec: CreateConstraintSpec, ctx: OpContext): CreateConstraintSpec {
+  return {
+    ...spec,
+    columns: spec.columns.map((name) => physicalColumn(ctx, name)),
+    check: spec.check === undefined ? undefined : physicalCondition(ctx, spec.check),
+  };
 }
 
 async function catalogKeys(probe: Probe, ref: TableRef) {
@@ -79,7 +82,8 @@ async function requireReferencedKey(spec: CreateConstraintSpec, ctx: OpContext, 
   }
 }
 
-function addNotValid(spec: CreateConstraintSpec, ctx: OpContext): PlannedAction {
+function addNotValid(written: CreateConstraintSpec, ctx: OpContext): PlannedAction {
+  const spec = physicalSpec(written, ctx);
   const columns = spec.columns.map(ident).join(', ');
   const foreignKey = spec.type === 'foreign_key';
   const body = foreignKey
@@ -101,7 +105,7 @@ function addNotValid(spec: CreateConstraintSpec, ctx: OpContext): PlannedAction 
 function buildUniqueIndex(spec: CreateConstraintSpec, ctx: OpContext): PlannedAction {
   return {
     id: `expand:${ctx.index}:create_unique_index`,
-    sql: `CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ${ident(spec.name)} ON ${qualified(ctx.table.ref)} (${spec.columns.map(ident).join(', ')})`,
+    sql: `CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ${ident(spec.name)} ON ${qualified(ctx.table.ref)} (${physicalSpec(spec, ctx).columns.map(ident).join(', ')})`,
     lock: 'SHARE UPDATE EXCLUSIVE (reads and writes continue)',
     note: `build the index of ${spec.name} without blocking writes; it refuses duplicates from now on`,
     concurrent: true,
@@ -125,9 +129,12 @@ export const createConstraint = defineOperation({
   async validate(spec, ctx, probe) {
     const columns = spec.columns.map((name, i) => requireConstrainableColumn(ctx, i, name));
     await requireFreeConstraintName(ctx, 'create_constraint', 'name', spec.name, probe, spec.type === 'unique');
-    if (spec.check) await requireExpression(ctx, 'create_constraint', 'check', probe, spec.check, columns, 'boolean');
+    if (spec.check) {
+      await requireExpression(ctx, 'create_constraint', 'check', probe, spec.check, columns, 'boolean');
+      await resolveCondition(ctx, probe, where(ctx, 'create_constraint', 'check'), spec.check);
+    }
     if (spec.references) await requireReferencedKey(spec, ctx, probe);
-    await refuseViolatingRows(spec, ctx, probe);
+    await refuseViolatingRows(physicalSpec(spec, ctx), ctx, probe);
     const type = ({ check: 'c', unique: 'u', foreign_key: 'f' } as const)[spec.type];
     ctx.table.constraints.set(spec.name, { name: spec.name, type, inherited: false, neededBy: null });
     if (spec.type === 'unique') ctx.table.indexes.add(spec.name);

@@ -101,7 +101,7 @@ ${block(oldShape(ctx), body.fromOldApp)}
       RAISE;
     END IF;
     BEGIN
-      PERFORM ${ctx.stateSchema}.note_dual_write_failure(${literal(ctx.playbook)}, ${literal(tableKey(ctx.table.ref))}, ${rowKey(ctx)}, ${ctx.index}, SQLSTATE, SQLERRM);
+      PERFORM ${ident(ctx.stateSchema)}.note_dual_write_failure(${literal(ctx.playbook)}, ${literal(tableKey(ctx.table.ref))}, ${rowKey(ctx)}, ${ctx.index}, SQLSTATE, SQLERRM);
     EXCEPTION WHEN OTHERS THEN
       RAISE WARNING 'bellows: a write to % was not translated by playbook %, and could not be noted: %', TG_TABLE_NAME, ${literal(ctx.playbook)}, SQLERRM;
     END;

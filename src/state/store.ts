@@ -6,6 +6,7 @@ import { inTransaction } from '../db/pool.ts';
 import { ConflictError, InputError } from '../errors.ts';
 import type { Playbook, Settings } from '../playbook/schema.ts';
 import type { CompiledPlan } from '../engine/compile.ts';
+import { isSeedRows } from '../operations/operation.ts';
 import { DEFAULT_STATE_SCHEMA, migrateState } from './migrate.ts';
 import { currentActor } from './actor.ts';
 import { batchBucket } from './batch-buckets.ts';
@@ -111,7 +112,9 @@ export class StateStore {
       await advisoryXactLock(client, 'create-run');
       await this.refuseApplied(input.playbook.name, input.checksum, client);
       // The tables it migrates, and the other objects its schema operations change (plans made before claims have none).
-      const claimed = [...input.plan.tables.map((t) => t.name), ...(input.plan.claims ?? [])];
+      // A seed's staged lines are bellows' own table, not one of the database's: its target is claimed by name already.
+      const tables = input.plan.tables.filter((t) => !t.backfill.some(isSeedRows));
+      const claimed = [...tables.map((t) => t.name), ...(input.plan.claims ?? [])];
       await this.refuseBusyTables(claimed, client);
       const { rows } = await client.query<RunRecord>(
         `INSERT INTO ${this.schema}.runs (playbook_name, checksum, playbook, plan, tables, executor, phase, status, settings)

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { engineFor } from '../helpers/engine.ts';
 import { catalogSnapshot } from '../helpers/cli.ts';
-import { SMALL_BATCHES } from '../helpers/lifecycle.ts';
+import { SMALL_BATCHES, applications, stepsFor } from '../helpers/lifecycle.ts';
 
 /**
  * Operations that build on each other in one playbook, in order: a table is
@@ -16,6 +16,9 @@ beforeAll(async () => {
   await db.query(`CREATE TABLE members (id bigserial PRIMARY KEY, name text NOT NULL, score int)`);
   await db.query(`INSERT INTO members (name, score) SELECT 'm' || g, g FROM generate_series(1, 900) g`);
   await db.query('ANALYZE members');
+  await db.query(`CREATE TABLE players (id bigserial PRIMARY KEY, nick text NOT NULL, score int, level int NOT NULL DEFAULT 1, retired boolean)`);
+  await db.query(`INSERT INTO players (nick, score, level, retired) SELECT 'p' || g, g, g % 7, false FROM generate_series(1, 600) g`);
+  await db.query('ANALYZE players');
 });
 
 const TEAMS = {
@@ -61,18 +64,137 @@ describe('operations combined in one playbook', () => {
     ]);
     await expect(db.query(`INSERT INTO members (name, team_id) VALUES ('x', 9)`)).rejects.toThrow(/foreign key/);
   });
+});
 
-  it('refuses a check on a column renamed earlier in the playbook, naming the way out', async () => {
+/**
+ * rename_column keeps the physical name until contract: a later operation of
+ * the same playbook written with the new name must put its constraint or index
+ * on the physical column, and contract leaves it on the renamed one.
+ */
+const RENAMED = {
+  name: 'players_points',
+  settings: SMALL_BATCHES,
+  operations: [
+    { rename_column: { table: 'players', from: 'score', to: 'points' } },
+    { create_constraint: { table: 'players', name: 'players_points_check', type: 'check', columns: ['points', 'nick'], check: `points >= 0 AND 'points' <> nick` } },
+    { create_constraint: { table: 'players', name: 'players_points_key', type: 'unique', columns: ['points', 'nick'] } },
+    { create_index: { table: 'players', name: 'players_points_idx', columns: ['points'], where: 'points > 100' } },
+    // The shadow path of alter_column on the renamed column: its triggers and contract follow the rename too.
+    { alter_column: { table: 'players', column: 'level', type: 'bigint', up: 'level::bigint', down: 'level::int' } },
+    { rename_column: { table: 'players', from: 'level', to: 'tier' } },
+    { create_constraint: { table: 'players', name: 'players_tier_check', type: 'check', columns: ['tier'], check: 'tier BETWEEN 0 AND 6' } },
+    // alter_column in place, and drop_column, on a renamed column.
+    { alter_column: { table: 'players', column: 'points', comment: 'the score' } },
+    { rename_column: { table: 'players', from: 'retired', to: 'gone' } },
+    { drop_column: { table: 'players', column: 'gone', down: 'false' } },
+    // Reference rows written with the new name, into the physical column.
+    { seed_data: { table: 'players', key: ['id'], rows: [{ id: 1, nick: 'first', points: 5 }] } },
+  ],
+};
+
+async function playersCatalog() {
+  const q = async (sql: string) => (await db.query(sql)).rows;
+  return {
+    columns: await q(`SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = 'players'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`),
+    constraints: await q(`SELECT conname, pg_get_constraintdef(oid) AS def, convalidated FROM pg_constraint WHERE conrelid = 'players'::regclass ORDER BY conname`),
+    indexes: await q(`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'players' ORDER BY indexname`),
+  };
+}
+
+describe('a column renamed earlier in the same playbook', () => {
+  it('refuses a check the existing rows violate, read under the physical name', async () => {
+    await db.query(`UPDATE players SET score = -5 WHERE id = 17`);
+    const refused = await engineFor(db.pool).open(RENAMED).then(() => null, (err: Error) => err.message);
+    await db.query(`UPDATE players SET score = 17 WHERE id = 17`);
+    expect(refused).toBe('operations[1].create_constraint.check: 1 row of public.players violates it, e.g. id 17; correct them before adding the constraint');
+  });
+
+  it('refuses a check PostgreSQL would not take as a table\'s, before any DDL', async () => {
     const engine = engineFor(db.pool);
+    await engine.store.migrate();
+    const before = await catalogSnapshot(db.pool);
     const refused = await engine
       .open({
-        name: 'rename_then_check',
+        name: 'players_subquery',
         operations: [
-          { rename_column: { table: 'members', from: 'score', to: 'points' } },
-          { create_constraint: { table: 'members', name: 'members_points_check', type: 'check', columns: ['points'], check: 'points >= 0' } },
+          { rename_column: { table: 'players', from: 'score', to: 'points' } },
+          { create_constraint: { table: 'players', name: 'players_points_check', type: 'check', columns: ['points'], check: 'points > (SELECT -1)' } },
         ],
       })
       .then(() => null, (err: Error) => err.message);
-    expect(refused).toBe('operations[1].create_constraint.columns[0]: "points" is changed by an earlier operation of this playbook; constrain it in a playbook that follows this one');
+    expect(refused).toBe('operations[1].create_constraint.check: invalid condition "points > (SELECT -1)": cannot use subquery in check constraint');
+    expect(await catalogSnapshot(db.pool)).toEqual(before);
+  });
+
+  it.each(['expand', 'dual_write', 'gate'] as const)('rolled back after %s: exactly the original catalog and rows', async (stop) => {
+    const engine = engineFor(db.pool);
+    await engine.store.migrate();
+    const before = await catalogSnapshot(db.pool);
+    const rows = (await db.query(`SELECT * FROM players ORDER BY id`)).rows;
+    const run = await engine.open({ ...RENAMED, name: `players_points_${stop}` });
+    const steps = stepsFor(engine.store, db.pool);
+    if (stop === 'gate') {
+      expect(await engine.executor.drive(run, { stopAtGate: true })).toBe('awaiting_approval');
+    } else {
+      await steps.expand(run.id);
+      if (stop === 'dual_write') await steps.dualWrite(run.id);
+    }
+    // From expand on, the constraints and the index are on the physical column, under its old name; verify validates them.
+    const catalog = await playersCatalog();
+    const valid = stop === 'gate';
+    expect(catalog.constraints).toContainEqual({ conname: 'players_points_check', def: `CHECK (((score >= 0) AND ('points'::text <> nick)))${valid ? '' : ' NOT VALID'}`, convalidated: valid });
+    expect(catalog.constraints).toContainEqual({ conname: 'players_tier_check', def: `CHECK (((_bellows_new_level >= 0) AND (_bellows_new_level <= 6)))${valid ? '' : ' NOT VALID'}`, convalidated: valid });
+    expect(catalog.indexes).toContainEqual({ indexname: 'players_points_idx', indexdef: 'CREATE INDEX players_points_idx ON public.players USING btree (score) WHERE (score > 100)' });
+    expect(catalog.indexes).toContainEqual({ indexname: 'players_points_key', indexdef: 'CREATE UNIQUE INDEX players_points_key ON public.players USING btree (score, nick)' });
+    await expect(db.query(`INSERT INTO players (nick, score, retired) VALUES ('neg', -1, false)`)).rejects.toThrow(/players_points_check/);
+    expect((await db.query(`SELECT col_description('players'::regclass, 3) AS comment`)).rows).toEqual([{ comment: 'the score' }]);
+    expect((await db.query(`SELECT nick, score FROM players WHERE id = 1`)).rows).toEqual([{ nick: 'first', score: 5 }]);
+    await engine.store.setDesired(run.id, { abort: true }, 'abort');
+    expect(await engine.executor.drive(await engine.store.getRun(run.id), { stopAtGate: true })).toBe('rolled_back');
+    expect(await catalogSnapshot(db.pool)).toEqual(before);
+    expect((await db.query(`SELECT * FROM players ORDER BY id`)).rows).toEqual(rows);
+  });
+
+  it('runs to the end: each constraint and the index on the renamed column, under its new name, validated', async () => {
+    const engine = engineFor(db.pool);
+    const run = await engine.open(RENAMED);
+    expect(await engine.executor.drive(run, { stopAtGate: true })).toBe('awaiting_approval');
+    // The new application writes the new names through its version schema; the old one the old names.
+    const { oldApp, newApp, close } = await applications(db, RENAMED.name);
+    await newApp.query(`INSERT INTO players (nick, points, tier) VALUES ('new', 1000, 3)`);
+    await oldApp.query(`INSERT INTO players (nick, score, level, retired) VALUES ('old', 1001, 4, true)`);
+    await expect(newApp.query(`INSERT INTO players (nick, points, tier) VALUES ('bad', -1, 3)`)).rejects.toThrow(/players_points_check/);
+    await expect(newApp.query(`INSERT INTO players (nick, points, tier) VALUES ('new', 1000, 5)`)).rejects.toThrow(/players_points_key/);
+    await expect(oldApp.query(`INSERT INTO players (nick, score, level, retired) VALUES ('bad', 5, 9, false)`)).rejects.toThrow(/players_tier_check/);
+    // The new application's insert gets the dropped column's `down`.
+    expect((await oldApp.query(`SELECT nick, retired FROM players WHERE id > 600 ORDER BY id`)).rows).toEqual([{ nick: 'new', retired: false }, { nick: 'old', retired: true }]);
+    await close();
+    await engine.store.setDesired(run.id, { approved: true }, 'approve');
+    expect(await engine.executor.drive(await engine.store.getRun(run.id), { stopAtGate: true })).toBe('completed');
+
+    expect(await playersCatalog()).toEqual({
+      columns: [
+        { attname: 'id', type: 'bigint' },
+        { attname: 'nick', type: 'text' },
+        { attname: 'points', type: 'integer' },
+        { attname: 'tier', type: 'bigint' },
+      ],
+      constraints: [
+        { conname: 'players_pkey', def: 'PRIMARY KEY (id)', convalidated: true },
+        { conname: 'players_points_check', def: `CHECK (((points >= 0) AND ('points'::text <> nick)))`, convalidated: true },
+        { conname: 'players_points_key', def: 'UNIQUE (points, nick)', convalidated: true },
+        { conname: 'players_tier_check', def: 'CHECK (((tier >= 0) AND (tier <= 6)))', convalidated: true },
+      ],
+      indexes: [
+        { indexname: 'players_pkey', indexdef: 'CREATE UNIQUE INDEX players_pkey ON public.players USING btree (id)' },
+        { indexname: 'players_points_idx', indexdef: 'CREATE INDEX players_points_idx ON public.players USING btree (points) WHERE (points > 100)' },
+        { indexname: 'players_points_key', indexdef: 'CREATE UNIQUE INDEX players_points_key ON public.players USING btree (points, nick)' },
+      ],
+    });
+    expect((await db.query(`SELECT col_description('players'::regclass, 3) AS comment`)).rows).toEqual([{ comment: 'the score' }]);
+    expect((await db.query(`SELECT nick, points FROM players WHERE id = 1`)).rows).toEqual([{ nick: 'first', points: 5 }]);
+    const { rows } = await db.query(`SELECT count(*)::int AS n, sum(points)::int AS points, sum(tier)::int AS tiers FROM players`);
+    expect(rows).toEqual([{ n: 602, points: (600 * 601) / 2 + 2001 + 4, tiers: Array.from({ length: 600 }, (_, i) => (i + 1) % 7).reduce((a, b) => a + b, 0) + 7 }]);
+    await expect(db.query(`INSERT INTO players (nick, points, tier) VALUES ('bad', 5, 9)`)).rejects.toThrow(/players_tier_check/);
   });
 });

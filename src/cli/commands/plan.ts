@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { checkThrottleSettings } from '../../backfill/throttles/index.ts';
 import { compilePlan } from '../../engine/compile.ts';
@@ -15,7 +16,7 @@ export function planCommand(program: Command): void {
     .action(async (path: string, options, cmd: Command) => {
       const playbook = await loadPlaybook(path);
       await withDatabase(cmd.optsWithGlobals(), async (ctx) => {
-        const plan = await compilePlan(ctx.pool, playbook, ctx.store.schemaName);
+        const plan = await compilePlan(ctx.pool, playbook, ctx.store.schemaName, dirname(resolve(path)));
         await checkThrottleSettings(ctx.pool, playbook.settings);
         const sections = describePlan(plan);
         if (options.json) return printJson({ playbook: playbook.name, phases: sections });

@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { openRun } from '../../engine/start.ts';
 import { loadPlaybook } from '../../playbook/load.ts';
@@ -27,6 +28,7 @@ export function startCommand(program: Command): void {
         executor: options.executor,
         overrides,
         ready: (executor) => requireExecutorReady(ctx, executor),
+        directory: dirname(resolve(path)),
       });
       print(attached ? `attached to unfinished run ${run.id} of ${run.playbookName} (phase ${run.phase})` : `run ${run.id} started: ${run.playbookName}`);
       try {
