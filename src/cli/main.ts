@@ -12,6 +12,7 @@ import { tuneCommand } from './commands/tune.ts';
 import { approveCommand } from './commands/approve.ts';
 import { rollbackCommand } from './commands/rollback.ts';
 import { planCommand } from './commands/plan.ts';
+import { eventsCommand } from './commands/events.ts';
 import { historyCommand } from './commands/history.ts';
 import { schemaCommand } from './commands/schema.ts';
 import { demoCommand } from './commands/demo.ts';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
     approveCommand,
     rollbackCommand,
     planCommand,
+    eventsCommand,
     historyCommand,
     schemaCommand,
     schemaPathCommand,
