@@ -13,6 +13,7 @@ import { approveCommand } from './commands/approve.ts';
 import { rollbackCommand } from './commands/rollback.ts';
 import { planCommand } from './commands/plan.ts';
 import { eventsCommand } from './commands/events.ts';
+import { serveCommand } from './commands/serve.ts';
 import { historyCommand } from './commands/history.ts';
 import { schemaCommand } from './commands/schema.ts';
 import { demoCommand } from './commands/demo.ts';
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
     schemaPathCommand,
     demoCommand,
     workerCommand,
+    serveCommand,
     importCommand,
   ]) {
     add(program);
