@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { createSampleTable } from '../../src/demo/sample.ts';
-import { catalogSnapshot, describe as show, playbookPath, runCli, scratchDir, stderrLines, type CliResult } from '../helpers/cli.ts';
+import { catalogSnapshot, describe as show, inParallel, playbookPath, runCli, scratchDir, stderrLines, type CliResult } from '../helpers/cli.ts';
 
 /**
  * The CLI's contract with a user at the terminal: exit codes (0 ok, 1 failure,
@@ -21,20 +21,6 @@ function expectUserError(r: CliResult, code: 1 | 2, pattern: RegExp) {
   expect(lines[0], show(r)).toMatch(/^bellows: /);
   expect(lines[0], show(r)).toMatch(pattern);
   expect(r.stderr + r.stdout).not.toMatch(/^\s+at /m);
-}
-
-async function inParallel<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]);
-      }
-    }),
-  );
-  return out;
 }
 
 let db: TestDatabase;
