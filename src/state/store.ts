@@ -294,8 +294,9 @@ export class StateStore {
 
   async events(runId: string, afterId = '0', limit = 200): Promise<EventRecord[]> {
     const { rows } = await this.pool.query<EventRecord>(
-      `SELECT id::text AS id, run_id::text AS "runId", at, kind, actor, detail FROM ${this.schema}.events
-        WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+      // Ordered by the bigint id: the text the query returns would sort event 10 before event 9.
+      `SELECT e.id::text AS id, e.run_id::text AS "runId", e.at, e.kind, e.actor, e.detail FROM ${this.schema}.events e
+        WHERE e.run_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3`,
       [runId, afterId, limit],
     );
     return rows;
