@@ -316,6 +316,10 @@ describe('bellows serve during a live backfill', () => {
       return answer.status === 503 && answer;
     });
     expect(gone.json()).toMatchObject({ ready: false, targets: [{ name: 'app', ready: true, error: null }, { name: 'other', ready: false, error: expect.any(String) }] });
+    // A question to the gone target: not a bug of the server, a database that cannot be reached now.
+    const unreachable = await serve.call(`/api/targets/other/runs/${otherRunId}`);
+    expect(unreachable.status, unreachable.text).toBe(503);
+    expect(unreachable.json().error).toMatch(/^the target database cannot be reached now: /);
     // Still alive, and still serving the target that answers.
     expect((await serve.call('/healthz')).text).toBe('ok');
     const runs = (await serve.call('/api/runs')).json() as Array<{ target: string }>;
