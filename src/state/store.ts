@@ -3,7 +3,7 @@ import { ident } from '../db/sql.ts';
 import { withoutPasswords } from '../db/url-password.ts';
 import { advisoryXactLock } from '../db/advisory.ts';
 import { inTransaction } from '../db/pool.ts';
-import { ConflictError, InputError } from '../errors.ts';
+import { ConflictError, InputError, NotFoundError } from '../errors.ts';
 import type { Playbook, Settings } from '../playbook/schema.ts';
 import type { CompiledPlan } from '../engine/compile.ts';
 import { isSeedRows } from '../operations/operation.ts';
@@ -88,13 +88,19 @@ export interface EventRecord {
 export class StateStore {
   /** The schema's name quoted for SQL text. */
   readonly schema: string;
-  readonly actor = currentActor();
 
   constructor(
     readonly pool: pg.Pool,
     readonly schemaName = DEFAULT_STATE_SCHEMA,
+    /** Who the events this store writes name: this process, unless an operator acts through it (withActor). */
+    readonly actor = currentActor(),
   ) {
     this.schema = ident(schemaName);
+  }
+
+  /** The same store, writing its events in another's name: the server acts for `web <address>`, not for itself. */
+  withActor(actor: string): StateStore {
+    return new StateStore(this.pool, this.schemaName, actor);
   }
 
   async migrate(): Promise<void> {
@@ -137,7 +143,7 @@ export class StateStore {
 
   async getRun(id: string, db: Db = this.pool): Promise<RunRecord> {
     const { rows } = await db.query<RunRecord>(`SELECT ${RUN_COLUMNS} FROM ${this.schema}.runs WHERE id = $1`, [id]);
-    if (!rows[0]) throw new InputError(`no run ${id}`);
+    if (!rows[0]) throw new NotFoundError(`no run ${id}`);
     return rows[0];
   }
 
@@ -150,7 +156,7 @@ export class StateStore {
         : `SELECT ${RUN_COLUMNS} FROM ${this.schema}.runs WHERE playbook_name = $1 ORDER BY id DESC LIMIT 1`,
       [ref],
     );
-    if (!rows[0]) throw new InputError(`no run ${byId ? ref : `of playbook ${ref}`} (see bellows status)`);
+    if (!rows[0]) throw new NotFoundError(`no run ${byId ? ref : `of playbook ${ref}`} (see bellows status)`);
     return rows[0];
   }
 
@@ -283,7 +289,7 @@ export class StateStore {
         WHERE id = $1`,
       [id, JSON.stringify({ ...patch, tuning: undefined }), patch.tuning ? JSON.stringify(patch.tuning) : null],
     );
-    if (!rowCount) throw new InputError(`no run ${id}`);
+    if (!rowCount) throw new NotFoundError(`no run ${id}`);
     await this.appendEvent(id, kind, { ...detail, ...patch });
     return this.getRun(id);
   }
@@ -317,8 +323,9 @@ export class StateStore {
 
   async events(runId: string, afterId = '0', limit = 200): Promise<EventRecord[]> {
     const { rows } = await this.pool.query<EventRecord>(
-      `SELECT id::text AS id, run_id::text AS "runId", at, kind, actor, detail FROM ${this.schema}.events
-        WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+      // Ordered by the bigint id: the text the query returns would sort event 10 before event 9.
+      `SELECT e.id::text AS id, e.run_id::text AS "runId", e.at, e.kind, e.actor, e.detail FROM ${this.schema}.events e
+        WHERE e.run_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3`,
       [runId, afterId, limit],
     );
     return rows;
