@@ -5,6 +5,7 @@ import { describe as show, playbookPath, runCli, scratchDir, spawnCli, startedRu
 import { backfillHold, type BackfillHold } from '../helpers/hold.ts';
 import { numberedTable, vToBigint } from '../helpers/lifecycle.ts';
 import { startServe, streamedRuns, type ServeProcess } from '../helpers/serve.ts';
+import { parsePrometheus, valueOf } from '../helpers/prometheus.ts';
 
 /**
  * `bellows serve` against real PostgreSQL during a live backfill: its JSON API
@@ -184,6 +185,20 @@ describe('bellows serve during a live backfill', () => {
     for (const s of rates) expect(Date.parse(s.at)).toBeGreaterThan(Date.now() - 10 * 60_000);
     expect(rates.map((s) => s.at)).toEqual([...rates.map((s) => s.at)].sort());
     await hold.held(runId);
+  });
+
+  it('/metrics: every target in Prometheus format, figures as the state store has them', async () => {
+    const answer = await serve.call('/metrics');
+    expect(answer.status).toBe(200);
+    expect(answer.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
+    const samples = parsePrometheus(answer.text);
+    expect(valueOf(samples, 'bellows_target_up', { target: 'app' })).toBe(1);
+    expect(valueOf(samples, 'bellows_target_up', { target: 'other' })).toBe(1);
+    expect(valueOf(samples, 'bellows_run_phase', { target: 'app', run: runId, phase: 'backfill' })).toBe(1);
+    expect(valueOf(samples, 'bellows_run_phase', { target: 'other', run: otherRunId, phase: 'gate' })).toBe(1);
+    // The run is held, so the store and the scrape see the same rows.
+    expect(valueOf(samples, 'bellows_rows_done', { target: 'app', run: runId, task: 'backfill', table: 'public.users' })).toBe(await backfilled(runId));
+    expect(valueOf(samples, 'bellows_batch_duration_seconds_count', { target: 'app', run: runId })).toBeGreaterThan(0);
   });
 
   it('writes without the token are refused and change nothing', async () => {
