@@ -72,6 +72,25 @@ export function databaseProbe(db: pg.Pool): Probe {
         return `invalid expression ${shown(expression, 60)}: ${(err as Error).message}`;
       }
     },
+    async placedCheck(check, columns) {
+      try {
+        return await rehearsal.within(async (client) => {
+          // PostgreSQL itself rewrites the check: a constraint follows its columns through a rename.
+          // A temporary table, rolled back with the rest: nothing of it outlives the look.
+          await client.query(`CREATE TEMPORARY TABLE _bellows_placed_check (${columns.map((c) => `${ident(c.name)} ${c.type}`).join(', ')})`);
+          await oneStatement(client, `ALTER TABLE pg_temp._bellows_placed_check ADD CONSTRAINT placed CHECK (${check})`);
+          // Through stand-in names first: a physical name may be another column's name.
+          for (const [i, c] of columns.entries()) await client.query(`ALTER TABLE pg_temp._bellows_placed_check RENAME COLUMN ${ident(c.name)} TO _bellows_placed_${i}`);
+          for (const [i, c] of columns.entries()) await client.query(`ALTER TABLE pg_temp._bellows_placed_check RENAME COLUMN _bellows_placed_${i} TO ${ident(c.physical)}`);
+          const { rows } = await client.query<{ expression: string }>(
+            `SELECT pg_get_expr(conbin, conrelid) AS expression FROM pg_constraint WHERE conrelid = 'pg_temp._bellows_placed_check'::regclass AND conname = 'placed'`,
+          );
+          return { expression: rows[0].expression };
+        });
+      } catch (err) {
+        return { error: `invalid check ${shown(check, 60)}: ${(err as Error).message}` };
+      }
+    },
     table: (ref) => describeTable(db, ref),
     view: (ref) => describeView(db, ref),
     queryColumns: (query) => queryColumns(db, query),

@@ -58,6 +58,13 @@ export interface Probe {
    * Read-only, one statement; `error` is PostgreSQL's complaint about the condition.
    */
   rowsWhere(table: TableRef, condition: string, key: string[], limit: number): Promise<{ keys: string[][] } | { error: string }>;
+  /**
+   * `check`, written over the columns' names, as PostgreSQL reads it once each
+   * column is renamed to its `physical` one: what a CHECK says when its columns
+   * are held by other physical columns during the run (shadow columns).
+   * `error` is PostgreSQL's complaint about the check.
+   */
+  placedCheck(check: string, columns: ReadonlyArray<{ name: string; physical: string; type: string }>): Promise<{ expression: string } | { error: string }>;
   /** A view or materialized view as the catalog shows it; null if no view has that name. */
   view(ref: TableRef): Promise<ViewInfo | null>;
   /** The columns `query` would give a view, found by planning it, never running it; `error` is PostgreSQL's complaint. */

@@ -208,17 +208,17 @@ const cases: BadCase[] = [
   {
     name: 'create_constraint check that existing rows violate',
     doc: constrain({ check: 'total > 150' }),
-    message: 'operations[0].create_constraint.check: 150 rows of public.orders violate it, e.g. id 1; correct them before adding the constraint',
+    message: 'operations[0].create_constraint.check: 150 rows of public.orders violate it, e.g. id 1; correct them before adding the constraint, or give up and down to repair them',
   },
   {
     name: 'create_constraint unique over duplicates',
     doc: op({ create_constraint: { table: 'users', name: 'users_nick_key', type: 'unique', columns: ['nick'] } }),
-    message: 'operations[0].create_constraint.columns: 200 rows of public.users share their (nick) with another row, e.g. id 1; correct them before adding the constraint',
+    message: 'operations[0].create_constraint.columns: 200 rows of public.users share their (nick) with another row, e.g. id 1; correct them before adding the constraint, or give up and down to repair them',
   },
   {
     name: 'create_constraint foreign key that existing rows break',
     doc: constrain({ type: 'foreign_key', check: undefined, references: { table: 'guarded', columns: ['id'] } }),
-    message: 'operations[0].create_constraint.references: 100 rows of public.orders reference no row of public.guarded, e.g. id 101; correct them before adding the constraint',
+    message: 'operations[0].create_constraint.references: 100 rows of public.orders reference no row of public.guarded, e.g. id 101; correct them before adding the constraint, or give up and down to repair them',
   },
   {
     name: 'create_constraint foreign key to columns without a unique key',
