@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { engineFor } from '../helpers/engine.ts';
 import { SMALL_BATCHES, applications, backfillAll, stepsFor, stoppingExecutor } from '../helpers/lifecycle.ts';
-import { catalogSnapshot } from '../helpers/cli.ts';
+import { catalogSnapshot, describe as show, runCli, scratchDir, stderrLines } from '../helpers/cli.ts';
 
 /**
  * A constraint the existing rows violate, added with `up`/`down` that repair
@@ -546,5 +546,84 @@ describe.each(cases.map((c, i) => ({ ...c, i })))('$name', (c) => {
     expect(await constraintsOf(db, c.table)).toEqual(c.final.constraints);
     expect(await indexesOf(db, c.table)).toEqual(c.final.indexes);
     expect(await rowsOf(db, c.table, c.columns)).toEqual(merged(repaired, written));
+  });
+});
+
+describe('a constraint the rows violate, refused before any DDL through the CLI', () => {
+  beforeAll(async () => {
+    await engineFor(db.pool).store.migrate();
+    for (const sql of [
+      `CREATE TABLE bad_chk (id bigserial PRIMARY KEY, qty int)`,
+      `INSERT INTO bad_chk (qty) SELECT g % 10 - 3 FROM generate_series(1, 100) g`,
+      `CREATE TABLE bad_unq (id bigserial PRIMARY KEY, code text)`,
+      `INSERT INTO bad_unq (code) SELECT 'c' || (g % 40) FROM generate_series(1, 100) g`,
+      `CREATE TABLE bad_parent (id bigint PRIMARY KEY)`,
+      `INSERT INTO bad_parent SELECT g FROM generate_series(1, 10) g`,
+      `CREATE TABLE bad_fk (id bigserial PRIMARY KEY, parent_id bigint)`,
+      `INSERT INTO bad_fk (parent_id) SELECT g % 12 + 1 FROM generate_series(1, 100) g`,
+      `CREATE TABLE pair_parent (a int, b int, PRIMARY KEY (a, b))`,
+      `INSERT INTO pair_parent SELECT a, b FROM generate_series(0, 4) a, generate_series(0, 1) b`,
+      `CREATE TABLE bad_pair (id bigserial PRIMARY KEY, a int, b int)`,
+      `INSERT INTO bad_pair (a, b) SELECT g % 5, g % 3 FROM generate_series(1, 100) g`,
+    ]) {
+      await db.query(sql);
+    }
+  });
+
+  const cases: Array<{ what: string; operation: Record<string, unknown>; line: string }> = [
+    {
+      what: 'alter_column check without up',
+      operation: { alter_column: { table: 'bad_chk', column: 'qty', check: { name: 'bad_chk_qty', expression: 'qty >= 0' } } },
+      line: 'operations[0].alter_column.check: 30 rows of public.bad_chk violate it, e.g. id 1; correct them before adding the constraint, or give up and down to repair them',
+    },
+    {
+      what: 'alter_column unique without up',
+      operation: { alter_column: { table: 'bad_unq', column: 'code', unique: { name: 'bad_unq_code_key' } } },
+      line: 'operations[0].alter_column.unique: 100 rows of public.bad_unq share their (code) with another row, e.g. id 1; correct them before adding the constraint, or give up and down to repair them',
+    },
+    {
+      what: 'alter_column references without up',
+      operation: { alter_column: { table: 'bad_fk', column: 'parent_id', references: { name: 'bad_fk_parent', table: 'bad_parent', column: 'id' } } },
+      line: 'operations[0].alter_column.references: 16 rows of public.bad_fk reference no row of public.bad_parent, e.g. id 10; correct them before adding the constraint, or give up and down to repair them',
+    },
+    {
+      what: 'create_constraint unique over two columns without up',
+      operation: { create_constraint: { table: 'bad_pair', name: 'bad_pair_key', type: 'unique', columns: ['a', 'b'] } },
+      line: 'operations[0].create_constraint.columns: 100 rows of public.bad_pair share their (a, b) with another row, e.g. id 1; correct them before adding the constraint, or give up and down to repair them',
+    },
+    {
+      what: 'alter_column check with an up that leaves rows violating it',
+      operation: { alter_column: { table: 'bad_chk', column: 'qty', check: { name: 'bad_chk_qty', expression: 'qty >= 0' }, up: 'qty + 1', down: 'qty - 1' } },
+      line: 'operations[0].alter_column.up: 20 rows of public.bad_chk violate it once up has run, e.g. id 1; up must give every row a value that satisfies it',
+    },
+    {
+      what: 'create_constraint foreign key over two columns with an up that repairs nothing',
+      operation: {
+        create_constraint: {
+          table: 'bad_pair',
+          name: 'bad_pair_fk',
+          type: 'foreign_key',
+          columns: ['a', 'b'],
+          references: { table: 'pair_parent', columns: ['a', 'b'] },
+          up: { a: 'a', b: 'b' },
+          down: { a: 'a', b: 'b' },
+        },
+      },
+      line: 'operations[0].create_constraint.up: 33 rows of public.bad_pair reference no row of public.pair_parent once up has run, e.g. id 2; up must give every row a value that satisfies it',
+    },
+  ];
+
+  it('exits 2 with one line naming the operation and the field, and changes nothing', async () => {
+    const files = scratchDir();
+    const before = await catalogSnapshot(db.pool);
+    const results = await Promise.all(
+      cases.map((c, i) => runCli(['start', files.write(`bad_${i}.yaml`, JSON.stringify({ name: `bad_${i}`, operations: [c.operation] })), '--no-progress'], { db: db.url })),
+    );
+    for (const [i, result] of results.entries()) {
+      expect(result.code, `${cases[i].what}\n${show(result)}`).toBe(2);
+      expect(stderrLines(result), cases[i].what).toEqual([`bellows: ${cases[i].line}`]);
+    }
+    expect(await catalogSnapshot(db.pool)).toEqual(before);
+    expect((await db.query(`SELECT count(*)::int AS n FROM bellows.runs WHERE playbook_name LIKE 'bad\\_%'`)).rows[0].n).toBe(0);
   });
 });
