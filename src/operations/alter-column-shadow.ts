@@ -20,7 +20,7 @@ function asShadowChange(spec: AlterColumnSpec): ShadowChange {
 export const shadowPath: ColumnPath = {
   validate: (spec, ctx, probe) => validateShadow(asShadowChange(spec), ctx, probe),
   expand: (spec, ctx, found) => shadowPhases.expand(asShadowChange(spec), ctx, found),
-  dualWrite: (spec, ctx) => shadowPhases.dualWrite(asShadowChange(spec), ctx),
+  dualWrite: (spec, ctx, found) => shadowPhases.dualWrite(asShadowChange(spec), ctx, found),
   backfill: (spec) => shadowPhases.backfill(asShadowChange(spec)),
   verify: (spec, ctx, found) => shadowPhases.verify(asShadowChange(spec), ctx, found),
   contract: (spec, ctx, found) => shadowPhases.contract(asShadowChange(spec), ctx, found),

@@ -125,7 +125,7 @@ export const createConstraint = defineOperation({
   },
 
   expand: (spec, ctx, found) => (repairs(spec) ? shadowPhases.expand(asShadowChange(spec), ctx, found) : constraintPhases.expand(found.constraints[0], ctx)),
-  dualWrite: (spec, ctx) => (repairs(spec) ? shadowPhases.dualWrite(asShadowChange(spec), ctx) : []),
+  dualWrite: (spec, ctx, found) => (repairs(spec) ? shadowPhases.dualWrite(asShadowChange(spec), ctx, found) : []),
   backfill: (spec) => (repairs(spec) ? shadowPhases.backfill(asShadowChange(spec)) : []),
   verify: (spec, ctx, found) =>
     repairs(spec) ? shadowPhases.verify(asShadowChange(spec), ctx, found) : { checks: [], actions: constraintPhases.verify(found.constraints[0], ctx) },

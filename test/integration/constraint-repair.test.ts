@@ -627,3 +627,86 @@ describe('a constraint the rows violate, refused before any DDL through the CLI'
     expect((await db.query(`SELECT count(*)::int AS n FROM bellows.runs WHERE playbook_name LIKE 'bad\\_%'`)).rows[0].n).toBe(0);
   });
 });
+
+describe('an old-application write that up leaves violating the constraint', () => {
+  const guarded = [
+    {
+      what: 'check',
+      table: 'g_chk',
+      setup: [`CREATE TABLE g_chk (id bigserial PRIMARY KEY, qty int)`, `INSERT INTO g_chk (qty) SELECT g % 10 - 3 FROM generate_series(1, 200) g`],
+      operation: { alter_column: { table: 'g_chk', column: 'qty', check: { name: 'g_chk_qty', expression: 'qty >= 0' }, up: 'CASE WHEN qty > -100 THEN greatest(qty, 0) ELSE qty END', down: 'qty' } },
+      write: `INSERT INTO g_chk (qty) VALUES (-500) RETURNING id`,
+      shadow: '_bellows_new_qty',
+      constraint: 'g_chk_qty',
+    },
+    {
+      what: 'unique',
+      table: 'g_unq',
+      setup: [`CREATE TABLE g_unq (id bigserial PRIMARY KEY, code text)`, `INSERT INTO g_unq (code) SELECT 'c' || g FROM generate_series(1, 200) g`],
+      operation: { alter_column: { table: 'g_unq', column: 'code', unique: { name: 'g_unq_code' }, up: 'upper(code)', down: 'lower(code)' } },
+      write: `INSERT INTO g_unq (code) VALUES ('C7') RETURNING id`,
+      shadow: '_bellows_new_code',
+      constraint: 'g_unq_code',
+    },
+    {
+      what: 'foreign key',
+      table: 'g_fk',
+      setup: [
+        `CREATE TABLE g_parent (id int PRIMARY KEY)`,
+        `INSERT INTO g_parent SELECT g FROM generate_series(1, 10) g`,
+        `CREATE TABLE g_fk (id bigserial PRIMARY KEY, parent_id int)`,
+        `INSERT INTO g_fk (parent_id) SELECT g % 12 + 1 FROM generate_series(1, 200) g`,
+      ],
+      operation: {
+        create_constraint: {
+          table: 'g_fk',
+          name: 'g_fk_parent',
+          type: 'foreign_key',
+          columns: ['parent_id'],
+          references: { table: 'g_parent', columns: ['id'] },
+          up: { parent_id: 'CASE WHEN parent_id > 10 AND parent_id < 100 THEN NULL ELSE parent_id END' },
+          down: { parent_id: 'parent_id' },
+        },
+      },
+      write: `INSERT INTO g_fk (parent_id) VALUES (500) RETURNING id`,
+      shadow: '_bellows_new_parent_id',
+      constraint: 'g_fk_parent',
+    },
+  ];
+
+  beforeAll(async () => {
+    for (const g of guarded) for (const sql of g.setup) await db.query(sql);
+  });
+
+  it.each(guarded)('$what: the write goes through with its shadow NULL, the row is noted, verify refuses; a rollback leaves the write as made', async (g) => {
+    const engine = engineFor(db.pool);
+    const steps = stepsFor(engine.store, db.pool);
+    const name = `guard_${g.table}`;
+    const run = await engine.open({ name, settings: SMALL_BATCHES, operations: [g.operation] });
+    const before = await catalogSnapshot(db.pool);
+    await steps.expand(run.id);
+    await steps.dualWrite(run.id);
+    // After the backfill, which would otherwise write up's violating value into the shadow itself, and stop there.
+    await backfillAll(steps, run.id);
+    const { oldApp, close } = await applications(db, name);
+    const id = await inserted(oldApp, g.write);
+    await close();
+    expect((await db.query(`SELECT ${g.shadow} AS shadow FROM ${g.table} WHERE id = $1`, [id])).rows).toEqual([{ shadow: null }]);
+    const { rows: noted } = await db.query(`SELECT row_key, message FROM bellows.dual_write_failures WHERE playbook_name = $1`, [name]);
+    expect(noted).toEqual([{ row_key: { id: Number(id) }, message: `up gives a value that violates ${g.constraint}; written as NULL` }]);
+
+    const failed = await engine.executor.drive(await engine.store.getRun(run.id), { stopAtGate: true }).then(() => null, (e: Error) => e);
+    expect(failed?.message).toBe(
+      `run ${run.id}: verify refused: the dual-write trigger could not translate 1 application write(s), first public.${g.table} {"id":${id}} ` +
+        `(operations[0]: up gives a value that violates ${g.constraint}; written as NULL); correct those rows, then bellows resume ${run.id} --repair, or roll back`,
+    );
+    expect(await engine.store.getRun(run.id)).toMatchObject({ status: 'failed' });
+
+    const column = g.shadow.replace('_bellows_new_', '');
+    const asOldAppSees = await rowsOf(db, g.table, ['id', column]);
+    await engine.store.setDesired(run.id, { abort: true }, 'rollback');
+    expect(await engine.executor.drive(await engine.store.getRun(run.id), { stopAtGate: true })).toBe('rolled_back');
+    expect(await catalogSnapshot(db.pool)).toEqual(before);
+    expect(await rowsOf(db, g.table, ['id', column])).toEqual(asOldAppSees);
+  });
+});
