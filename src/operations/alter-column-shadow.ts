@@ -24,5 +24,5 @@ export const shadowPath: ColumnPath = {
   backfill: (spec) => shadowPhases.backfill(asShadowChange(spec)),
   verify: (spec, ctx, found) => shadowPhases.verify(asShadowChange(spec), ctx, found),
   contract: (spec, ctx, found) => shadowPhases.contract(asShadowChange(spec), ctx, found),
-  rollback: (spec, ctx, found) => shadowPhases.rollback(asShadowChange(spec), ctx, found),
+  rollback: (spec, ctx) => shadowPhases.rollback(asShadowChange(spec), ctx),
 };

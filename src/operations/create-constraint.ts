@@ -130,5 +130,5 @@ export const createConstraint = defineOperation({
   verify: (spec, ctx, found) =>
     repairs(spec) ? shadowPhases.verify(asShadowChange(spec), ctx, found) : { checks: [], actions: constraintPhases.verify(found.constraints[0], ctx) },
   contract: (spec, ctx, found) => (repairs(spec) ? shadowPhases.contract(asShadowChange(spec), ctx, found) : constraintPhases.contract(found.constraints[0], ctx)),
-  rollback: (spec, ctx, found) => (repairs(spec) ? shadowPhases.rollback(asShadowChange(spec), ctx, found) : constraintPhases.rollback(found.constraints[0], ctx)),
+  rollback: (spec, ctx, found) => (repairs(spec) ? shadowPhases.rollback(asShadowChange(spec), ctx) : constraintPhases.rollback(found.constraints[0], ctx)),
 });

@@ -275,9 +275,9 @@ export const shadowPhases = {
     return actions;
   },
 
-  rollback(change: ShadowChange, ctx: OpContext, found: ShadowFound): PlannedAction[] {
+  rollback(change: ShadowChange, ctx: OpContext): PlannedAction[] {
+    // The new constraints go with the shadow columns they are on (an INVALID index a failed build left, too).
     const actions: PlannedAction[] = dropDualWrite(ctx, 'rollback');
-    for (const constraint of found.constraints) actions.push(...constraintPhases.rollback(constraint, ctx));
     for (const index of copiedIndexes(change, ctx)) {
       actions.push({
         id: `rollback:${ctx.index}:drop_index:${index.name}`,
