@@ -1,9 +1,10 @@
-import { ident, literal, parseTableRef, qualified } from '../db/sql.ts';
+import { ident, literal, qualified } from '../db/sql.ts';
 import type { PlannedAction } from '../engine/action.ts';
 import type { IndexInfo } from '../catalog/introspect.ts';
 import type { BackfillTarget, OpContext, Probe, VerifyCheck } from './operation.ts';
 import { findColumn, originalColumn } from './model.ts';
-import { dropDualWrite, translationTrigger, type Guard } from './trigger.ts';
+import { dropDualWrite, translationTrigger } from './trigger.ts';
+import { constraintGuard } from './constraint-guard.ts';
 import { notNullViaCheck } from './not-null.ts';
 import { names } from './names.ts';
 import { constraintPhases, placeConstraint, validateNewConstraint, type GivenConstraint, type PlacedConstraint } from './new-constraint.ts';
@@ -139,40 +140,6 @@ export async function validateShadow(change: ShadowChange, ctx: OpContext, probe
   return { constraints };
 }
 
-/**
- * How the trigger tells that `up` left a write's values violating a constraint
- * on the shadows, before PostgreSQL would refuse the write for it.
- */
-function guardOf(c: PlacedConstraint, change: ShadowChange, ctx: OpContext): Guard {
-  const values = c.columns.map((shadow) => `NEW.${ident(shadow)}`);
-  const allSet = values.map((v) => `${v} IS NOT NULL`).join(' AND ');
-  switch (c.type) {
-    case 'check': {
-      // The check is written over the shadows' names: read them as variables of those names.
-      const declare = change.columns.map((col) => `${ident(names.shadow(col.column))} ${newType(ctx, col)} := NEW.${ident(names.shadow(col.column))};`);
-      return { name: c.name, columns: c.columns, test: `DECLARE ${declare.join(' ')} BEGIN _bellows_violates := NOT coalesce((${c.check}), true); END;` };
-    }
-    case 'foreign_key': {
-      const match = c.references!.columns.map((col, i) => `r.${ident(col)} = ${values[i]}`).join(' AND ');
-      return { name: c.name, columns: c.columns, test: `_bellows_violates := ${allSet} AND NOT EXISTS (SELECT FROM ${qualified(parseTableRef(c.references!.table))} AS r WHERE ${match});` };
-    }
-    case 'unique': {
-      // Through the table the trigger fires on (plan rehearses it on a copy), by the unique index on the shadows.
-      const key = ctx.table.original.key!.columns.map((k) => k.name);
-      const same = c.columns.map((shadow, i) => `o.${ident(shadow)} = $${i + 1}`).join(' AND ');
-      const other = `(${key.map((k) => `o.${ident(k)}`).join(', ')}) IS DISTINCT FROM (${key.map((_, i) => `$${c.columns.length + i + 1}`).join(', ')})`;
-      // format() reads % in the rest of the text too: a quoted name may hold one.
-      const query = `SELECT EXISTS (SELECT FROM %s AS o WHERE ${`${same} AND ${other}`.replaceAll('%', '%%')})`;
-      const using = [...values, ...key.map((k) => `NEW.${ident(k)}`)].join(', ');
-      return {
-        name: c.name,
-        columns: c.columns,
-        test: `_bellows_violates := false; IF ${allSet} THEN EXECUTE format(${literal(query)}, TG_RELID::regclass) INTO _bellows_violates USING ${using}; END IF;`,
-      };
-    }
-  }
-}
-
 /** Expand, dual-write, backfill, verify, contract and rollback of a shadow change. */
 export const shadowPhases = {
   expand(change: ShadowChange, ctx: OpContext, found: ShadowFound): PlannedAction[] {
@@ -212,7 +179,7 @@ export const shadowPhases = {
     return translationTrigger(ctx, {
       forward: change.columns.map((c) => ({ column: names.shadow(c.column), up: c.up })),
       backward: change.columns.map((c) => ({ column: c.column, down: c.down })),
-      guards: found.constraints.map((c) => guardOf(c, change, ctx)),
+      guards: found.constraints.map((c) => constraintGuard(c, ctx)),
     });
   },
 
