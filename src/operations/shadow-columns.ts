@@ -28,7 +28,12 @@ import {
  * NULL made safe); create_constraint for the columns of a constraint whose
  * violating values `up` repairs. New constraints go on the shadows from expand
  * on, so the new application can never write a value that violates them, while
- * the old application's writes are repaired by `up` on their way across.
+ * the old application's writes are repaired by `up` on their way across (and
+ * where `up` leaves one violating, the trigger's guard lets it through with the
+ * shadows NULL, noted for verify). A unique key on the shadows knows only the
+ * values written so far: a duplicate of a row the backfill has not reached stops
+ * the backfill at that row, which is why the new application, which should read
+ * the shadows only once they are backfilled, should start writing then too.
  */
 export interface ShadowColumn {
   /** The column as it is before the run. */
