@@ -735,3 +735,34 @@ describe('the example playbook on the demo table', () => {
     await expect(db.query(`UPDATE users SET name = ' x' WHERE id = 7`)).rejects.toThrow(/users_name_trimmed/);
   });
 });
+
+describe('a unique key on a shadow column before the backfill has reached every row', () => {
+  it('a new-application duplicate of a row not yet reached stops the backfill at that row; a rollback leaves both rows as written', async () => {
+    await db.query(`CREATE TABLE early_unq (id bigserial PRIMARY KEY, code text)`);
+    await db.query(`INSERT INTO early_unq (code) SELECT 'c' || g FROM generate_series(1, 300) g`);
+    const engine = engineFor(db.pool);
+    const steps = stepsFor(engine.store, db.pool);
+    const name = 'early_unq_code';
+    const run = await engine.open({
+      name,
+      settings: SMALL_BATCHES,
+      operations: [{ alter_column: { table: 'early_unq', column: 'code', unique: { name: 'early_unq_code_key' }, up: 'code', down: 'code' } }],
+    });
+    const before = await catalogSnapshot(db.pool);
+    await steps.expand(run.id);
+    await steps.dualWrite(run.id);
+    const { newApp, close } = await applications(db, name);
+    const id = await inserted(newApp, `INSERT INTO early_unq (code) VALUES ('c250') RETURNING id`);
+    await close();
+    const failed = await engine.executor.drive(await engine.store.getRun(run.id), { stopAtGate: true }).then(() => null, (e: Error) => e);
+    expect(failed?.message).toMatch(
+      new RegExp(`^run ${run.id} failed: backfill of public.early_unq stopped: duplicate key value violates unique constraint "early_unq_code_key" \\(Key \\(_bellows_new_code\\)=\\(c250\\) already exists\\.\\);`),
+    );
+    const asOldAppSees = await rowsOf(db, 'early_unq', ['id', 'code']);
+    await engine.store.setDesired(run.id, { abort: true }, 'rollback');
+    expect(await engine.executor.drive(await engine.store.getRun(run.id), { stopAtGate: true })).toBe('rolled_back');
+    expect(await catalogSnapshot(db.pool)).toEqual(before);
+    expect(await rowsOf(db, 'early_unq', ['id', 'code'])).toEqual(asOldAppSees);
+    expect((await db.query(`SELECT id::text FROM early_unq WHERE code = 'c250' ORDER BY id`)).rows).toEqual([{ id: '250' }, { id }]);
+  });
+});
