@@ -106,7 +106,7 @@ describe('a column renamed earlier in the same playbook', () => {
     await db.query(`UPDATE players SET score = -5 WHERE id = 17`);
     const refused = await engineFor(db.pool).open(RENAMED).then(() => null, (err: Error) => err.message);
     await db.query(`UPDATE players SET score = 17 WHERE id = 17`);
-    expect(refused).toBe('operations[1].create_constraint.check: 1 row of public.players violates it, e.g. id 17; correct them before adding the constraint');
+    expect(refused).toBe('operations[1].create_constraint.check: 1 row of public.players violates it, e.g. id 17; correct them before adding the constraint, or give up and down to repair them');
   });
 
   it('refuses a check PostgreSQL would not take as a table\'s, before any DDL', async () => {
