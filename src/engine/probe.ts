@@ -78,6 +78,8 @@ export function databaseProbe(db: pg.Pool, rehearsal: SchemaRehearsal = schemaRe
       // PostgreSQL stores a CHECK by column number: renaming a scratch table's columns from
       // the names to the physical ones, then reading the CHECK back, renames exactly the
       // column references. Through a stop name first, as two columns may trade names.
+      // NOT VALID: the scratch table is only a shape, never a check of rows. Temporary,
+      // and rolled back with the rest: nothing of it outlives the look.
       const scratch = 'pg_temp._bellows_names';
       const moved = columns.filter((c) => c.name !== c.physical);
       try {
@@ -89,7 +91,7 @@ export function databaseProbe(db: pg.Pool, rehearsal: SchemaRehearsal = schemaRe
           const { rows } = await client.query<{ condition: string }>(
             `SELECT pg_get_expr(conbin, conrelid) AS condition FROM pg_constraint WHERE conrelid = '${scratch}'::regclass AND conname = 'condition'`,
           );
-          return rows[0].condition;
+          return { condition: rows[0].condition };
         });
       } catch (err) {
         return { error: `invalid condition ${shown(condition, 60)}: ${(err as Error).message}` };

@@ -61,11 +61,12 @@ export interface Probe {
    */
   expressionError(expression: string, columns: ReadonlyArray<{ name: string; type: string }>, castTo?: string): Promise<string | null>;
   /**
-   * A boolean condition over columns known by `name`, as PostgreSQL writes it
-   * over the same columns named `physical`; `error` is its complaint when the
-   * condition cannot be a table's (a CHECK's) condition.
+   * A boolean condition (a CHECK's, an index's WHERE) over columns known by
+   * `name`, as PostgreSQL writes it over the same columns named `physical`: the
+   * old name of a column renamed earlier in the playbook, a shadow column.
+   * `error` is its complaint when the condition cannot be a table's (a CHECK's).
    */
-  physicalCondition(condition: string, columns: ReadonlyArray<{ name: string; physical: string; type: string }>): Promise<string | { error: string }>;
+  physicalCondition(condition: string, columns: ReadonlyArray<{ name: string; physical: string; type: string }>): Promise<{ condition: string } | { error: string }>;
   /** The live shape of a table the operation does not change but relies on (a foreign key's target); null if none. */
   table(ref: TableRef): Promise<TableInfo | null>;
   /**

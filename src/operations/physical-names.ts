@@ -38,8 +38,8 @@ function anyMoved(ctx: Pick<OpContext, 'columnsBefore'>): boolean {
 export async function resolveCondition(ctx: OpContext, probe: Probe, at: string, condition: string): Promise<void> {
   if (!anyMoved(ctx) || ctx.physicalConditions.has(condition)) return;
   const resolved = await probe.physicalCondition(condition, ctx.columnsBefore);
-  if (typeof resolved !== 'string') throw new InputError(printableLine(`${at}: ${resolved.error}`));
-  ctx.physicalConditions.set(condition, resolved);
+  if ('error' in resolved) throw new InputError(printableLine(`${at}: ${resolved.error}`));
+  ctx.physicalConditions.set(condition, resolved.condition);
 }
 
 /** A condition as `resolveCondition` resolved it in validate: as written when no earlier operation moved a column. */
