@@ -14,6 +14,11 @@ export class InputError extends BellowsError {
   readonly exitCode = 2 as const;
 }
 
+/** What a command names (a run, a target) does not exist: bad input for the CLI, a 404 for the server. */
+export class NotFoundError extends InputError {
+  override readonly name: string = 'NotFoundError';
+}
+
 /** Another run or process already owns what this command wants. Nothing ran. */
 export class ConflictError extends BellowsError {
   override readonly name: string = 'ConflictError';

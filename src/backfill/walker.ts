@@ -12,7 +12,7 @@ import { formatKey, keyset, rowToKey, type Keyset } from './keyset.ts';
 import { RunFailedError } from '../errors.ts';
 import { RATE_CAP_THROTTLE, RateBudget } from './rate-limit.ts';
 import { loadPauseMs } from './load-yield.ts';
-import { throttleGate, ThrottleStop } from './throttles/index.ts';
+import { throttleGate, ThrottleStop, type ThrottleHold } from './throttles/index.ts';
 import { walkerId } from './walker-id.ts';
 
 export interface WalkDeps {
@@ -87,17 +87,17 @@ export async function walkRange(
       // Under a cap a batch is at most its share of one slot, even below the minimum: the cap comes first.
       const batch = settings.maxRowsPerSec > 0 ? Math.min(size, RateBudget.batchLimit(settings.maxRowsPerSec, settings.parallelism)) : size;
 
-      const reason = await throttles.reason(settings).catch(async (err: unknown) => {
+      const hold = await throttles.hold(settings).catch(async (err: unknown) => {
         if (!(err instanceof ThrottleStop)) throw err;
         // It would never answer: stop the run like a failed batch, saying what to change.
         await noteFailure(store, runId, range, table, err.problem);
         throw new RunFailedError(`run ${runId} stopped: ${err.problem}; ${err.remedy(runId)}`, runId);
       });
-      if (reason !== throttledBy) {
-        await noteThrottle(store, runId, range, table, reason, throttledBy);
-        throttledBy = reason;
+      if ((hold?.reason ?? null) !== throttledBy) {
+        await noteThrottle(store, runId, range, table, hold, throttledBy);
+        throttledBy = hold?.reason ?? null;
       }
-      if (reason) {
+      if (hold) {
         await sleep(THROTTLE_POLL_MS, deps.signal);
         continue;
       }
@@ -182,7 +182,8 @@ async function runBatch(
     const lastKey = batchUpper ?? upperKey;
     const params: unknown[] = [];
     const rows = await work(client, ks.between(range.lastKey, lastKey, params), params, settings);
-    await deps.store.checkpoint(client, range, { lastKey, rows, batchSize: size, done: batchUpper === null, throttle });
+    const seconds = (performance.now() - started) / 1000;
+    await deps.store.checkpoint(client, range, { lastKey, rows, batchSize: size, done: batchUpper === null, throttle, seconds });
     await client.query('COMMIT');
     // The whole batch, commit included, is what the adaptive size aims at.
     const elapsedMs = performance.now() - started;
@@ -208,7 +209,7 @@ function describeBatchError(err: unknown, range: RangeRecord): string {
 
 /** A range that stopped: on the range (status shows it) and in the event log. Best effort: the failure itself matters more. */
 async function noteFailure(store: StateStore, runId: string, range: RangeRecord, table: CompiledTable, message: string, sqlstate?: string): Promise<void> {
-  await store.setRangeNote(range, { error: message }).catch(() => {});
+  await store.noteRangeFailure(range, message).catch(() => {});
   await store.appendEvent(runId, 'range_failed', { table: table.name, range: range.rangeNo, task: range.task, sqlstate, error: message }).catch(() => {});
 }
 
@@ -217,15 +218,15 @@ async function noteThrottle(
   runId: string,
   range: RangeRecord,
   table: CompiledTable,
-  reason: string | null,
+  hold: ThrottleHold | null,
   previous: string | null,
 ): Promise<void> {
-  await store.setRangeNote(range, { throttle: reason });
-  await store.appendEvent(runId, reason ? 'throttle_engaged' : 'throttle_released', {
+  await store.setRangeThrottle(range, hold);
+  await store.appendEvent(runId, hold ? 'throttle_engaged' : 'throttle_released', {
     table: table.name,
     range: range.rangeNo,
     task: range.task,
-    ...(reason ? { reason } : { was: previous }),
+    ...(hold ? { reason: hold.reason } : { was: previous }),
   });
 }
 

@@ -1,7 +1,8 @@
-import type pg from 'pg';
 import { connect } from '../db/pool.ts';
 import { InputError } from '../errors.ts';
-import { commandLogger, createLogger, type Logger } from '../log.ts';
+import { commandLogger, createLogger } from '../log.ts';
+import type { OperatorContext } from '../operator/index.ts';
+import { currentActor } from '../state/actor.ts';
 import { StateStore } from '../state/store.ts';
 
 export interface GlobalOptions {
@@ -9,16 +10,8 @@ export interface GlobalOptions {
   stateSchema?: string;
 }
 
-export interface CliContext {
-  pool: pg.Pool;
-  store: StateStore;
-  log: Logger;
-}
-
-/** What an executor needs from a command's context. */
-export function executorDeps(ctx: CliContext, signal?: AbortSignal) {
-  return { db: ctx.pool, store: ctx.store, log: ctx.log, signal };
-}
+/** A command acts on one database as the user who runs it (user@host pid N, in the event log). */
+export type CliContext = OperatorContext;
 
 /** The connection comes from --database-url, else DATABASE_URL; there is no implicit default. */
 export function databaseUrl(options: GlobalOptions): string {
@@ -39,7 +32,7 @@ export async function withDatabase<T>(
   try {
     // `plan` passes migrate: false, because it must not change the database at all.
     if (migrate) await store.migrate();
-    return await work({ pool, store, log: daemon ? createLogger() : commandLogger() });
+    return await work({ pool, store, log: daemon ? createLogger() : commandLogger(), actor: currentActor() });
   } finally {
     await pool.end().catch(() => {});
   }

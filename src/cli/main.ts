@@ -12,6 +12,8 @@ import { tuneCommand } from './commands/tune.ts';
 import { approveCommand } from './commands/approve.ts';
 import { rollbackCommand } from './commands/rollback.ts';
 import { planCommand } from './commands/plan.ts';
+import { eventsCommand } from './commands/events.ts';
+import { serveCommand } from './commands/serve.ts';
 import { historyCommand } from './commands/history.ts';
 import { schemaCommand } from './commands/schema.ts';
 import { demoCommand } from './commands/demo.ts';
@@ -41,11 +43,13 @@ export function buildProgram(): Command {
     approveCommand,
     rollbackCommand,
     planCommand,
+    eventsCommand,
     historyCommand,
     schemaCommand,
     schemaPathCommand,
     demoCommand,
     workerCommand,
+    serveCommand,
     importCommand,
   ]) {
     add(program);

@@ -1,7 +1,8 @@
 import { DriverProbes } from '../executors/driver-probes.ts';
 import { runProgress, type RunProgress } from '../state/progress.ts';
 import { sleep } from '../util/sleep.ts';
-import { executorDeps, type CliContext } from './context.ts';
+import { executorDeps } from '../operator/index.ts';
+import type { CliContext } from './context.ts';
 import { renderProgress } from './render/progress-view.ts';
 
 /** A run in one of these states will not move without an operator. */

@@ -28,7 +28,8 @@ export async function withLockRetry<T>(
   client: pg.ClientBase,
   policy: LockPolicy,
   work: (client: pg.ClientBase) => Promise<T>,
-  onRetry?: (attempt: number, err: unknown) => void,
+  /** Told of each retry before its pause, and awaited, so what it records is there before the next attempt. */
+  onRetry?: (attempt: number, err: unknown) => void | Promise<void>,
   transactional = true,
 ): Promise<T> {
   for (let attempt = 0; ; attempt++) {
@@ -45,7 +46,7 @@ export async function withLockRetry<T>(
     } catch (err) {
       if (transactional) await client.query('ROLLBACK').catch(() => {});
       if (attempt >= policy.retries || !isRetryable(err, DDL_RETRY_CODES)) throw err;
-      onRetry?.(attempt + 1, err);
+      await onRetry?.(attempt + 1, err);
       await sleep(backoffMs(attempt));
     } finally {
       if (!transactional) await client.query(`RESET lock_timeout`).catch(() => {});

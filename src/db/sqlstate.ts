@@ -15,6 +15,10 @@ export const SQLSTATE = {
   uniqueViolation: '23505',
   checkViolation: '23514',
   adminShutdown: '57P01',
+  crashShutdown: '57P02',
+  cannotConnectNow: '57P03',
+  invalidCatalogName: '3D000',
+  tooManyConnections: '53300',
   readOnlyTransaction: '25006',
 } as const;
 
@@ -28,6 +32,29 @@ export const BATCH_RETRY_CODES: readonly string[] = [
   SQLSTATE.serializationFailure,
   SQLSTATE.queryCanceled,
 ];
+
+/**
+ * The database cannot be reached or has gone (a failover, a restart, a dropped
+ * database, a refused connection): the same request may work later, and it is
+ * not a bug. Class 08 is every connection exception; the E… codes are the driver's socket errors.
+ */
+const UNREACHABLE_CODES: readonly string[] = [
+  SQLSTATE.adminShutdown,
+  SQLSTATE.crashShutdown,
+  SQLSTATE.cannotConnectNow,
+  SQLSTATE.invalidCatalogName,
+  SQLSTATE.tooManyConnections,
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+];
+
+export function isUnreachable(err: unknown): boolean {
+  const code = sqlstateOf(err);
+  return code !== undefined && (code.startsWith('08') || UNREACHABLE_CODES.includes(code));
+}
 
 export function sqlstateOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;

@@ -24,8 +24,9 @@ export interface Action {
   /** Why this statement exists, shown by `bellows plan`. */
   note: string;
   /**
-   * CREATE/DROP INDEX CONCURRENTLY cannot run inside a transaction block, so such
-   * an action is not atomic with its completion record; it must be idempotent itself.
+   * CREATE/DROP INDEX CONCURRENTLY cannot run inside a transaction block, nor can
+   * a DO block that commits as it goes (a file seed's rollback), so such an action
+   * is not atomic with its completion record; it must be idempotent itself.
    */
   concurrent?: boolean;
   /**

@@ -1,16 +1,18 @@
 import type pg from 'pg';
 import { describeTable, schemaExists, type KeyColumn } from '../catalog/introspect.ts';
-import { ident, parseTableRef, tableKey, type TableRef } from '../db/sql.ts';
+import { parseTableRef, tableKey, type TableRef } from '../db/sql.ts';
 import { InputError } from '../errors.ts';
 import { OPERATIONS } from '../operations/index.ts';
 import { modelFromCatalog, newTableModel, type ModelTable, type SchemaModel } from '../operations/model.ts';
-import { isTableOperation, type BackfillTarget, type Operation, type OpContext, type Probe, type SchemaContext, type SchemaOperation, type Touch, type VerifyCheck } from '../operations/operation.ts';
+import { isSeedRows, isTableOperation, type SeedRows, type BackfillTarget, type Operation, type OpContext, type Probe, type SchemaContext, type SchemaOperation, type Touch, type VerifyCheck } from '../operations/operation.ts';
 import { operationEntries, type Playbook } from '../playbook/schema.ts';
 import { linkUndone, type Action, type PlannedAction } from './action.ts';
 import { versionSchemaActions } from './version-schema.ts';
 import { databaseProbe } from './probe.ts';
+import { schemaRehearsal } from './schema-rehearsal.ts';
 import { rehearseDualWrite, type TriggerFunction } from './rehearse.ts';
 import { triggerFunction, triggerFunctionId } from '../operations/trigger.ts';
+import { SEED_LINE } from '../backfill/seed-rows.ts';
 
 export interface CompiledTable {
   /** `schema.table` */
@@ -73,8 +75,28 @@ async function modelFor(db: pg.Pool, probe: Probe, models: SchemaModel, touch: T
   return model;
 }
 
-export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema = 'bellows'): Promise<CompiledPlan> {
-  const probe = databaseProbe(db);
+/**
+ * A seed's staged lines, walked by line as a table is by its key: the
+ * backfill's ranges, batches, throttles and checkpoints serve it unchanged.
+ * Named after the table it fills and the operation, as `status` shows it.
+ */
+function seedTable(target: SeedRows, index: number): CompiledTable {
+  const { seed } = target;
+  return {
+    name: `${tableKey(seed.into)} (operations[${index}].seed_data)`,
+    ref: seed.staging,
+    key: [{ name: SEED_LINE, type: 'bigint' }],
+    keyIndex: `${seed.staging.name}_pkey`,
+    estimatedRows: seed.rows,
+    backfill: [target],
+    verify: [],
+  };
+}
+
+/** `directory`: where the playbook's file is, and the files it names (a seed's rows); null for a playbook given as a document. */
+export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema = 'bellows', directory: string | null = null): Promise<CompiledPlan> {
+  const rehearsal = schemaRehearsal(db);
+  const probe = databaseProbe(db, rehearsal);
   const models: SchemaModel = new Map();
   const entries = operationEntries(playbook);
   const versionSchema = playbook.name;
@@ -94,7 +116,7 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
   for (const entry of entries) {
     const op = OPERATIONS[entry.kind] as Operation | SchemaOperation;
     const where = `operations[${entry.index}].${entry.kind}`;
-    const base: SchemaContext = { index: entry.index, playbook: playbook.name, versionSchema, stateSchema: ident(stateSchema), claimed };
+    const base: SchemaContext = { index: entry.index, playbook: playbook.name, versionSchema, stateSchema, claimed, directory };
     if (!isTableOperation(op, entry.spec)) {
       const { schema } = op.touches(entry.spec);
       if (schema === stateSchema) throw new InputError(`${where}.schema: bellows does not migrate its own state schema`);
@@ -105,9 +127,10 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
       continue;
     }
     const model = await modelFor(db, probe, models, op.touches(entry.spec), where, stateSchema);
-    const ctx: OpContext = { ...base, table: model, models };
+    const shape = () => model.columns.map((c) => ({ name: c.name, physical: c.physical, type: c.type }));
+    const ctx: OpContext = { ...base, table: model, models, columnsBefore: shape(), physicalConditions: new Map() };
     const found = await op.validate(entry.spec, ctx, probe);
-    ctx.columnsAfter = model.columns.map((c) => ({ name: c.name, physical: c.physical, type: c.type }));
+    ctx.columnsAfter = shape();
     placed.push({ table: op, ctx, found });
   }
 
@@ -159,7 +182,9 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
         sql: fn.sql,
       });
     }
-    const backfill = op.backfill?.(spec, ctx, found) ?? [];
+    const targets = op.backfill?.(spec, ctx, found) ?? [];
+    const backfill = targets.filter((t) => !isSeedRows(t));
+    plan.tables.push(...targets.filter(isSeedRows).map((seed) => seedTable(seed, entry.index)));
     const verify = op.verify?.(spec, ctx, found) ?? { checks: [], actions: [] };
     if ((backfill.length || verify.checks.length) && !table.key) {
       throw new InputError(
@@ -182,6 +207,6 @@ export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema =
   plan.verify = linkUndone(planned.verify, created);
   plan.contract = linkUndone(planned.contract, created);
   plan.rollback = linkUndone([...version.rollback.views, ...rollback.flat(), ...version.rollback.schema], created);
-  await rehearseDualWrite(db, versionSchema, [...functions].map(([model, fns]) => ({ model, functions: fns })));
+  await rehearseDualWrite(db, rehearsal, versionSchema, [...functions].map(([model, fns]) => ({ model, functions: fns })));
   return plan;
 }

@@ -5,17 +5,19 @@ import { describeTable, schemaExists, typeExists } from '../catalog/introspect.t
 import { describeView, queryColumns } from '../catalog/views.ts';
 import { objectPrivileges, roleExists } from '../catalog/privileges.ts';
 import type { ColumnDependent, Probe } from '../operations/operation.ts';
-import { oneStatement, schemaRehearsal } from './schema-rehearsal.ts';
+import { oneStatement, schemaRehearsal, type SchemaRehearsal } from './schema-rehearsal.ts';
+import { seedRowsProblem } from './seed-rows-check.ts';
 
 /**
  * Answers validation's questions by asking PostgreSQL to plan, not run, a query.
  * The extended protocol accepts exactly one statement, so an expression cannot
  * smuggle a second one in.
  */
-export function databaseProbe(db: pg.Pool): Probe {
-  const rehearsal = schemaRehearsal(db);
+export function databaseProbe(db: pg.Pool, rehearsal: SchemaRehearsal = schemaRehearsal(db)): Probe {
   return {
-    typeExists: (type) => typeExists(db, type),
+    // Types and expressions are checked where the playbook's earlier DDL has been rehearsed:
+    // a column may have the type a create_enum before it makes, a default one of its values.
+    typeExists: (type) => rehearsal.within((client) => typeExists(client, type)),
     async relationExists(schema, name) {
       const { rowCount } = await db.query(
         `SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
@@ -66,10 +68,33 @@ export function databaseProbe(db: pg.Pool): Probe {
       const row = columns.map((c) => `NULL::${c.type} AS ${ident(c.name)}`).join(', ');
       const value = castTo ? `(${expression})::${castTo}` : `(${expression})`;
       try {
-        await db.query({ text: `SELECT ${value} FROM (SELECT ${row}) AS row WHERE false`, queryMode: 'extended' } as pg.QueryConfig);
+        await rehearsal.within((client) => client.query({ text: `SELECT ${value} FROM (SELECT ${row}) AS row WHERE false`, queryMode: 'extended' } as pg.QueryConfig));
         return null;
       } catch (err) {
         return `invalid expression ${shown(expression, 60)}: ${(err as Error).message}`;
+      }
+    },
+    async physicalCondition(condition, columns) {
+      // PostgreSQL stores a CHECK by column number: renaming a scratch table's columns from
+      // the names to the physical ones, then reading the CHECK back, renames exactly the
+      // column references. Through a stop name first, as two columns may trade names.
+      // NOT VALID: the scratch table is only a shape, never a check of rows. Temporary,
+      // and rolled back with the rest: nothing of it outlives the look.
+      const scratch = 'pg_temp._bellows_names';
+      const moved = columns.filter((c) => c.name !== c.physical);
+      try {
+        return await rehearsal.within(async (client) => {
+          await client.query(`CREATE TEMP TABLE _bellows_names (${columns.map((c) => `${ident(c.name)} ${c.type}`).join(', ')})`);
+          await oneStatement(client, `ALTER TABLE ${scratch} ADD CONSTRAINT condition CHECK (${condition}) NOT VALID`);
+          for (const [i, c] of moved.entries()) await client.query(`ALTER TABLE ${scratch} RENAME COLUMN ${ident(c.name)} TO ${ident(`_bellows_names_${i}`)}`);
+          for (const [i, c] of moved.entries()) await client.query(`ALTER TABLE ${scratch} RENAME COLUMN ${ident(`_bellows_names_${i}`)} TO ${ident(c.physical)}`);
+          const { rows } = await client.query<{ condition: string }>(
+            `SELECT pg_get_expr(conbin, conrelid) AS condition FROM pg_constraint WHERE conrelid = '${scratch}'::regclass AND conname = 'condition'`,
+          );
+          return { condition: rows[0].condition };
+        });
+      } catch (err) {
+        return { error: `invalid condition ${shown(condition, 60)}: ${(err as Error).message}` };
       }
     },
     table: (ref) => describeTable(db, ref),
@@ -147,6 +172,7 @@ export function databaseProbe(db: pg.Pool): Probe {
       }),
     roleExists: (role) => roleExists(db, role),
     privileges: (object, role) => objectPrivileges(db, object, role),
+    seedRowsProblem: (columns, key, chunks) => rehearsal.within((client) => seedRowsProblem(client, columns, key, chunks)),
     async rowsByKey(table, key, keys, columns) {
       // One text[] parameter per key column, read back as the column's type: the
       // same equality an upsert's ON CONFLICT uses.

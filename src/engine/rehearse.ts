@@ -4,6 +4,7 @@ import { InputError } from '../errors.ts';
 import type { ModelTable } from '../operations/model.ts';
 import { REHEARSAL_SETTING } from '../operations/trigger.ts';
 import { printableLine } from '../util/printable.ts';
+import type { SchemaRehearsal } from './schema-rehearsal.ts';
 
 /**
  * A rehearsal waits briefly for a lock and never runs long: it is a check, and
@@ -40,25 +41,22 @@ export interface TriggerFunction {
  */
 export async function rehearseDualWrite(
   db: pg.Pool,
+  rehearsal: SchemaRehearsal,
   versionSchema: string,
   tables: Array<{ model: ModelTable; functions: TriggerFunction[] }>,
 ): Promise<void> {
-  const client = await db.connect();
-  try {
-    // A table the playbook creates has no rows and no columns yet to count or rehearse against.
-    for (const table of tables) if (!table.model.created) await refuseTooManyColumns(client, table.model);
-    await client.query('BEGIN');
-    await client.query(REHEARSAL_TIMEOUTS);
+  // A table the playbook creates has no rows and no columns yet to count or rehearse against.
+  for (const table of tables) if (!table.model.created) await refuseTooManyColumns(db, table.model);
+  if (!tables.some((t) => t.functions.length)) return;
+  // After the DDL of the playbook's schema operations: a new column may have a type one of them makes.
+  await rehearsal.within(async (client) => {
     for (const [n, table] of tables.entries()) {
       if (table.functions.length) await rehearseTable(client, versionSchema, table.model, table.functions, `_bellows_rehearsal_${n}`);
     }
-  } finally {
-    await client.query('ROLLBACK').catch(() => {});
-    client.release();
-  }
+  });
 }
 
-async function refuseTooManyColumns(client: pg.ClientBase, model: ModelTable): Promise<void> {
+async function refuseTooManyColumns(client: pg.Pool, model: ModelTable): Promise<void> {
   const added = newColumns(model).length;
   if (added === 0) return;
   const { rows } = await client.query<{ slots: number }>(

@@ -26,17 +26,14 @@ export async function runActions(
     if (done.has(action.id)) continue;
     const client = await deps.db.connect();
     try {
+      const onRetry = lockRetryNote(deps, run.id, action.id);
       if (action.undoes && !created.has(action.undoes)) {
         // The build it undoes never finished, but a failed CREATE INDEX CONCURRENTLY leaves its INVALID index behind.
-        if (action.replacesInvalidIndex) await dropInvalidIndex(client, action.replacesInvalidIndex, policy);
+        if (action.replacesInvalidIndex) await dropInvalidIndex(client, action.replacesInvalidIndex, policy, onRetry);
         continue;
       }
-      const onRetry = (attempt: number) => {
-        deps.log.warn({ action: action.id, attempt }, 'lock not available; retrying');
-        void deps.store.appendEvent(run.id, 'ddl_retry', { action: action.id, attempt }).catch(() => {});
-      };
       if (action.concurrent) {
-        if (action.replacesInvalidIndex) await dropInvalidIndex(client, action.replacesInvalidIndex, policy);
+        if (action.replacesInvalidIndex) await dropInvalidIndex(client, action.replacesInvalidIndex, policy, onRetry);
         await withLockRetry(client, policy, (c) => c.query(action.sql), onRetry, false);
         if (record) await deps.store.markActionDone(run.id, action.id);
       } else {
@@ -53,7 +50,19 @@ export async function runActions(
   }
 }
 
-async function dropInvalidIndex(client: pg.ClientBase, index: { schema: string; name: string }, policy: LockPolicy) {
+/**
+ * What a DDL statement's retry leaves behind: a warning, and a count and an
+ * event in the store (`bellows_lock_timeout_retries_total`). Best effort: the
+ * statement's retry matters more than its record.
+ */
+export function lockRetryNote(deps: { store: StateStore; log: Logger }, runId: string, action: string) {
+  return async (attempt: number): Promise<void> => {
+    deps.log.warn({ action, attempt }, 'lock not available; retrying');
+    await deps.store.noteLockRetry(runId, { action, attempt }).catch(() => {});
+  };
+}
+
+async function dropInvalidIndex(client: pg.ClientBase, index: { schema: string; name: string }, policy: LockPolicy, onRetry: (attempt: number) => Promise<void>) {
   const { rows } = await client.query<{ valid: boolean }>(
     `SELECT i.indisvalid AS valid FROM pg_index i
        JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -61,6 +70,6 @@ async function dropInvalidIndex(client: pg.ClientBase, index: { schema: string; 
     [index.schema, index.name],
   );
   if (rows[0] && !rows[0].valid) {
-    await withLockRetry(client, policy, (c) => c.query(`DROP INDEX CONCURRENTLY IF EXISTS ${ident(index.schema)}.${ident(index.name)}`), undefined, false);
+    await withLockRetry(client, policy, (c) => c.query(`DROP INDEX CONCURRENTLY IF EXISTS ${ident(index.schema)}.${ident(index.name)}`), onRetry, false);
   }
 }

@@ -11,6 +11,8 @@ import type { StateStore } from '../state/store.ts';
 import type { RunRecord, Tuning } from '../state/types.ts';
 import { compilePlan } from './compile.ts';
 import { checkTuning } from './tuning.ts';
+import { createRunWithSeeds } from './stage-seeds.ts';
+import { fileDigest, seedFilePath } from '../operations/seed-file.ts';
 
 export interface StartRequest {
   playbook: Playbook;
@@ -20,6 +22,8 @@ export interface StartRequest {
   ready?: (executor: string) => Promise<void>;
   /** `start` flags that override the playbook's settings for this run. */
   overrides?: Partial<Settings>;
+  /** The directory of the playbook's file, where the files it names are (a seed's rows); unset for a playbook given as a document. */
+  directory?: string;
 }
 
 /**
@@ -30,7 +34,8 @@ export interface StartRequest {
  */
 export async function openRun(db: pg.Pool, store: StateStore, request: StartRequest): Promise<{ run: RunRecord; attached: boolean }> {
   await store.migrate();
-  const checksum = playbookChecksum(request.playbook);
+  const directory = request.directory ?? null;
+  const checksum = playbookChecksum(request.playbook, await playbookFileDigests(request.playbook, directory));
   const active = await store.activeRunOf(request.playbook.name);
   if (active) {
     if (active.checksum !== checksum) {
@@ -57,14 +62,27 @@ export async function openRun(db: pg.Pool, store: StateStore, request: StartRequ
   // would otherwise surface as confusing catalog errors. createRun checks again under its lock.
   await store.refuseBusyTables(playbookTables(request.playbook));
   const settings = parseSettings({ ...request.playbook.settings, ...stripUndefined(request.overrides ?? {}) });
-  const plan = await compilePlan(db, request.playbook, store.schemaName);
+  const plan = await compilePlan(db, request.playbook, store.schemaName, directory);
   await checkThrottleSettings(db, settings);
   const executor = request.executor ?? 'local';
   await request.ready?.(executor);
-  const run = await store.createRun({ playbook: request.playbook, checksum, plan, executor, settings });
+  const run = await createRunWithSeeds(db, store, request.playbook.name, plan, () => store.createRun({ playbook: request.playbook, checksum, plan, executor, settings }));
   // Notes an earlier, rolled-back run of this playbook left are not this run's.
   await store.clearDualWriteFailures(request.playbook.name);
   return { run, attached: false };
+}
+
+/** The SHA-256 of each file the playbook's operations read, by the name the playbook gives it. */
+async function playbookFileDigests(playbook: Playbook, directory: string | null): Promise<Record<string, string>> {
+  const digests: Record<string, string> = {};
+  for (const e of operationEntries(playbook)) {
+    const op = OPERATIONS[e.kind] as Operation | SchemaOperation;
+    if (!isTableOperation(op, e.spec)) continue;
+    for (const file of op.files?.(e.spec) ?? []) {
+      digests[file] ??= await fileDigest(await seedFilePath(directory, file, `operations[${e.index}].${e.kind}.file`));
+    }
+  }
+  return digests;
 }
 
 function playbookTables(playbook: Playbook): string[] {

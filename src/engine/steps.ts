@@ -10,7 +10,7 @@ import { keyBetween, middleKey, splitRanges } from '../backfill/ranges.ts';
 import { walkRange, type WalkOutcome } from '../backfill/walker.ts';
 import { backfillWork } from '../backfill/backfill-work.ts';
 import { verifyWork } from '../verify/verify-range.ts';
-import { runActions } from './run-actions.ts';
+import { lockRetryNote, runActions } from './run-actions.ts';
 import type { CompiledTable } from './compile.ts';
 
 export interface EngineDeps {
@@ -50,7 +50,7 @@ function tableOf(run: RunRecord, name: string): CompiledTable {
  * executor calls them in order, the Temporal workflow calls them as activities.
  */
 export function createSteps(deps: EngineDeps) {
-  const { db, store, log } = deps;
+  const { db, store } = deps;
 
   async function actionsStep(runId: string, phase: 'expand' | 'dual_write') {
     const run = await store.getRun(runId);
@@ -250,7 +250,7 @@ export function createSteps(deps: EngineDeps) {
           // Checked after the triggers are gone under this transaction's lock: no write can slip in between.
           await refuseUntranslated(run, 'contract', c);
           if (later.length === 0) await finishContract(c, run);
-        }, (attempt) => log.warn({ attempt }, 'contract: lock not available; retrying'));
+        }, lockRetryNote(deps, runId, 'contract'));
       } finally {
         client.release();
       }

@@ -3,17 +3,21 @@ import { InputError } from '../errors.ts';
 import type { PlannedAction } from '../engine/action.ts';
 import type { OpContext } from './operation.ts';
 import type { AlterColumnSpec, ColumnPath } from './alter-column.ts';
+import { columnConstraints } from './alter-column-constraints.ts';
+import { constraintPhases, validateInPlace, type PlacedConstraint } from './new-constraint.ts';
 import { originalColumn } from './model.ts';
+import { physicalColumn } from './physical-names.ts';
 import { requireExpression, requireUnchangedColumn, where } from './validation.ts';
 
 function original(spec: AlterColumnSpec, ctx: OpContext) {
-  return originalColumn(ctx.table, spec.column);
+  return originalColumn(ctx.table, physicalColumn(ctx, spec.column));
 }
 
 function setComment(ctx: OpContext, spec: AlterColumnSpec, id: string, comment: string | null, note: string): PlannedAction {
   return {
     id,
-    sql: `COMMENT ON COLUMN ${qualified(ctx.table.ref)}.${ident(spec.column)} IS ${comment === null ? 'NULL' : literal(comment)}`,
+    // At expand, or at rollback: the column has its physical name.
+    sql: `COMMENT ON COLUMN ${qualified(ctx.table.ref)}.${ident(physicalColumn(ctx, spec.column))} IS ${comment === null ? 'NULL' : literal(comment)}`,
     lock: 'SHARE UPDATE EXCLUSIVE (reads and writes continue)',
     note,
   };
@@ -25,6 +29,8 @@ function setComment(ctx: OpContext, spec: AlterColumnSpec, id: string, comment: 
  * (NULLs allowed, another default) waits for contract; a comment changes at once.
  * NOT NULL is not among them: the old application's NULL writes would start to
  * fail, so it takes `up` (and the shadow column) to give those rows a value.
+ * A new constraint is checked on writes from expand on, as create_constraint's
+ * is; rows that already violate it are refused before any DDL.
  */
 export const inPlacePath: ColumnPath = {
   async validate(spec, ctx, probe) {
@@ -37,13 +43,21 @@ export const inPlacePath: ColumnPath = {
     if (spec.default) await requireExpression(ctx, 'alter_column', 'default', probe, spec.default, [], column.type);
     if (spec.nullable === true) column.notNull = false;
     if (spec.default !== undefined) column.default = spec.default;
+    const constraints: PlacedConstraint[] = [];
+    for (const given of columnConstraints(spec)) constraints.push(await validateInPlace(given, ctx, probe));
+    return { constraints };
   },
 
-  expand(spec, ctx) {
-    return spec.comment === undefined ? [] : [setComment(ctx, spec, `expand:${ctx.index}:comment`, spec.comment, `describe ${spec.column}`)];
+  expand(spec, ctx, found) {
+    const comment = spec.comment === undefined ? [] : [setComment(ctx, spec, `expand:${ctx.index}:comment`, spec.comment, `describe ${spec.column}`)];
+    return [...comment, ...found.constraints.flatMap((c) => constraintPhases.expand(c, ctx))];
   },
 
-  contract(spec, ctx) {
+  verify(_spec, ctx, found) {
+    return { checks: [], actions: found.constraints.flatMap((c) => constraintPhases.verify(c, ctx)) };
+  },
+
+  contract(spec, ctx, found) {
     const table = qualified(ctx.table.ref);
     const column = ident(spec.column);
     const actions: PlannedAction[] = [];
@@ -63,12 +77,13 @@ export const inPlacePath: ColumnPath = {
         note: spec.default === null ? `no default for ${spec.column}` : `the new default of ${spec.column}; existing rows keep their values`,
       });
     }
-    return actions;
+    return [...actions, ...found.constraints.flatMap((c) => constraintPhases.contract(c, ctx))];
   },
 
-  rollback(spec, ctx) {
-    if (spec.comment === undefined) return [];
+  rollback(spec, ctx, found) {
+    const actions = found.constraints.flatMap((c) => constraintPhases.rollback(c, ctx));
+    if (spec.comment === undefined) return actions;
     const changed = setComment(ctx, spec, `expand:${ctx.index}:comment`, spec.comment, '');
-    return [{ ...setComment(ctx, spec, `rollback:${ctx.index}:comment`, original(spec, ctx).comment, `put back the comment of ${spec.column}`), undoes: changed }];
+    return [...actions, { ...setComment(ctx, spec, `rollback:${ctx.index}:comment`, original(spec, ctx).comment, `put back the comment of ${spec.column}`), undoes: changed }];
   },
 };

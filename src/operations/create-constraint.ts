@@ -1,16 +1,16 @@
 import { z } from 'zod';
 import { identifier, tableName, sqlExpression } from '../playbook/spec-parts.ts';
-import { ident, parseTableRef, qualified, tableKey, type TableRef } from '../db/sql.ts';
-import type { PlannedAction } from '../engine/action.ts';
-import { InputError } from '../errors.ts';
-import { defineOperation, type OpContext, type Probe } from './operation.ts';
+import { defineOperation, type OpContext } from './operation.ts';
 import type { ModelColumn } from './model.ts';
-import { refuseViolatingRows } from './constraint-violations.ts';
-import { requireColumn, requireExpression, requireFreeConstraintName, where } from './validation.ts';
+import { constraintPhases, onDeleteField, validateInPlace, type GivenConstraint, type PlacedConstraint } from './new-constraint.ts';
+import { shadowPhases, validateShadow, type ShadowChange } from './shadow-columns.ts';
+import { requireColumn } from './validation.ts';
 
-const SUMMARY = '`check` or `foreign_key` NOT VALID at once and validated at verify; `unique` built concurrently, attached at contract';
+const SUMMARY =
+  '`check` or `foreign_key` NOT VALID at once and validated at verify; `unique` built concurrently, attached at contract; ' +
+  'over one or more columns; violating rows refused, or repaired by `up`/`down` through shadow columns';
 
-const ON_DELETE = ['no action', 'restrict', 'cascade', 'set null', 'set default'] as const;
+const perColumn = z.record(z.string(), sqlExpression);
 
 const spec = z
   .strictObject({
@@ -23,7 +23,11 @@ const spec = z
       .strictObject({ table: tableName, columns: z.array(identifier).min(1) })
       .optional()
       .describe('For a foreign key: the table referenced and its primary key or unique columns'),
-    on_delete: z.enum(ON_DELETE).optional().describe('For a foreign key: what deleting a referenced row does (default no action)'),
+    on_delete: onDeleteField,
+    up: perColumn
+      .optional()
+      .describe('For each column, its new value over the old columns, repairing the rows that would violate the constraint, e.g. { qty: greatest(qty, 0) }'),
+    down: perColumn.optional().describe('For each column, its old value over the new columns, e.g. { qty: qty }'),
   })
   .superRefine((s, issues) => {
     const only = (field: 'check' | 'references' | 'on_delete', type: string) =>
@@ -36,153 +40,87 @@ const spec = z
     if (s.references && s.references.columns.length !== s.columns.length) {
       issues.addIssue({ code: 'custom', path: ['references', 'columns'], message: `must name as many columns as columns (${s.columns.length})` });
     }
+    const twice = s.columns.findIndex((c, i) => s.columns.indexOf(c) !== i);
+    if (twice >= 0) issues.addIssue({ code: 'custom', path: ['columns', twice], message: `"${s.columns[twice]}" is given twice` });
+    if ((s.up === undefined) !== (s.down === undefined)) {
+      issues.addIssue({ code: 'custom', path: [s.up === undefined ? 'up' : 'down'], message: 'give up and down together: each translates one way' });
+    }
+    // Every constrained column gets a shadow, so each needs its way there and back; nothing else does.
+    for (const direction of ['up', 'down'] as const) {
+      const map = s[direction];
+      if (!map) continue;
+      for (const column of s.columns) if (!(column in map)) issues.addIssue({ code: 'custom', path: [direction, column], message: 'Required: each of columns needs one' });
+      for (const key of Object.keys(map)) if (!s.columns.includes(key)) issues.addIssue({ code: 'custom', path: [direction, key], message: 'not one of columns' });
+    }
   });
 
 export type CreateConstraintSpec = z.infer<typeof spec>;
 
 /**
- * The constraint goes on the physical columns: one an earlier operation of the
- * playbook adds is there from expand on (verify proves it after the backfill
- * fills it); one it moves to a new column or renames is not (yet) where the
- * constraint would have to be.
+ * The constraint goes on the physical column that holds the new version's
+ * column from expand on (placeConstraint): the old one under its old name until
+ * contract renames it, a column an earlier operation adds, the shadow column an
+ * alter_column fills. Verify proves it once the backfill is done.
  */
 function requireConstrainableColumn(ctx: OpContext, index: number, name: string): ModelColumn {
-  const field = `columns[${index}]`;
-  const column = requireColumn(ctx, 'create_constraint', field, name);
-  const original = ctx.table.original.columns.find((c) => c.name === name);
-  if (!original && column.physical === name) return column;
-  if (column.physical !== name || original?.type !== column.type) {
-    throw new InputError(`${where(ctx, 'create_constraint', field)}: "${name}" is changed by an earlier operation of this playbook; constrain it in a playbook that follows this one`);
-  }
-  return column;
+  return requireColumn(ctx, 'create_constraint', `columns[${index}]`, name);
 }
 
-async function catalogKeys(probe: Probe, ref: TableRef) {
-  const info = await probe.table(ref);
-  return info && { columns: info.columns, keys: info.indexes.filter((i) => i.unique && i.valid && i.plain).map((i) => i.columns) };
-}
-
-/** PostgreSQL's own rule: a foreign key needs a valid unique index over exactly the referenced columns, with no predicate or expression. */
-async function requireReferencedKey(spec: CreateConstraintSpec, ctx: OpContext, probe: Probe): Promise<void> {
-  const at = (field: string) => where(ctx, 'create_constraint', `references.${field}`);
-  const ref = parseTableRef(spec.references!.table);
-  // A table this playbook creates is known only to the playbook's model; any other, to the catalog.
-  const created = ctx.models.get(tableKey(ref));
-  const target = created?.created ? { columns: created.columns, keys: created.uniqueKeys } : await catalogKeys(probe, ref);
-  if (!target) throw new InputError(`${at('table')}: table ${tableKey(ref)} does not exist`);
-  spec.references!.columns.forEach((name, i) => {
-    if (!target.columns.some((c) => c.name === name)) throw new InputError(`${at(`columns[${i}]`)}: column "${name}" does not exist in ${tableKey(ref)}`);
-  });
-  const wanted = [...spec.references!.columns].sort().join(',');
-  if (!target.keys.some((key) => [...key].sort().join(',') === wanted)) {
-    throw new InputError(`${at('columns')}: no primary key or unique index of ${tableKey(ref)} is exactly (${spec.references!.columns.join(', ')}); a foreign key needs one`);
-  }
-}
-
-function addNotValid(spec: CreateConstraintSpec, ctx: OpContext): PlannedAction {
-  const columns = spec.columns.map(ident).join(', ');
-  const foreignKey = spec.type === 'foreign_key';
-  const body = foreignKey
-    ? `FOREIGN KEY (${columns}) REFERENCES ${qualified(parseTableRef(spec.references!.table))} (${spec.references!.columns.map(ident).join(', ')})` +
-      (spec.on_delete ? ` ON DELETE ${spec.on_delete.toUpperCase()}` : '')
-    : `CHECK (${spec.check})`;
+function given(spec: CreateConstraintSpec): GivenConstraint {
   return {
-    id: `expand:${ctx.index}:add_constraint`,
-    // NOT VALID: no scan of the existing rows under this lock; verify proves them later.
-    sql: `ALTER TABLE ${qualified(ctx.table.ref)} ADD CONSTRAINT ${ident(spec.name)} ${body} NOT VALID`,
-    lock: foreignKey ? 'SHARE ROW EXCLUSIVE (brief: catalog only)' : 'ACCESS EXCLUSIVE (brief: catalog only)',
-    // A foreign key locks the referenced table as well, in the same mode: the plan says so.
-    note:
-      `writes are checked against ${spec.name} from now on; existing rows at verify` +
-      (foreignKey ? `; ${tableKey(parseTableRef(spec.references!.table))} is locked briefly too` : ''),
+    constraint: { name: spec.name, type: spec.type, columns: spec.columns, check: spec.check, references: spec.references, onDelete: spec.on_delete },
+    fields: {
+      kind: 'create_constraint',
+      name: 'name',
+      check: 'check',
+      referencedTable: 'references.table',
+      referencedColumn: (i) => `references.columns[${i}]`,
+      referencedColumns: 'references.columns',
+      violated: ({ check: 'check', unique: 'columns', foreign_key: 'references' } as const)[spec.type],
+    },
   };
 }
 
-function buildUniqueIndex(spec: CreateConstraintSpec, ctx: OpContext): PlannedAction {
+/** With `up`: each constrained column through a shadow column that `up` repairs and the constraint guards, as alter_column's. */
+function asShadowChange(spec: CreateConstraintSpec): ShadowChange {
   return {
-    id: `expand:${ctx.index}:create_unique_index`,
-    sql: `CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ${ident(spec.name)} ON ${qualified(ctx.table.ref)} (${spec.columns.map(ident).join(', ')})`,
-    lock: 'SHARE UPDATE EXCLUSIVE (reads and writes continue)',
-    note: `build the index of ${spec.name} without blocking writes; it refuses duplicates from now on`,
-    concurrent: true,
-    replacesInvalidIndex: { schema: ctx.table.ref.schema, name: spec.name },
+    kind: 'create_constraint',
+    columns: spec.columns.map((column, i) => ({
+      column,
+      up: spec.up![column],
+      down: spec.down![column],
+      fields: { column: `columns[${i}]`, up: `up.${column}`, down: `down.${column}` },
+    })),
+    constraints: [given(spec)],
   };
 }
+
+const repairs = (spec: CreateConstraintSpec) => spec.up !== undefined;
 
 /**
- * A check or a foreign key is added NOT VALID at expand (new writes are checked
- * from then on) and validated at verify, which scans under SHARE UPDATE
- * EXCLUSIVE while reads and writes go on. A unique constraint needs its index:
- * built concurrently at expand, it becomes the constraint at contract, which
- * takes only a catalog change. Existing rows that would violate it are refused
- * at validate, before any DDL.
+ * Without `up`, on the columns as they are (see new-constraint.ts for how each
+ * type is added without a long lock); existing rows that would violate it are
+ * refused at validate, before any DDL. With `up`/`down`, the columns are
+ * replaced by shadow columns that carry the constraint, as alter_column's do
+ * (shadow-columns.ts): the old application's violating writes are repaired by
+ * `up` on their way across, the new application's are refused.
  */
 export const createConstraint = defineOperation({
   spec,
   summary: SUMMARY,
   touches: (spec) => ({ table: spec.table }),
 
-  async validate(spec, ctx, probe) {
-    const columns = spec.columns.map((name, i) => requireConstrainableColumn(ctx, i, name));
-    await requireFreeConstraintName(ctx, 'create_constraint', 'name', spec.name, probe, spec.type === 'unique');
-    if (spec.check) await requireExpression(ctx, 'create_constraint', 'check', probe, spec.check, columns, 'boolean');
-    if (spec.references) await requireReferencedKey(spec, ctx, probe);
-    await refuseViolatingRows(spec, ctx, probe);
-    const type = ({ check: 'c', unique: 'u', foreign_key: 'f' } as const)[spec.type];
-    ctx.table.constraints.set(spec.name, { name: spec.name, type, inherited: false, neededBy: null });
-    if (spec.type === 'unique') ctx.table.indexes.add(spec.name);
+  async validate(spec, ctx, probe): Promise<{ constraints: PlacedConstraint[] }> {
+    if (repairs(spec)) return validateShadow(asShadowChange(spec), ctx, probe);
+    spec.columns.forEach((name, i) => requireConstrainableColumn(ctx, i, name));
+    return { constraints: [await validateInPlace(given(spec), ctx, probe)] };
   },
 
-  expand(spec, ctx) {
-    return [spec.type === 'unique' ? buildUniqueIndex(spec, ctx) : addNotValid(spec, ctx)];
-  },
-
-  verify(spec, ctx) {
-    if (spec.type === 'unique') return { checks: [], actions: [] };
-    const validate: PlannedAction = {
-      id: `verify:${ctx.index}:validate_constraint`,
-      sql: `ALTER TABLE ${qualified(ctx.table.ref)} VALIDATE CONSTRAINT ${ident(spec.name)}`,
-      lock: 'SHARE UPDATE EXCLUSIVE (reads and writes continue)',
-      note: `prove every existing row satisfies ${spec.name}, without blocking writes`,
-    };
-    return { checks: [], actions: [validate] };
-  },
-
-  contract(spec, ctx) {
-    if (spec.type !== 'unique') return [];
-    return [
-      {
-        id: `contract:${ctx.index}:unique_using_index`,
-        sql: `ALTER TABLE ${qualified(ctx.table.ref)} ADD CONSTRAINT ${ident(spec.name)} UNIQUE USING INDEX ${ident(spec.name)}`,
-        lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
-        note: `the valid index becomes the constraint ${spec.name}; no scan`,
-      },
-    ];
-  },
-
-  rollback(spec, ctx) {
-    if (spec.type === 'unique') {
-      return [
-        {
-          id: `rollback:${ctx.index}:drop_unique_index`,
-          sql: `DROP INDEX CONCURRENTLY IF EXISTS ${ident(ctx.table.ref.schema)}.${ident(spec.name)}`,
-          lock: 'SHARE UPDATE EXCLUSIVE (reads and writes continue)',
-          note: `remove the index built for ${spec.name}`,
-          concurrent: true,
-          undoes: buildUniqueIndex(spec, ctx),
-          // A build that failed is not recorded as done, yet leaves an INVALID index: the engine drops that one anyway.
-          replacesInvalidIndex: { schema: ctx.table.ref.schema, name: spec.name },
-        },
-      ];
-    }
-    return [
-      {
-        id: `rollback:${ctx.index}:drop_constraint`,
-        sql: `ALTER TABLE ${qualified(ctx.table.ref)} DROP CONSTRAINT IF EXISTS ${ident(spec.name)}`,
-        lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
-        note: `remove ${spec.name}`,
-        undoes: addNotValid(spec, ctx),
-      },
-    ];
-  },
+  expand: (spec, ctx, found) => (repairs(spec) ? shadowPhases.expand(asShadowChange(spec), ctx, found) : constraintPhases.expand(found.constraints[0], ctx)),
+  dualWrite: (spec, ctx, found) => (repairs(spec) ? shadowPhases.dualWrite(asShadowChange(spec), ctx, found) : []),
+  backfill: (spec) => (repairs(spec) ? shadowPhases.backfill(asShadowChange(spec)) : []),
+  verify: (spec, ctx, found) =>
+    repairs(spec) ? shadowPhases.verify(asShadowChange(spec), ctx, found) : { checks: [], actions: constraintPhases.verify(found.constraints[0], ctx) },
+  contract: (spec, ctx, found) => (repairs(spec) ? shadowPhases.contract(asShadowChange(spec), ctx, found) : constraintPhases.contract(found.constraints[0], ctx)),
+  rollback: (spec, ctx, found) => (repairs(spec) ? shadowPhases.rollback(asShadowChange(spec), ctx) : constraintPhases.rollback(found.constraints[0], ctx)),
 });

@@ -3,6 +3,7 @@ import { identifier, tableName, sqlExpression } from '../playbook/spec-parts.ts'
 import { ident, qualified } from '../db/sql.ts';
 import { InputError } from '../errors.ts';
 import { defineOperation } from './operation.ts';
+import { physicalColumn, physicalCondition, resolveCondition } from './physical-names.ts';
 import { newColumns, oldColumns, requireColumn, requireExpression, where } from './validation.ts';
 
 const SUMMARY = 'always concurrently; on `columns` or `expressions`; `unique`, `method`, `where`';
@@ -46,20 +47,23 @@ export const createIndex = defineOperation({
     if (await probe.relationExists(ctx.table.ref.schema, spec.name)) {
       throw new InputError(`${where(ctx, 'create_index', 'name')}: "${spec.name}" already exists in schema ${ctx.table.ref.schema} (indexes share one namespace with tables, views and other indexes)`);
     }
-    if (spec.where) await requireExpression(ctx, 'create_index', 'where', probe, spec.where, newColumns(ctx), 'boolean');
+    if (spec.where) {
+      await requireExpression(ctx, 'create_index', 'where', probe, spec.where, newColumns(ctx), 'boolean');
+      await resolveCondition(ctx, probe, where(ctx, 'create_index', 'where'), spec.where);
+    }
     ctx.table.indexes.add(spec.name);
   },
 
   expand(spec, ctx) {
     const columns = spec.columns
-      ? spec.columns.map((c) => ident(ctx.table.columns.find((m) => m.name === c)?.physical ?? c)).join(', ')
+      ? spec.columns.map((c) => ident(physicalColumn(ctx, c))).join(', ')
       : spec.expressions!.map((e) => `(${e})`).join(', ');
     return [
       {
         id: `expand:${ctx.index}:create_index`,
         sql:
           `CREATE ${spec.unique ? 'UNIQUE ' : ''}INDEX CONCURRENTLY IF NOT EXISTS ${ident(spec.name)} ` +
-          `ON ${qualified(ctx.table.ref)} USING ${spec.method} (${columns})${spec.where ? ` WHERE ${spec.where}` : ''}`,
+          `ON ${qualified(ctx.table.ref)} USING ${spec.method} (${columns})${spec.where ? ` WHERE ${physicalCondition(ctx, spec.where)}` : ''}`,
         lock: 'SHARE UPDATE EXCLUSIVE (reads and writes continue)',
         note: `build ${spec.name} without blocking writes`,
         concurrent: true,

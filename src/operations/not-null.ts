@@ -19,13 +19,13 @@ export function notNullViaCheck(ctx: OpContext, column: string) {
   return {
     /** Added in the phase given: see the callers for why. */
     add: (phase: 'dual_write' | 'verify'): PlannedAction => ({
-      id: `${phase}:${ctx.index}:not_null_check`,
+      id: `${phase}:${ctx.index}:not_null_check:${column}`,
       sql: `ALTER TABLE ${table} ADD CONSTRAINT ${check} CHECK (${ident(column)} IS NOT NULL) NOT VALID`,
       lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
       note: `new writes must give ${column} a value; existing rows are checked later`,
     }),
     validate: {
-      id: `verify:${ctx.index}:validate_not_null`,
+      id: `verify:${ctx.index}:validate_not_null:${column}`,
       sql: `ALTER TABLE ${table} VALIDATE CONSTRAINT ${check}`,
       lock: 'SHARE UPDATE EXCLUSIVE (reads and writes continue)',
       note: `prove every row has ${column}, without blocking writes`,
@@ -33,20 +33,20 @@ export function notNullViaCheck(ctx: OpContext, column: string) {
     /** `finalName` is the column's name once contract has renamed it. */
     enforce: (finalName: string): PlannedAction[] => [
       {
-        id: `contract:${ctx.index}:set_not_null`,
+        id: `contract:${ctx.index}:set_not_null:${column}`,
         sql: `ALTER TABLE ${table} ALTER COLUMN ${ident(finalName)} SET NOT NULL`,
         lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
         note: 'no table scan: the validated CHECK already proves it',
       },
       {
-        id: `contract:${ctx.index}:drop_not_null_check`,
+        id: `contract:${ctx.index}:drop_not_null_check:${column}`,
         sql: `ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${check}`,
         lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
         note: 'the column constraint replaces the CHECK',
       },
     ],
     drop: {
-      id: `rollback:${ctx.index}:drop_not_null_check`,
+      id: `rollback:${ctx.index}:drop_not_null_check:${column}`,
       sql: `ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${check}`,
       lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
       note: 'remove the CHECK added for NOT NULL',

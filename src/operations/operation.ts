@@ -13,7 +13,7 @@ export interface SchemaContext {
   playbook: string;
   /** The schema of views that shows the new version of every table the run touches. */
   versionSchema: string;
-  /** bellows' own schema, quoted: where triggers note the rows they could not translate. */
+  /** bellows' own schema: where triggers note the rows they could not translate, and seeds stage their files. */
   stateSchema: string;
   /**
    * Relations (`schema.name`) a schema operation of this playbook creates,
@@ -21,6 +21,8 @@ export interface SchemaContext {
    * show them yet, so a second operation on one is refused from here.
    */
   claimed: Map<string, number>;
+  /** The directory of the playbook's file, where the files it names are found; null for a playbook given as a document. */
+  directory: string | null;
 }
 
 /** The context of an operation on a table: the model of that table too. */
@@ -34,6 +36,14 @@ export interface OpContext extends SchemaContext {
    * position (a later rename_column must not change what its names mean).
    */
   columnsAfter?: ReadonlyArray<{ name: string; physical: string; type: string }>;
+  /**
+   * The new version's columns as the earlier operations left them, before this
+   * one: what its names mean, and which physical column each stands for until
+   * contract (operations/physical-names.ts).
+   */
+  columnsBefore: ReadonlyArray<{ name: string; physical: string; type: string }>;
+  /** Conditions of this operation rewritten over the physical columns by its validate (operations/physical-names.ts). */
+  physicalConditions: Map<string, string>;
 }
 
 /** What validation may ask the live database, without changing it. */
@@ -50,6 +60,13 @@ export interface Probe {
    * `castTo`), otherwise PostgreSQL's complaint.
    */
   expressionError(expression: string, columns: ReadonlyArray<{ name: string; type: string }>, castTo?: string): Promise<string | null>;
+  /**
+   * A boolean condition (a CHECK's, an index's WHERE) over columns known by
+   * `name`, as PostgreSQL writes it over the same columns named `physical`: the
+   * old name of a column renamed earlier in the playbook, a shadow column.
+   * `error` is its complaint when the condition cannot be a table's (a CHECK's).
+   */
+  physicalCondition(condition: string, columns: ReadonlyArray<{ name: string; physical: string; type: string }>): Promise<{ condition: string } | { error: string }>;
   /** The live shape of a table the operation does not change but relies on (a foreign key's target); null if none. */
   table(ref: TableRef): Promise<TableInfo | null>;
   /**
@@ -88,6 +105,17 @@ export interface Probe {
    * what an upsert of those keys would replace.
    */
   rowsByKey(table: TableRef, key: ReadonlyArray<{ name: string; type: string }>, keys: string[][], columns: string[]): Promise<Array<Array<string | null>>>;
+  /**
+   * Reads rows (values as text by column, NULL as null) into a scratch table of
+   * the columns' types, chunk by chunk, in a transaction that is always rolled
+   * back: the first line whose value its column's type refuses, or whose `key`
+   * an earlier line already gave; null if none.
+   */
+  seedRowsProblem(
+    columns: ReadonlyArray<{ name: string; type: string }>,
+    key: string[],
+    chunks: AsyncIterable<Array<{ line: number; row: Record<string, string | null> }>>,
+  ): Promise<{ line: number; column?: string; message: string } | null>;
 }
 
 export interface FunctionShape {
@@ -138,11 +166,44 @@ export interface RowCopy {
   };
 }
 
+/**
+ * Rows a seed_data operation upserts from its file. `start` stages them in the
+ * state store (engine/stage-seeds.ts), one row of `staging` per line of the
+ * file, and the backfill walks that table by line, not the table it fills:
+ * each batch keeps the rows it replaces beside their lines, in its own
+ * transaction, for a rollback to put back (backfill/seed-rows.ts).
+ */
+export interface SeedRows {
+  seed: {
+    /** The table seeded. */
+    into: TableRef;
+    /** In the state schema, made at start. */
+    staging: TableRef;
+    /** The file, as resolved at plan time, and its SHA-256 then: staging refuses a file that changed since. */
+    file: string;
+    digest: string;
+    /** Rows in the file. */
+    rows: number;
+    /** Each column the file gives, with the physical column it fills until contract. */
+    columns: Array<{ name: string; physical: string }>;
+    /** The physical key columns, a primary key or unique index of `into`. */
+    key: string[];
+  };
+}
+
 /** What the backfill does to each batch of a table's rows. */
-export type BackfillTarget = ColumnFill | RowCopy;
+export type BackfillTarget = ColumnFill | RowCopy | SeedRows;
 
 export function isRowCopy(target: BackfillTarget): target is RowCopy {
   return 'copy' in target;
+}
+
+export function isSeedRows(target: BackfillTarget): target is SeedRows {
+  return 'seed' in target;
+}
+
+export function isColumnFill(target: BackfillTarget): target is ColumnFill {
+  return 'column' in target;
 }
 
 /** A row is correct when `column IS NOT DISTINCT FROM expression` (or, without one, is not NULL). */
@@ -196,6 +257,11 @@ interface Phases<S extends z.ZodType, C, F> {
  */
 export interface Operation<S extends z.ZodType = z.ZodType, F = unknown> extends Phases<S, OpContext, F> {
   touches(spec: z.infer<S>): Touch;
+  /**
+   * The files it reads, as the playbook names them (relative to its directory):
+   * their contents are part of the playbook's checksum, as its text is.
+   */
+  files?(spec: z.infer<S>): string[];
   backfill?(spec: z.infer<S>, ctx: OpContext, found: F): BackfillTarget[];
   verify?(spec: z.infer<S>, ctx: OpContext, found: F): { checks: VerifyCheck[]; actions: PlannedAction[] };
 }

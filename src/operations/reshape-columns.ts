@@ -3,6 +3,7 @@ import type { PlannedAction } from '../engine/action.ts';
 import type { z } from 'zod';
 import { defineOperation, type BackfillTarget, type OpContext, type Probe, type VerifyCheck } from './operation.ts';
 import { dropDualWrite, translationTrigger } from './trigger.ts';
+import { physicalColumn } from './physical-names.ts';
 import {
   newColumns,
   oldColumns,
@@ -75,7 +76,7 @@ const reshapePhases = {
   dualWrite(reshape: Reshape, ctx: OpContext): PlannedAction[] {
     return translationTrigger(ctx, {
       forward: reshape.news.map((c) => ({ column: c.name, up: c.up })),
-      backward: reshape.olds.map((c) => ({ column: c.column, down: c.down })),
+      backward: reshape.olds.map((c) => ({ column: physicalColumn(ctx, c.column), down: c.down })),
     });
   },
 

@@ -101,7 +101,7 @@ ${block(oldShape(ctx), body.fromOldApp)}
       RAISE;
     END IF;
     BEGIN
-      PERFORM ${ctx.stateSchema}.note_dual_write_failure(${literal(ctx.playbook)}, ${literal(tableKey(ctx.table.ref))}, ${rowKey(ctx)}, ${ctx.index}, SQLSTATE, SQLERRM);
+      PERFORM ${ident(ctx.stateSchema)}.note_dual_write_failure(${literal(ctx.playbook)}, ${literal(tableKey(ctx.table.ref))}, ${rowKey(ctx)}, ${ctx.index}, SQLSTATE, SQLERRM);
     EXCEPTION WHEN OTHERS THEN
       RAISE WARNING 'bellows: a write to % was not translated by playbook %, and could not be noted: %', TG_TABLE_NAME, ${literal(ctx.playbook)}, SQLERRM;
     END;
@@ -135,10 +135,43 @@ export interface Translation {
   forward: ReadonlyArray<{ column: string; up: string }>;
   /** Old columns, each with `down` over the new columns. */
   backward: ReadonlyArray<{ column: string; down: string }>;
+  /** Constraints on new columns that the values `up` writes must satisfy. */
+  guards?: ReadonlyArray<Guard>;
+}
+
+/**
+ * A constraint on new columns, tested on the values `up` gave them for a write
+ * the application did not make in the new shape (the old application's, or the
+ * new one's that left those columns alone). Where `up` left them violating it,
+ * they become NULL, which every CHECK, UNIQUE and (MATCH SIMPLE) FOREIGN KEY
+ * lets pass, and the row is noted as a failed translation: the write goes
+ * through, and verify refuses until the row is repaired.
+ */
+export interface Guard {
+  name: string;
+  /** PL/pgSQL statements that set the boolean `_bellows_violates` from NEW. */
+  test: string;
+  /** The new columns it constrains, which become NULL. */
+  columns: string[];
+}
+
+function guarded(setNew: string, guards: ReadonlyArray<Guard>): string {
+  if (!guards.length) return setNew;
+  const each = guards.map(
+    (g) =>
+      `${g.test} IF _bellows_violates THEN ${g.columns.map((c) => `NEW.${ident(c)} := NULL;`).join(' ')} _bellows_violated := concat_ws(', ', _bellows_violated, ${literal(g.name)}); END IF;`,
+  );
+  return `${setNew}
+      DECLARE _bellows_violates boolean; _bellows_violated text; BEGIN
+        ${each.join('\n        ')}
+        IF _bellows_violated IS NOT NULL THEN
+          RAISE EXCEPTION 'up gives a value that violates %; written as NULL', _bellows_violated USING ERRCODE = 'integrity_constraint_violation';
+        END IF;
+      END;`;
 }
 
 export function translationTrigger(ctx: OpContext, translation: Translation): PlannedAction[] {
-  const setNew = translation.forward.map((c) => `NEW.${ident(c.column)} := ${c.up};`).join(' ');
+  const setNew = guarded(translation.forward.map((c) => `NEW.${ident(c.column)} := ${c.up};`).join(' '), translation.guards ?? []);
   const setOld = translation.backward.map((c) => `NEW.${ident(c.column)} := ${c.down};`).join(' ');
   const newChanged = translation.forward.map((c) => `NEW.${ident(c.column)} IS DISTINCT FROM OLD.${ident(c.column)}`).join(' OR ');
   return dualWriteTrigger(ctx, {

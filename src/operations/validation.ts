@@ -4,6 +4,7 @@ import type { ModelColumn } from './model.ts';
 import { findColumn } from './model.ts';
 import type { ConstraintInfo } from '../catalog/introspect.ts';
 import { tableKey } from '../db/sql.ts';
+import { physicalColumn } from './physical-names.ts';
 
 /** Shared checks; each message names the operation and the field at fault. */
 export function where(ctx: Pick<SchemaContext, 'index'>, kind: string, field?: string): string {
@@ -18,10 +19,14 @@ export function requireColumn(ctx: OpContext, kind: string, field: string, name:
   return column;
 }
 
-/** A column as it is before the run: one already added, renamed or changed earlier in the playbook is refused. */
+/**
+ * A column whose values are still those of a column of the table before the
+ * run, perhaps under a new name (a rename earlier in the playbook changes only
+ * the name): one added or changed earlier in the playbook is refused.
+ */
 export function requireUnchangedColumn(ctx: OpContext, kind: string, field: string, name: string): ModelColumn {
   const column = requireColumn(ctx, kind, field, name);
-  if (column.physical !== name || !ctx.table.original.columns.some((c) => c.name === name)) {
+  if (!ctx.table.original.columns.some((c) => c.name === column.physical && c.type === column.type)) {
     throw new InputError(`${where(ctx, kind, field)}: "${name}" is already changed earlier in this playbook; combine the changes into one ${kind}`);
   }
   return column;
@@ -40,7 +45,7 @@ export async function refuseLostDependents(
   column: string,
   kept: (dependent: ColumnDependent) => boolean = () => false,
 ): Promise<void> {
-  const lost = (await probe.columnDependents(ctx.table.ref, column)).filter((d) => !kept(d));
+  const lost = (await probe.columnDependents(ctx.table.ref, physicalColumn(ctx, column))).filter((d) => !kept(d));
   if (lost.length) {
     const them = lost.length > 1 ? 'them' : 'it';
     throw new InputError(
@@ -57,7 +62,7 @@ export function requireNoColumn(ctx: OpContext, kind: string, field: string, nam
 
 export function refuseKeyColumn(ctx: OpContext, kind: string, name: string, field = 'column'): void {
   const key = ctx.table.original.key;
-  if (key?.columns.some((c) => c.name === name)) {
+  if (key?.columns.some((c) => c.name === physicalColumn(ctx, name))) {
     throw new InputError(`${where(ctx, kind, field)}: "${name}" is part of the ${key.kind} that the backfill walks; changing it is not supported`);
   }
 }

@@ -163,9 +163,11 @@ function canonical(value: unknown): unknown {
 /**
  * The checksum covers what the playbook does, not how it is written: comments and
  * key order may change, operations may not. Settings are excluded on purpose:
- * tuning a batch time is not a different migration.
+ * tuning a batch time is not a different migration. The files its operations
+ * read (a seed's rows) are part of what it does: `files` gives each one's
+ * SHA-256 by the name the playbook gives it.
  */
-export function playbookChecksum(playbook: Playbook): string {
-  const body = canonical({ name: playbook.name, operations: playbook.operations });
+export function playbookChecksum(playbook: Playbook, files: Record<string, string> = {}): string {
+  const body = canonical({ name: playbook.name, operations: playbook.operations, ...(Object.keys(files).length ? { files } : {}) });
   return createHash('sha256').update(JSON.stringify(body)).digest('hex');
 }

@@ -3,11 +3,13 @@ import { ident } from '../db/sql.ts';
 import { withoutPasswords } from '../db/url-password.ts';
 import { advisoryXactLock } from '../db/advisory.ts';
 import { inTransaction } from '../db/pool.ts';
-import { ConflictError, InputError } from '../errors.ts';
+import { ConflictError, InputError, NotFoundError } from '../errors.ts';
 import type { Playbook, Settings } from '../playbook/schema.ts';
 import type { CompiledPlan } from '../engine/compile.ts';
+import { isSeedRows } from '../operations/operation.ts';
 import { DEFAULT_STATE_SCHEMA, migrateState } from './migrate.ts';
 import { currentActor } from './actor.ts';
+import { batchBucket } from './batch-buckets.ts';
 import {
   FINISHED_STATUSES,
   type DesiredState,
@@ -86,13 +88,19 @@ export interface EventRecord {
 export class StateStore {
   /** The schema's name quoted for SQL text. */
   readonly schema: string;
-  readonly actor = currentActor();
 
   constructor(
     readonly pool: pg.Pool,
     readonly schemaName = DEFAULT_STATE_SCHEMA,
+    /** Who the events this store writes name: this process, unless an operator acts through it (withActor). */
+    readonly actor = currentActor(),
   ) {
     this.schema = ident(schemaName);
+  }
+
+  /** The same store, writing its events in another's name: the server acts for `web <address>`, not for itself. */
+  withActor(actor: string): StateStore {
+    return new StateStore(this.pool, this.schemaName, actor);
   }
 
   async migrate(): Promise<void> {
@@ -110,7 +118,9 @@ export class StateStore {
       await advisoryXactLock(client, 'create-run');
       await this.refuseApplied(input.playbook.name, input.checksum, client);
       // The tables it migrates, and the other objects its schema operations change (plans made before claims have none).
-      const claimed = [...input.plan.tables.map((t) => t.name), ...(input.plan.claims ?? [])];
+      // A seed's staged lines are bellows' own table, not one of the database's: its target is claimed by name already.
+      const tables = input.plan.tables.filter((t) => !t.backfill.some(isSeedRows));
+      const claimed = [...tables.map((t) => t.name), ...(input.plan.claims ?? [])];
       await this.refuseBusyTables(claimed, client);
       const { rows } = await client.query<RunRecord>(
         `INSERT INTO ${this.schema}.runs (playbook_name, checksum, playbook, plan, tables, executor, phase, status, settings)
@@ -133,7 +143,7 @@ export class StateStore {
 
   async getRun(id: string, db: Db = this.pool): Promise<RunRecord> {
     const { rows } = await db.query<RunRecord>(`SELECT ${RUN_COLUMNS} FROM ${this.schema}.runs WHERE id = $1`, [id]);
-    if (!rows[0]) throw new InputError(`no run ${id}`);
+    if (!rows[0]) throw new NotFoundError(`no run ${id}`);
     return rows[0];
   }
 
@@ -146,7 +156,7 @@ export class StateStore {
         : `SELECT ${RUN_COLUMNS} FROM ${this.schema}.runs WHERE playbook_name = $1 ORDER BY id DESC LIMIT 1`,
       [ref],
     );
-    if (!rows[0]) throw new InputError(`no run ${byId ? ref : `of playbook ${ref}`} (see bellows status)`);
+    if (!rows[0]) throw new NotFoundError(`no run ${byId ? ref : `of playbook ${ref}`} (see bellows status)`);
     return rows[0];
   }
 
@@ -176,6 +186,16 @@ export class StateStore {
     return rows;
   }
 
+  /** The runs not finished, and those that finished in the last `finishedWithinS` seconds (so their end is seen), oldest first. */
+  async recentRuns(finishedWithinS: number): Promise<RunRecord[]> {
+    const { rows } = await this.pool.query<RunRecord>(
+      `SELECT ${RUN_COLUMNS} FROM ${this.schema}.runs
+        WHERE status <> ALL($1) OR finished_at > clock_timestamp() - make_interval(secs => $2) ORDER BY id`,
+      [FINISHED_STATUSES, finishedWithinS],
+    );
+    return rows;
+  }
+
   async setPhase(id: string, phase: Phase, status: RunStatus = 'running', db: Db = this.pool): Promise<void> {
     const { rows } = await db.query<{ phase: Phase; status: RunStatus }>(
       `UPDATE ${this.schema}.runs r SET phase = $2, status = $3, error = NULL, updated_at = now(),
@@ -190,9 +210,11 @@ export class StateStore {
     }
   }
 
+  /** A run marked failed counts as one more error (`bellows_errors_total`). */
   async setStatus(id: string, status: RunStatus, error: string | null = null): Promise<void> {
     await this.pool.query(
-      `UPDATE ${this.schema}.runs SET status = $2, error = $3, updated_at = now() WHERE id = $1`,
+      `UPDATE ${this.schema}.runs SET status = $2, error = $3, updated_at = now(), errors = errors + CASE WHEN $2 = 'failed' THEN 1 ELSE 0 END
+        WHERE id = $1`,
       [id, status, error],
     );
     await this.appendEvent(id, status === 'failed' ? 'failed' : 'status', error ? { status, error } : { status });
@@ -267,7 +289,7 @@ export class StateStore {
         WHERE id = $1`,
       [id, JSON.stringify({ ...patch, tuning: undefined }), patch.tuning ? JSON.stringify(patch.tuning) : null],
     );
-    if (!rowCount) throw new InputError(`no run ${id}`);
+    if (!rowCount) throw new NotFoundError(`no run ${id}`);
     await this.appendEvent(id, kind, { ...detail, ...patch });
     return this.getRun(id);
   }
@@ -286,10 +308,24 @@ export class StateStore {
     ]);
   }
 
+  /**
+   * A DDL statement of the run lost the race for its lock and will be tried
+   * again: counted on the run (`bellows_lock_timeout_retries_total`) and an
+   * event, in one statement.
+   */
+  async noteLockRetry(runId: string, detail: { action: string; attempt: number }): Promise<void> {
+    await this.pool.query(
+      `WITH counted AS (UPDATE ${this.schema}.runs SET lock_timeout_retries = lock_timeout_retries + 1 WHERE id = $1)
+       INSERT INTO ${this.schema}.events (run_id, kind, actor, detail) VALUES ($1, 'ddl_retry', $2, $3)`,
+      [runId, this.actor, detail],
+    );
+  }
+
   async events(runId: string, afterId = '0', limit = 200): Promise<EventRecord[]> {
     const { rows } = await this.pool.query<EventRecord>(
-      `SELECT id::text AS id, run_id::text AS "runId", at, kind, actor, detail FROM ${this.schema}.events
-        WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+      // Ordered by the bigint id: the text the query returns would sort event 10 before event 9.
+      `SELECT e.id::text AS id, e.run_id::text AS "runId", e.at, e.kind, e.actor, e.detail FROM ${this.schema}.events e
+        WHERE e.run_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3`,
       [runId, afterId, limit],
     );
     return rows;
@@ -349,8 +385,20 @@ export class StateStore {
     }
   }
 
+  /** The batches the deleted ranges counted stay on the run: its histogram of batch durations only grows. */
   async deleteRanges(runId: string, task: RangeRecord['task'], db: Db = this.pool): Promise<void> {
-    await db.query(`DELETE FROM ${this.schema}.ranges WHERE run_id = $1 AND task = $2`, [runId, task]);
+    await db.query(
+      `WITH gone AS (DELETE FROM ${this.schema}.ranges WHERE run_id = $1 AND task = $2 RETURNING batch_buckets, batch_micros),
+            kept AS (SELECT b.key, sum(b.value::bigint) AS n
+                       FROM (SELECT batch_buckets FROM gone UNION ALL SELECT batch_buckets FROM ${this.schema}.runs WHERE id = $1) x,
+                            jsonb_each_text(x.batch_buckets) b
+                      GROUP BY b.key)
+       UPDATE ${this.schema}.runs
+          SET batch_buckets = (SELECT coalesce(jsonb_object_agg(key, n), '{}') FROM kept),
+              batch_micros = batch_micros + (SELECT coalesce(sum(batch_micros), 0) FROM gone)
+        WHERE id = $1`,
+      [runId, task],
+    );
   }
 
   /**
@@ -393,21 +441,30 @@ export class StateStore {
   async checkpoint(
     db: Db,
     range: Pick<RangeRecord, 'runId' | 'task' | 'table' | 'rangeNo'>,
-    /** `throttle`: what held this batch back (the rows/s cap), or null. */
-    progress: { lastKey: KeyValue | null; rows: number; batchSize: number; done: boolean; throttle: string | null },
+    /**
+     * `throttle`: what held this batch back (the rows/s cap, whose reason is its name), or null.
+     * `seconds`: how long the batch took up to this checkpoint (its commit cannot be counted in the transaction it ends).
+     */
+    progress: { lastKey: KeyValue | null; rows: number; batchSize: number; done: boolean; throttle: string | null; seconds: number },
   ): Promise<void> {
     // The batch's rows go into this second's bucket; buckets older than the window are dropped.
+    // Its duration is counted in its histogram bucket (0007_run_figures.ts).
     await db.query(
       `UPDATE ${this.schema}.ranges
           SET last_key = $5, rows_done = rows_done + $6, batches = batches + 1, batch_size = $7,
-              done = $8, throttle = $9, error = NULL, updated_at = clock_timestamp(),
+              done = $8, throttle = $9, throttle_kind = $9, error = NULL, updated_at = clock_timestamp(),
+              batch_buckets = batch_buckets || jsonb_build_object($10::text, coalesce((batch_buckets->>$10::text)::bigint, 0) + 1),
+              batch_micros = batch_micros + $11,
               recent = (SELECT coalesce(jsonb_object_agg(k, v), '{}') FROM (
                           SELECT key AS k, value::bigint AS v FROM jsonb_each_text(recent)
                            WHERE key::bigint > ${BUCKET}::bigint - ${KEEP_BUCKETS_S} AND key <> ${BUCKET}
                           UNION ALL
                           SELECT ${BUCKET}, coalesce((recent->>${BUCKET})::bigint, 0) + $6) b)
         WHERE run_id = $1 AND task = $2 AND table_name = $3 AND range_no = $4`,
-      [range.runId, range.task, range.table, range.rangeNo, JSON.stringify(progress.lastKey), progress.rows, progress.batchSize, progress.done, progress.throttle],
+      [
+        range.runId, range.task, range.table, range.rangeNo, JSON.stringify(progress.lastKey), progress.rows, progress.batchSize, progress.done,
+        progress.throttle, batchBucket(progress.seconds), Math.round(progress.seconds * 1e6),
+      ],
     );
   }
 
@@ -451,14 +508,26 @@ export class StateStore {
     });
   }
 
-  async setRangeNote(
+  /** What holds the range now: the throttle's name and its reason, or null when nothing does. */
+  async setRangeThrottle(
     range: Pick<RangeRecord, 'runId' | 'task' | 'table' | 'rangeNo'>,
-    note: { throttle?: string | null; error?: string | null },
+    hold: { name: string; reason: string } | null,
   ): Promise<void> {
     await this.pool.query(
-      `UPDATE ${this.schema}.ranges SET throttle = $5, error = $6, updated_at = now()
+      `UPDATE ${this.schema}.ranges SET throttle = $5, throttle_kind = $6, error = NULL, updated_at = now()
         WHERE run_id = $1 AND task = $2 AND table_name = $3 AND range_no = $4`,
-      [range.runId, range.task, range.table, range.rangeNo, note.throttle ?? null, note.error ?? null],
+      [range.runId, range.task, range.table, range.rangeNo, hold?.reason ?? null, hold?.name ?? null],
+    );
+  }
+
+  /** A range stopped by an error: on the range, and one more error of its run (`bellows_errors_total`), in one statement. */
+  async noteRangeFailure(range: Pick<RangeRecord, 'runId' | 'task' | 'table' | 'rangeNo'>, message: string): Promise<void> {
+    await this.pool.query(
+      `WITH noted AS (
+         UPDATE ${this.schema}.ranges SET throttle = NULL, throttle_kind = NULL, error = $5, updated_at = now()
+          WHERE run_id = $1 AND task = $2 AND table_name = $3 AND range_no = $4)
+       UPDATE ${this.schema}.runs SET errors = errors + 1 WHERE id = $1`,
+      [range.runId, range.task, range.table, range.rangeNo, message],
     );
   }
 

@@ -4,14 +4,8 @@ import type { CompiledPlan } from '../engine/compile.ts';
 export const PHASES = ['expand', 'dual_write', 'backfill', 'verify', 'gate', 'contract', 'done'] as const;
 export type Phase = (typeof PHASES)[number] | 'rollback';
 
-export type RunStatus =
-  | 'running'
-  | 'paused'
-  | 'awaiting_approval'
-  | 'failed'
-  | 'rolling_back'
-  | 'completed'
-  | 'rolled_back';
+export const RUN_STATUSES = ['running', 'paused', 'awaiting_approval', 'failed', 'rolling_back', 'completed', 'rolled_back'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** Runs in these states are finished with their tables; any other state holds them. */
 export const FINISHED_STATUSES: readonly RunStatus[] = ['completed', 'rolled_back'];

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { createSampleTable } from '../../src/demo/sample.ts';
-import { catalogSnapshot, describe as show, playbookPath, runCli, scratchDir, stderrLines, type CliResult } from '../helpers/cli.ts';
+import { catalogSnapshot, describe as show, inParallel, playbookPath, runCli, scratchDir, stderrLines, type CliResult } from '../helpers/cli.ts';
 
 /**
  * The CLI's contract with a user at the terminal: exit codes (0 ok, 1 failure,
@@ -9,7 +9,7 @@ import { catalogSnapshot, describe as show, playbookPath, runCli, scratchDir, st
  * trace, never a password, and bad input never touches the database.
  */
 
-const COMMANDS = ['start', 'status', 'watch', 'pause', 'resume', 'tune', 'approve', 'rollback', 'plan', 'history', 'schema', 'demo'];
+const COMMANDS = ['start', 'status', 'watch', 'pause', 'resume', 'tune', 'approve', 'rollback', 'plan', 'events', 'history', 'schema', 'demo', 'serve'];
 const PLAYBOOKS = ['0001_users_email_citext', '0002_users_add_plan', '0003_users_rename_name', '0004_users_created_at_index'];
 const SECRET = 'Sup3rS3cretPw';
 
@@ -21,20 +21,6 @@ function expectUserError(r: CliResult, code: 1 | 2, pattern: RegExp) {
   expect(lines[0], show(r)).toMatch(/^bellows: /);
   expect(lines[0], show(r)).toMatch(pattern);
   expect(r.stderr + r.stdout).not.toMatch(/^\s+at /m);
-}
-
-async function inParallel<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]);
-      }
-    }),
-  );
-  return out;
 }
 
 let db: TestDatabase;
@@ -60,6 +46,9 @@ describe('usage', () => {
       [['start'], /missing required argument 'playbook'/],
       [['pause'], /missing required argument 'run'/],
       [['tune', '1'], /give at least one setting/],
+      [['plan'], /plan: give a playbook file, or --run <run>/],
+      [['plan', playbookPath('0001_users_email_citext.yaml'), '--run', '1'], /plan: give a playbook file or --run <run>, not both/],
+      [['events'], /missing required argument 'run'/],
       [['tune', '1', '--parallelism', 'lots'], /--parallelism: expected a whole number/],
       [['start', playbookPath('0001_users_email_citext.yaml'), '--batch-size', '0'], /--batch-size: expected a whole number of at least 1/],
       [['start', playbookPath('0001_users_email_citext.yaml'), '--max-rows-per-sec', '-5'], /--max-rows-per-sec/],
@@ -182,11 +171,13 @@ describe('bad playbooks', () => {
 
 describe('status and run references', () => {
   it('with no runs: says so, and --json is an empty list; an unknown run is bad input', async () => {
-    const [human, json, missing, byName] = await Promise.all([
+    const [human, json, missing, byName, noEvents, noPlan] = await Promise.all([
       runCli(['status'], { db: db.url }),
       runCli(['status', '--json'], { db: db.url }),
       runCli(['status', '99'], { db: db.url }),
       runCli(['approve', '0042_no_such_playbook'], { db: db.url }),
+      runCli(['events', '99'], { db: db.url }),
+      runCli(['plan', '--run', '99'], { db: db.url }),
     ]);
     expect(human.code, show(human)).toBe(0);
     expect(human.stdout).toContain('no runs yet');
@@ -194,5 +185,7 @@ describe('status and run references', () => {
     expect(JSON.parse(json.stdout)).toEqual([]);
     expectUserError(missing, 2, /no run 99/);
     expectUserError(byName, 2, /no run of playbook 0042_no_such_playbook/);
+    expectUserError(noEvents, 2, /no run 99/);
+    expectUserError(noPlan, 2, /no run 99/);
   });
 });

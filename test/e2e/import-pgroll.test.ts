@@ -176,3 +176,128 @@ describe('--history', () => {
     expect((await db.query(`SELECT to_regclass('public.orders') AS t`)).rows[0].t).toBeNull();
   });
 });
+
+describe("pgroll's constraints whose up/down repair the rows", () => {
+  const NAME_LOWER = {
+    operations: [
+      {
+        alter_column: {
+          table: 'users',
+          column: 'name',
+          check: { name: 'users_name_lower', constraint: 'name = lower(name)' },
+          unique: { name: 'users_name_key' },
+          up: 'lower(name)',
+          down: 'name',
+        },
+      },
+    ],
+  };
+  const TEAM_FK = {
+    operations: [
+      {
+        alter_column: {
+          table: 'users',
+          column: 'team_id',
+          references: { name: 'users_team_fkey', table: 'teams', column: 'id', on_delete: 'SET NULL' },
+          up: 'CASE WHEN team_id IN (1, 2) THEN team_id END',
+          down: 'team_id',
+        },
+      },
+    ],
+  };
+  const EMAIL_LOWER = {
+    operations: [
+      {
+        create_constraint: {
+          table: 'users',
+          name: 'users_email_lower',
+          type: 'check',
+          columns: ['email'],
+          check: 'email = lower(email)',
+          up: { email: 'lower(email)' },
+          down: { email: 'email' },
+        },
+      },
+    ],
+  };
+  const input = scratchDir();
+  input.write('20_name_lower.json', JSON.stringify(NAME_LOWER));
+  input.write('21_team_fk.json', JSON.stringify(TEAM_FK));
+  input.write('22_email_lower.json', JSON.stringify(EMAIL_LOWER));
+  const out = join(scratchDir().dir, 'playbooks');
+
+  beforeAll(async () => {
+    await db.query(`CREATE TABLE teams (id bigint PRIMARY KEY)`);
+    await db.query(`INSERT INTO teams VALUES (1), (2)`);
+    await db.query(`ALTER TABLE users ADD COLUMN team_id bigint`);
+    await db.query(`UPDATE users SET team_id = id % 3`);
+  });
+
+  it('convert to alter_column and create_constraint with up/down, which bellows runs end to end', async () => {
+    const r = await runCli(['import', 'pgroll', input.dir, '--out', out]);
+    expect(r.code, show(r)).toBe(0);
+    const operations = async (n: string) => (await loadPlaybook(join(out, `${n}.yaml`))).operations;
+    expect(await operations('20_name_lower')).toEqual([
+      {
+        alter_column: {
+          table: 'users',
+          column: 'name',
+          check: { name: 'users_name_lower', expression: 'name = lower(name)' },
+          unique: { name: 'users_name_key' },
+          up: 'lower(name)',
+          down: 'name',
+        },
+      },
+    ]);
+    expect(await operations('21_team_fk')).toEqual([
+      {
+        alter_column: {
+          table: 'users',
+          column: 'team_id',
+          references: { name: 'users_team_fkey', table: 'teams', column: 'id', on_delete: 'set null' },
+          up: 'CASE WHEN team_id IN (1, 2) THEN team_id END',
+          down: 'team_id',
+        },
+      },
+    ]);
+    expect(await operations('22_email_lower')).toEqual([
+      {
+        create_constraint: {
+          table: 'users',
+          name: 'users_email_lower',
+          type: 'check',
+          columns: ['email'],
+          check: 'email = lower(email)',
+          up: { email: 'lower(email)' },
+          down: { email: 'email' },
+        },
+      },
+    ]);
+
+    for (const name of ['20_name_lower', '21_team_fk', '22_email_lower']) {
+      const started = await runCli(['start', join(out, `${name}.yaml`), '--no-progress'], { db: db.url });
+      expect(started.code, show(started)).toBe(0);
+      const id = /run (\d+) started/.exec(started.stdout)?.[1];
+      const approved = await runCli(['approve', id!], { db: db.url });
+      expect(approved.code, show(approved)).toBe(0);
+      expect(approved.stdout).toContain(`run ${id} completed`);
+    }
+
+    const { rows: constraints } = await db.query(
+      `SELECT conname, convalidated, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'public.users'::regclass AND contype <> 'p' ORDER BY conname`,
+    );
+    expect(constraints).toEqual([
+      { conname: 'users_email_lower', convalidated: true, def: 'CHECK ((email = lower(email)))' },
+      { conname: 'users_name_key', convalidated: true, def: 'UNIQUE (name)' },
+      { conname: 'users_name_lower', convalidated: true, def: 'CHECK ((name = lower(name)))' },
+      { conname: 'users_team_fkey', convalidated: true, def: 'FOREIGN KEY (team_id) REFERENCES teams(id) ON DELETE SET NULL' },
+    ]);
+    const { rows } = await db.query(
+      `SELECT count(*)::int AS n,
+              count(*) FILTER (WHERE name = 'user ' || id AND email = lower('User' || id || '@Example.COM'))::int AS repaired,
+              count(*) FILTER (WHERE team_id IS NOT DISTINCT FROM nullif(id % 3, 0))::int AS teams
+         FROM users`,
+    );
+    expect(rows).toEqual([{ n: ROWS, repaired: ROWS, teams: ROWS }]);
+  });
+});

@@ -217,4 +217,38 @@ describe('the example playbooks, end to end through the CLI', () => {
     expect(await catalogSnapshot(db.pool)).toEqual(before);
     expect((await db.query(`SELECT count(*)::int AS n FROM bellows.runs`)).rows[0].n).toBe(runsBefore);
   });
+  it('0027 rename, then a check and an index on the new name: on created_at until contract, on signed_up_at after', async () => {
+    const constraint = `SELECT pg_get_constraintdef(oid) AS def, convalidated FROM pg_constraint WHERE conname = 'users_signed_up_at_check'`;
+    const index = `SELECT indexdef FROM pg_indexes WHERE indexname = 'users_signed_up_at_idx'`;
+    await startAndApprove('0027_users_signed_up_at.yaml', async () => {
+      expect((await db.query(constraint)).rows).toEqual([{ def: `CHECK ((created_at > '2000-01-01 00:00:00+00'::timestamp with time zone))`, convalidated: true }]);
+      expect((await db.query(index)).rows).toEqual([{ indexdef: 'CREATE INDEX users_signed_up_at_idx ON public.users USING btree (created_at)' }]);
+    });
+    expect((await columns()).map((c) => c.name)).toContain('signed_up_at');
+    expect((await db.query(constraint)).rows).toEqual([{ def: `CHECK ((signed_up_at > '2000-01-01 00:00:00+00'::timestamp with time zone))`, convalidated: true }]);
+    expect((await db.query(index)).rows).toEqual([{ indexdef: 'CREATE INDEX users_signed_up_at_idx ON public.users USING btree (signed_up_at)' }]);
+    await expect(db.query(`UPDATE users SET signed_up_at = '1999-12-31' WHERE id = 1`)).rejects.toThrow(/users_signed_up_at_check/);
+    await expectNoLeftovers();
+  });
+  it('0028 a table seeded from the file beside the playbook, through the backfill: every day once', async () => {
+    const plan = await runCli(['plan', playbookPath('0028_calendar_days.yaml')], { db: db.url });
+    expect(plan.code, show(plan)).toBe(0);
+    expect(plan.stdout).toContain('FROM "bellows"."seed_0028_calendar_days_1" s WHERE');
+    const id = await startAndApprove('0028_calendar_days.yaml', async (runId) => {
+      const seeded = await db.query(`SELECT rows_done::int AS rows, done FROM bellows.ranges WHERE run_id = $1 AND task = 'backfill'`, [runId]);
+      expect(seeded.rows).toEqual([{ rows: 730, done: true }]);
+    });
+    const { rows } = await db.query(
+      `SELECT count(*)::int AS days, count(*) FILTER (WHERE weekend)::int AS weekend, min(day)::text AS first, max(day)::text AS last,
+              count(*) FILTER (WHERE weekday = extract(isodow FROM day) AND quarter = extract(quarter FROM day))::int AS right
+         FROM calendar_days`,
+    );
+    expect(rows[0]).toEqual({ days: 730, weekend: 208, first: '2026-01-01', last: '2027-12-31', right: 730 });
+    // The seed file is part of the playbook: the history keeps its digest in the checksum.
+    const history = JSON.parse((await runCli(['history', '--json'], { db: db.url })).stdout) as Array<{ playbookName: string; runId: string; checksum: string }>;
+    const playbook = await loadPlaybook(playbookPath('0028_calendar_days.yaml'));
+    expect(history.find((h) => h.playbookName === '0028_calendar_days')).toMatchObject({ runId: id });
+    expect(history.find((h) => h.playbookName === '0028_calendar_days')!.checksum).not.toBe(playbookChecksum(playbook));
+    await expectNoLeftovers();
+  });
 });

@@ -96,6 +96,21 @@ export async function runCli(args: string[], options: CliOptions = {}): Promise<
   return result;
 }
 
+/** Runs `fn` over `items`, `limit` at a time (CLI processes: the machine has two cores), results in order. */
+export async function inParallel<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]);
+      }
+    }),
+  );
+  return out;
+}
+
 /** For failure messages: what the command printed. */
 export function describe(r: CliResult): string {
   return `exit ${r.code}${r.signal ? ` (${r.signal})` : ''}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;

@@ -14,13 +14,14 @@ export function engineFor(pool: pg.Pool) {
   return {
     store,
     executor,
-    async open(document: unknown): Promise<RunRecord> {
-      const { run } = await openRun(pool, store, { playbook: parsePlaybook(document), executor: 'local' });
+    /** `directory`: where the files the playbook names are, as if it had been read from a file there. */
+    async open(document: unknown, directory?: string): Promise<RunRecord> {
+      const { run } = await openRun(pool, store, { playbook: parsePlaybook(document), executor: 'local', directory });
       return run;
     },
     /** Runs a playbook through every phase in this process. */
-    async runToEnd(document: unknown): Promise<RunRecord> {
-      const run = await this.open(document);
+    async runToEnd(document: unknown, directory?: string): Promise<RunRecord> {
+      const run = await this.open(document, directory);
       await executor.drive(run, { stopAtGate: true });
       await store.setDesired(run.id, { approved: true }, 'approve');
       await executor.drive(await store.getRun(run.id), { stopAtGate: true });

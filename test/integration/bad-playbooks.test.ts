@@ -66,6 +66,8 @@ async function refusal(doc: unknown): Promise<unknown> {
 const op = (operation: Record<string, unknown>, name = 'bad') => ({ name, settings: SMALL_BATCHES, operations: [operation] });
 const alter = (spec: Record<string, unknown>) => op({ alter_column: { table: 'users', column: 'email', type: 'citext', up: 'lower(email)', down: 'email::text', ...spec } });
 
+const alterTotal = (spec: Record<string, unknown>) => op({ alter_column: { table: 'orders', column: 'total', ...spec } });
+
 const constrain = (spec: Record<string, unknown>) =>
   op({ create_constraint: { table: 'orders', name: 'orders_total_check', type: 'check', columns: ['total'], check: 'total > 0', ...spec } });
 
@@ -208,17 +210,17 @@ const cases: BadCase[] = [
   {
     name: 'create_constraint check that existing rows violate',
     doc: constrain({ check: 'total > 150' }),
-    message: 'operations[0].create_constraint.check: 150 rows of public.orders violate it, e.g. id 1; correct them before adding the constraint',
+    message: 'operations[0].create_constraint.check: 150 rows of public.orders violate it, e.g. id 1; correct them before adding the constraint, or give up and down to repair them',
   },
   {
     name: 'create_constraint unique over duplicates',
     doc: op({ create_constraint: { table: 'users', name: 'users_nick_key', type: 'unique', columns: ['nick'] } }),
-    message: 'operations[0].create_constraint.columns: 200 rows of public.users share their (nick) with another row, e.g. id 1; correct them before adding the constraint',
+    message: 'operations[0].create_constraint.columns: 200 rows of public.users share their (nick) with another row, e.g. id 1; correct them before adding the constraint, or give up and down to repair them',
   },
   {
     name: 'create_constraint foreign key that existing rows break',
     doc: constrain({ type: 'foreign_key', check: undefined, references: { table: 'guarded', columns: ['id'] } }),
-    message: 'operations[0].create_constraint.references: 100 rows of public.orders reference no row of public.guarded, e.g. id 101; correct them before adding the constraint',
+    message: 'operations[0].create_constraint.references: 100 rows of public.orders reference no row of public.guarded, e.g. id 101; correct them before adding the constraint, or give up and down to repair them',
   },
   {
     name: 'create_constraint foreign key to columns without a unique key',
@@ -235,6 +237,61 @@ const cases: BadCase[] = [
     name: 'create_constraint unique named like a table',
     doc: constrain({ name: 'users', type: 'unique', check: undefined }),
     message: /^operations\[0\]\.create_constraint\.name: "users" already exists in schema public/,
+  },
+  {
+    name: 'alter_column check over another column',
+    doc: alterTotal({ check: { name: 'orders_total_check', expression: 'total > id' } }),
+    message: /^operations\[0\]\.alter_column\.check\.expression: invalid expression "total > id": column "id" does not exist/,
+  },
+  {
+    name: 'alter_column check under a name taken on the table',
+    doc: alterTotal({ check: { name: 'orders_pkey', expression: 'total > 0' } }),
+    message: 'operations[0].alter_column.check.name: constraint "orders_pkey" already exists on public.orders',
+  },
+  {
+    name: 'alter_column unique named like a table',
+    doc: alterTotal({ unique: { name: 'users' } }),
+    message: /^operations\[0\]\.alter_column\.unique\.name: "users" already exists in schema public/,
+  },
+  {
+    name: 'alter_column references a table that does not exist',
+    doc: alterTotal({ references: { name: 'orders_total_fkey', table: 'nope', column: 'id' } }),
+    message: 'operations[0].alter_column.references.table: table public.nope does not exist',
+  },
+  {
+    name: 'alter_column references a column without a unique key',
+    doc: alterTotal({ references: { name: 'orders_total_fkey', table: 'users', column: 'name' } }),
+    message: 'operations[0].alter_column.references.column: no primary key or unique index of public.users is exactly (name); a foreign key needs one',
+  },
+  {
+    name: 'alter_column references a column that does not exist',
+    doc: alterTotal({ references: { name: 'orders_total_fkey', table: 'users', column: 'nope' } }),
+    message: 'operations[0].alter_column.references.column: column "nope" does not exist in public.users',
+  },
+  {
+    name: 'alter_column unique with an up that leaves duplicates',
+    doc: alterTotal({ unique: { name: 'orders_total_key' }, up: 'total / 2', down: 'total * 2' }),
+    message: 'operations[0].alter_column.up: 198 rows of public.orders share their (total) with another row once up has run, e.g. id 2; up must give every row a value that satisfies it',
+  },
+  {
+    name: 'create_constraint up without a column it constrains',
+    doc: constrain({ up: {}, down: { total: 'total' } }),
+    message: 'playbook: operations[0].create_constraint.up.total: Required: each of columns needs one',
+  },
+  {
+    name: 'create_constraint up for a column it does not constrain',
+    doc: constrain({ up: { total: 'total', id: 'id' }, down: { total: 'total' } }),
+    message: 'playbook: operations[0].create_constraint.up.id: not one of columns',
+  },
+  {
+    name: 'create_constraint up without down',
+    doc: constrain({ up: { total: 'total' } }),
+    message: 'playbook: operations[0].create_constraint.down: give up and down together: each translates one way',
+  },
+  {
+    name: 'create_constraint with up whose down does not give the old type',
+    doc: constrain({ up: { total: 'greatest(total, 1)' }, down: { total: `'x'` } }),
+    message: /^operations\[0\]\.create_constraint\.down\.total: invalid expression "'x'": invalid input syntax for type integer/,
   },
   { name: 'drop_constraint of a constraint that does not exist', doc: op({ drop_constraint: { table: 'users', name: 'users_nope' } }), message: 'operations[0].drop_constraint.name: no constraint "users_nope" on public.users' },
   {

@@ -116,6 +116,66 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'alter_column check and comment, in place',
+    table: 'acp_chk',
+    setup: [`CREATE TABLE acp_chk (id bigserial PRIMARY KEY, qty int)`, `INSERT INTO acp_chk (qty) SELECT CASE WHEN g % 7 = 0 THEN NULL ELSE g % 10 END FROM ${ROWS}`],
+    operation: { alter_column: { table: 'acp_chk', column: 'qty', check: { name: 'acp_chk_qty_nonneg', expression: 'qty >= 0' }, comment: 'never negative' } },
+    async afterExpand(db) {
+      expect(await constraintOf(db, 'acp_chk', 'acp_chk_qty_nonneg')).toEqual({ contype: 'c', convalidated: false, def: 'CHECK ((qty >= 0)) NOT VALID' });
+      await expect(db.query(`INSERT INTO acp_chk (qty) VALUES (-1)`)).rejects.toThrow(/violates check constraint "acp_chk_qty_nonneg"/);
+    },
+    async atGate(db) {
+      expect(await constraintOf(db, 'acp_chk', 'acp_chk_qty_nonneg')).toEqual({ contype: 'c', convalidated: true, def: 'CHECK ((qty >= 0))' });
+    },
+    async afterContract(db) {
+      expect(await constraintOf(db, 'acp_chk', 'acp_chk_qty_nonneg')).toEqual({ contype: 'c', convalidated: true, def: 'CHECK ((qty >= 0))' });
+      const { rows } = await db.query(`SELECT col_description('acp_chk'::regclass, 2) AS comment, count(*)::int AS n FROM acp_chk`);
+      expect(rows).toEqual([{ comment: 'never negative', n: 300 }]);
+    },
+  },
+  {
+    name: 'alter_column unique and nullable, in place',
+    table: 'acp_unq',
+    setup: [`CREATE TABLE acp_unq (id bigserial PRIMARY KEY, code text NOT NULL)`, `INSERT INTO acp_unq (code) SELECT 'c' || g FROM ${ROWS}`],
+    operation: { alter_column: { table: 'acp_unq', column: 'code', unique: { name: 'acp_unq_code_key' }, nullable: true } },
+    async afterExpand(db) {
+      expect(await indexValid(db, 'acp_unq_code_key')).toBe(true);
+      expect(await constraintOf(db, 'acp_unq', 'acp_unq_code_key')).toBeUndefined();
+      await expect(db.query(`INSERT INTO acp_unq (code) VALUES ('c1')`)).rejects.toThrow(/duplicate key value violates unique constraint "acp_unq_code_key"/);
+    },
+    async atGate(db) {
+      // NOT NULL holds for the old application until contract.
+      await expect(db.query(`INSERT INTO acp_unq (code) VALUES (NULL)`)).rejects.toThrow(/null value/);
+    },
+    async afterContract(db) {
+      expect(await constraintOf(db, 'acp_unq', 'acp_unq_code_key')).toEqual({ contype: 'u', convalidated: true, def: 'UNIQUE (code)' });
+      await db.query(`INSERT INTO acp_unq (code) VALUES (NULL), (NULL)`);
+    },
+  },
+  {
+    name: 'alter_column references and default, in place',
+    table: 'acp_fk',
+    setup: [
+      `CREATE TABLE acp_parent (id bigint PRIMARY KEY)`,
+      `INSERT INTO acp_parent SELECT g FROM generate_series(1, 50) g`,
+      `CREATE TABLE acp_fk (id bigserial PRIMARY KEY, parent_id bigint)`,       `INSERT INTO acp_fk (parent_id) SELECT CASE WHEN g % 4 = 0 THEN NULL ELSE g % 50 + 1 END FROM ${ROWS}`,
+    ],
+    operation: { alter_column: { table: 'acp_fk', column: 'parent_id', references: { name: 'acp_fk_parent_fkey', table: 'acp_parent', column: 'id', on_delete: 'set null' }, default: '1' } },
+    async afterExpand(db) {
+      expect(await constraintOf(db, 'acp_fk', 'acp_fk_parent_fkey')).toEqual({ contype: 'f', convalidated: false, def: 'FOREIGN KEY (parent_id) REFERENCES acp_parent(id) ON DELETE SET NULL NOT VALID' });
+      await expect(db.query(`INSERT INTO acp_fk (parent_id) VALUES (999)`)).rejects.toThrow(/violates foreign key constraint "acp_fk_parent_fkey"/);
+    },
+    async atGate(db) {
+      expect(await constraintOf(db, 'acp_fk', 'acp_fk_parent_fkey')).toMatchObject({ convalidated: true });
+      // The old application keeps its default until contract.
+      expect((await db.query(`INSERT INTO acp_fk DEFAULT VALUES RETURNING parent_id`)).rows).toEqual([{ parent_id: null }]);
+    },
+    async afterContract(db) {
+      expect(await constraintOf(db, 'acp_fk', 'acp_fk_parent_fkey')).toEqual({ contype: 'f', convalidated: true, def: 'FOREIGN KEY (parent_id) REFERENCES acp_parent(id) ON DELETE SET NULL' });
+      expect((await db.query(`INSERT INTO acp_fk DEFAULT VALUES RETURNING parent_id`)).rows).toEqual([{ parent_id: '1' }]);
+    },
+  },
+  {
     name: 'drop_constraint check',
     table: 'drc',
     setup: [`CREATE TABLE drc (id bigserial PRIMARY KEY, qty int CONSTRAINT drc_qty_check CHECK (qty > 0))`, `INSERT INTO drc (qty) SELECT g FROM ${ROWS}`],

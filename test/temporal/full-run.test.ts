@@ -5,7 +5,7 @@ import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { engineFor, schemaSnapshot } from '../helpers/engine.ts';
 import { waitFor } from '../helpers/poll.ts';
 import { backfillHold } from '../helpers/hold.ts';
-import { sendIntent } from '../../src/cli/intent.ts';
+import { sendIntent } from '../../src/operator/intent.ts';
 import { statusQuery } from '../../workflows/definitions.ts';
 import { temporalHarness, workflowBundlePath } from './harness.ts';
 

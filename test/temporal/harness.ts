@@ -83,7 +83,7 @@ export async function temporalHarness(db: TestDatabase, options: { worker?: bool
     settings,
     store,
     executor,
-    ctx: { pool: db.pool, store, log: silentLog },
+    ctx: { pool: db.pool, store, log: silentLog, actor: store.actor },
     async open(document: unknown): Promise<RunRecord> {
       const { run } = await openRun(db.pool, store, { playbook: parsePlaybook(document), executor: 'temporal' });
       return run;

@@ -162,15 +162,15 @@ const CASES: Case[] = [
   },
   {
     kind: 'alter_column',
-    what: 'a unique constraint, values kept',
+    what: 'a unique constraint, values kept: in place',
     pgroll: { alter_column: { table: 'users', column: 'email', unique: { name: 'users_email_unique' }, up: 'email', down: 'email' } },
-    becomes: { create_constraint: { table: 'users', columns: ['email'], name: 'users_email_unique', type: 'unique' } },
+    becomes: { alter_column: { table: 'users', column: 'email', unique: { name: 'users_email_unique' } } },
   },
   {
     kind: 'alter_column',
-    what: 'a check constraint, values kept',
+    what: 'a check constraint, values kept: in place',
     pgroll: { alter_column: { table: 'users', column: 'email', check: { name: 'email_has_at', constraint: "email LIKE '%@%'" } } },
-    becomes: { create_constraint: { table: 'users', columns: ['email'], name: 'email_has_at', type: 'check', check: "email LIKE '%@%'" } },
+    becomes: { alter_column: { table: 'users', column: 'email', check: { name: 'email_has_at', expression: "email LIKE '%@%'" } } },
   },
   {
     kind: 'alter_column',
@@ -178,15 +178,51 @@ const CASES: Case[] = [
     pgroll: {
       alter_column: { table: 'orders', column: 'user_id', references: { name: 'orders_user_fk', table: 'users', column: 'id', on_delete: 'CASCADE' }, up: 'user_id', down: 'user_id' },
     },
+    becomes: { alter_column: { table: 'orders', column: 'user_id', references: { name: 'orders_user_fk', table: 'users', column: 'id', on_delete: 'cascade' } } },
+  },
+  {
+    kind: 'alter_column',
+    what: 'a check whose up repairs the rows',
+    pgroll: { alter_column: { table: 'users', column: 'name', check: { name: 'name_long', constraint: 'length(name) > 3' }, up: "CASE WHEN length(name) <= 3 THEN 'anon' ELSE name END", down: 'name' } },
+    becomes: { alter_column: { table: 'users', column: 'name', check: { name: 'name_long', expression: 'length(name) > 3' }, up: "CASE WHEN length(name) <= 3 THEN 'anon' ELSE name END", down: 'name' } },
+  },
+  {
+    kind: 'alter_column',
+    what: 'a unique key whose up repairs the rows, with a new type and no down (the column itself)',
+    pgroll: { alter_column: { table: 'users', column: 'Code', type: 'citext', unique: { name: 'users_code_key' }, up: `"Code" || '-' || id` } },
+    becomes: { alter_column: { table: 'users', column: 'Code', type: 'citext', unique: { name: 'users_code_key' }, up: `"Code" || '-' || id`, down: '"Code"' } },
+  },
+  {
+    kind: 'alter_column',
+    what: 'a foreign key whose up repairs the rows, with NOT NULL and a comment',
+    pgroll: {
+      alter_column: {
+        table: 'orders',
+        column: 'user_id',
+        nullable: false,
+        comment: 'the buyer',
+        references: { name: 'orders_user_fk', table: 'users', column: 'id', on_delete: 'RESTRICT' },
+        up: 'coalesce(user_id, 1)',
+        down: 'user_id',
+      },
+    },
     becomes: {
-      create_constraint: { table: 'orders', columns: ['user_id'], name: 'orders_user_fk', type: 'foreign_key', references: { table: 'users', columns: ['id'] }, on_delete: 'cascade' },
+      alter_column: {
+        table: 'orders',
+        column: 'user_id',
+        nullable: false,
+        comment: 'the buyer',
+        references: { name: 'orders_user_fk', table: 'users', column: 'id', on_delete: 'restrict' },
+        up: 'coalesce(user_id, 1)',
+        down: 'user_id',
+      },
     },
   },
   {
     kind: 'alter_column',
-    what: 'a check that rewrites values',
-    pgroll: { alter_column: { table: 'users', column: 'name', check: { name: 'name_long', constraint: 'length(name) > 3' }, up: "CASE WHEN length(name) <= 3 THEN 'anon' ELSE name END", down: 'name' } },
-    refused: `${at('alter_column.up')}: pgroll's "check" rewrites the column's values through "up"/"down"; bellows' create_constraint does not rewrite rows`,
+    what: 'a check with NO INHERIT',
+    pgroll: { alter_column: { table: 'users', column: 'name', check: { name: 'name_long', constraint: 'length(name) > 3', no_inherit: true } } },
+    refused: `${at('alter_column.check.no_inherit')}: NO INHERIT is not supported by bellows yet`,
   },
   {
     kind: 'alter_column',
@@ -222,7 +258,7 @@ const CASES: Case[] = [
     kind: 'alter_column',
     what: 'a rename bundled with a type',
     pgroll: { alter_column: { table: 'users', column: 'name', name: 'full_name', type: 'varchar(100)', up: 'name', down: 'name' } },
-    refused: `${at('alter_column')}: pgroll's "name", "type" at once are not supported by bellows: a rename or a constraint is an operation of its own`,
+    refused: `${at('alter_column')}: pgroll's "name", "type" at once are not supported by bellows: a rename is an operation of its own`,
   },
   {
     kind: 'alter_column',
@@ -286,9 +322,15 @@ const CASES: Case[] = [
   },
   {
     kind: 'create_constraint',
-    what: 'unique, with up that rewrites values',
-    pgroll: { create_constraint: { table: 'users', name: 'u', type: 'unique', columns: ['name'], up: { name: "name || '-' || id" }, down: { name: 'name' } } },
-    refused: `${at('create_constraint.up.name')}: pgroll rewrites the column's values here; bellows' create_constraint does not rewrite rows`,
+    what: 'unique over two columns, with an up that repairs one: the other keeps its values',
+    pgroll: { create_constraint: { table: 'users', name: 'u', type: 'unique', columns: ['name', 'email'], up: { name: "name || '-' || id" } } },
+    becomes: { create_constraint: { table: 'users', name: 'u', type: 'unique', columns: ['name', 'email'], up: { name: "name || '-' || id", email: 'email' }, down: { name: 'name', email: 'email' } } },
+  },
+  {
+    kind: 'create_constraint',
+    what: 'an up for a column it does not constrain',
+    pgroll: { create_constraint: { table: 'users', name: 'u', type: 'unique', columns: ['name'], up: { email: 'lower(email)' } } },
+    refused: `${at('create_constraint.up.email')}: "email" is not one of the constraint's columns`,
   },
   {
     kind: 'create_constraint',

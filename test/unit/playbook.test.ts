@@ -39,7 +39,7 @@ describe('parsePlaybook messages', () => {
       'playbook: operations[0].alter_column.up: give up and down together: each translates one way',
     );
     expect(messageOf(() => parsePlaybook({ name: 'p', operations: [{ alter_column: { table: 'users', column: 'email' } }] }))).toBe(
-      'playbook: operations[0].alter_column.column: nothing to change: give type, up/down, nullable, default or comment',
+      'playbook: operations[0].alter_column.column: nothing to change: give type, up/down, nullable, default, comment, check, unique or references',
     );
   });
 

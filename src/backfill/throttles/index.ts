@@ -9,22 +9,28 @@ import { walRateThrottle } from './wal-rate.ts';
 
 export const THROTTLES: readonly Throttle[] = [replicaLagThrottle, walRateThrottle, lockWaitersThrottle, customQueryThrottle];
 
+/** A throttle holding the backfill: its name (few values, a metric's label) and its reason (the sentence people read). */
+export interface ThrottleHold {
+  name: string;
+  reason: string;
+}
+
 /** The throttles of one range walk: asks each enabled one, in order, whether to wait. */
 export function throttleGate(ctx: ThrottleContext) {
   const probes = new Map<Throttle, ThrottleProbe>();
   return {
-    async reason(settings: Settings): Promise<string | null> {
+    async hold(settings: Settings): Promise<ThrottleHold | null> {
       for (const throttle of THROTTLES) {
         if (!throttle.enabled(settings)) continue;
         let probe = probes.get(throttle);
         if (!probe) probes.set(throttle, (probe = throttle.probe(ctx)));
         try {
           const reason = await probe.check(settings);
-          if (reason) return reason;
+          if (reason) return { name: throttle.name, reason };
         } catch (err) {
           if (err instanceof ThrottleStop) throw err;
           // A throttle that cannot answer now means "wait": failing open would defeat its purpose.
-          return `${throttle.name} check failed: ${(err as Error).message}`;
+          return { name: throttle.name, reason: `${throttle.name} check failed: ${(err as Error).message}` };
         }
       }
       return null;

@@ -52,7 +52,7 @@ export function demoCommand(program: Command): void {
             try {
               ({ run } = await openRun(pool, store, { playbook, executor: 'local', overrides: { autoContract: true } }));
               print(`playbook ${playbook.name}: ${playbook.description}`);
-              outcome = await driveWithProgress({ pool, store, log: commandLogger() }, run, { stopAtGate: false, progress: options.progress });
+              outcome = await driveWithProgress({ pool, store, log: commandLogger(), actor: store.actor }, run, { stopAtGate: false, progress: options.progress });
             } finally {
               await traffic.stop();
             }

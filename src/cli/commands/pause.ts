@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
+import { pauseRun } from '../../operator/index.ts';
 import { withDatabase } from '../context.ts';
-import { requireUnfinished } from '../drive.ts';
-import { sendIntent } from '../intent.ts';
 import { print } from '../output.ts';
 
 export function pauseCommand(program: Command): void {
@@ -11,10 +10,7 @@ export function pauseCommand(program: Command): void {
     .argument('<run>', 'run id, or playbook name for its latest run')
     .action(async (ref: string, _options, cmd: Command) => {
       await withDatabase(cmd.optsWithGlobals(), async (ctx) => {
-        const run = await ctx.store.findRun(ref);
-        requireUnfinished(run, 'pause');
-        await sendIntent(ctx, run, 'pause', { paused: true });
-        print(`pause requested for run ${run.id}; it stops within one batch (bellows resume ${run.id} to continue)`);
+        print((await pauseRun(ctx, ref)).message);
       });
     });
 }

@@ -1,7 +1,10 @@
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { checkThrottleSettings } from '../../backfill/throttles/index.ts';
 import { compilePlan } from '../../engine/compile.ts';
-import { describePlan } from '../../engine/plan-text.ts';
+import { describePlan, type PlanSection } from '../../engine/plan-text.ts';
+import { InputError } from '../../errors.ts';
+import { runPlan } from '../../operator/index.ts';
 import { loadPlaybook } from '../../playbook/load.ts';
 import { withDatabase } from '../context.ts';
 import { print, printJson } from '../output.ts';
@@ -10,24 +13,41 @@ export function planCommand(program: Command): void {
   program
     .command('plan')
     .description('show the SQL of every phase and the lock each statement takes; runs nothing')
-    .argument('<playbook>', 'playbook file (.yaml, .yml or .json)')
+    .argument('[playbook]', 'playbook file (.yaml, .yml or .json)')
+    .option('--run <run>', 'instead of a playbook file: the plan a run was started with (run id, or playbook name for its latest run)')
     .option('--json', 'machine-readable output')
-    .action(async (path: string, options, cmd: Command) => {
-      const playbook = await loadPlaybook(path);
+    .action(async (path: string | undefined, options, cmd: Command) => {
+      if (path === undefined && options.run === undefined) throw new InputError('plan: give a playbook file, or --run <run> for the plan of a run');
+      if (path !== undefined && options.run !== undefined) throw new InputError('plan: give a playbook file or --run <run>, not both');
+      if (options.run !== undefined) {
+        // The stored plan, read from the state store (made first if missing, as status does).
+        await withDatabase(cmd.optsWithGlobals(), async (ctx) => {
+          const plan = await runPlan(ctx, options.run);
+          if (options.json) return printJson(plan);
+          printPlan(`run ${plan.run} of ${plan.playbook}`, plan.phases);
+        });
+        return;
+      }
+      const file = path!;
+      const playbook = await loadPlaybook(file);
       await withDatabase(cmd.optsWithGlobals(), async (ctx) => {
-        const plan = await compilePlan(ctx.pool, playbook, ctx.store.schemaName);
+        const plan = await compilePlan(ctx.pool, playbook, ctx.store.schemaName, dirname(resolve(file)));
         await checkThrottleSettings(ctx.pool, playbook.settings);
         const sections = describePlan(plan);
         if (options.json) return printJson({ playbook: playbook.name, phases: sections });
-        print(`-- plan of ${playbook.name}${playbook.description ? `: ${playbook.description}` : ''}`);
-        for (const section of sections) {
-          print(`\n-- == ${section.phase} ==`);
-          if (section.statements.length === 0) print('-- (nothing)');
-          for (const s of section.statements) {
-            print(`-- ${s.note}; lock: ${s.lock}`);
-            print(`${s.sql};`);
-          }
-        }
+        printPlan(`${playbook.name}${playbook.description ? `: ${playbook.description}` : ''}`, sections);
       }, { migrate: false });
     });
+}
+
+function printPlan(title: string, sections: PlanSection[]): void {
+  print(`-- plan of ${title}`);
+  for (const section of sections) {
+    print(`\n-- == ${section.phase} ==`);
+    if (section.statements.length === 0) print('-- (nothing)');
+    for (const s of section.statements) {
+      print(`-- ${s.note}; lock: ${s.lock}`);
+      print(`${s.sql};`);
+    }
+  }
 }

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
+import { resumeRun } from '../../operator/index.ts';
 import { withDatabase } from '../context.ts';
-import { wakeExecutor, whoDrives } from '../intent.ts';
-import { driveWithProgress, requireUnfinished } from '../drive.ts';
-import { moveRun } from '../move-run.ts';
+import { driveWithProgress } from '../drive.ts';
 import { print } from '../output.ts';
 
 export function resumeCommand(program: Command): void {
@@ -16,23 +15,9 @@ export function resumeCommand(program: Command): void {
     .option('--no-progress', 'do not draw the progress display')
     .action(async (ref: string, options, cmd: Command) => {
       await withDatabase(cmd.optsWithGlobals(), async (ctx) => {
-        let run = await ctx.store.findRun(ref);
-        requireUnfinished(run, 'resume');
-        if (options.executor && options.executor !== run.executor) run = await moveRun(ctx, run, options.executor);
-        if (run.desired.paused) run = await ctx.store.setDesired(run.id, { paused: false }, 'resume');
-        if (options.repair) run = await ctx.store.setDesired(run.id, { tuning: { repair: true } }, 'tune');
-        switch (await whoDrives(ctx, run)) {
-          case 'here':
-            print(`resuming run ${run.id} from its last checkpoint (phase ${run.phase})`);
-            await driveWithProgress(ctx, run, { stopAtGate: !options.waitForApproval, progress: options.progress });
-            return;
-          case 'its process':
-            print(`run ${run.id} resumed; its driving process continues within one batch`);
-            return;
-          case 'its executor':
-            await wakeExecutor(ctx, run, 'resume');
-            print(`run ${run.id} resumed on ${run.executor}`);
-        }
+        const resumed = await resumeRun(ctx, ref, { executor: options.executor, repair: options.repair, stopAtGate: !options.waitForApproval });
+        print(resumed.message);
+        if (resumed.driveHere) await driveWithProgress(ctx, resumed.run, { ...resumed.driveHere, progress: options.progress });
       }, { poolSize: 16 });
     });
 }

@@ -1,10 +1,11 @@
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { openRun } from '../../engine/start.ts';
 import { loadPlaybook } from '../../playbook/load.ts';
 import type { Settings } from '../../playbook/schema.ts';
+import { abandonUntaken, startRun } from '../../operator/index.ts';
 import { withDatabase } from '../context.ts';
 import { EnvironmentError } from '../../errors.ts';
-import { driveWithProgress, followToEnd, requireExecutorReady, rollBackHere } from '../drive.ts';
+import { driveWithProgress, followToEnd } from '../drive.ts';
 import { print } from '../output.ts';
 import { addSettingsFlags, tuningFrom } from '../settings-flags.ts';
 
@@ -22,21 +23,14 @@ export function startCommand(program: Command): void {
     const overrides = tuningFrom(options) as Partial<Settings>;
     const poolSize = 6 + (overrides.parallelism ?? playbook.settings.parallelism);
     await withDatabase(cmd.optsWithGlobals(), async (ctx) => {
-      const { run, attached } = await openRun(ctx.pool, ctx.store, {
-        playbook,
-        executor: options.executor,
-        overrides,
-        ready: (executor) => requireExecutorReady(ctx, executor),
-      });
-      print(attached ? `attached to unfinished run ${run.id} of ${run.playbookName} (phase ${run.phase})` : `run ${run.id} started: ${run.playbookName}`);
+      const started = await startRun(ctx, { playbook, executor: options.executor, overrides, stopAtGate: !options.waitForApproval, directory: dirname(resolve(path)) });
+      print(started.message);
       try {
-        const outcome = await driveWithProgress(ctx, run, { stopAtGate: !options.waitForApproval, progress: options.progress });
-        if (outcome === 'submitted' && options.wait) await followToEnd(ctx, run.id, options.progress);
+        const outcome = await driveWithProgress(ctx, started.run, { ...started.driveHere, progress: options.progress });
+        if (outcome === 'submitted' && options.wait) await followToEnd(ctx, started.run.id, options.progress);
       } catch (err) {
-        // The executor was ready a moment ago and is not now: a run it never took must not hold its tables.
-        if (attached || !(err instanceof EnvironmentError)) throw err;
-        await rollBackHere(ctx, run);
-        throw new EnvironmentError(`run ${run.id} was not started (${err.message}); it is rolled back and its tables are free`);
+        if (started.attached || !(err instanceof EnvironmentError)) throw err;
+        throw await abandonUntaken(ctx, started.run, err);
       }
     }, { poolSize });
   });

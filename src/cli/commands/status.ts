@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { DriverProbes } from '../../executors/driver-probes.ts';
-import { runProgress, type RunProgress } from '../../state/progress.ts';
-import { executorDeps, withDatabase } from '../context.ts';
+import type { RunProgress } from '../../state/progress.ts';
+import { allRunsStatus, runStatus } from '../../operator/index.ts';
+import { withDatabase } from '../context.ts';
 import { print, printJson } from '../output.ts';
 import { renderProgress } from '../render/progress-view.ts';
 
@@ -13,24 +13,17 @@ export function statusCommand(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (ref: string | undefined, options, cmd: Command) => {
       await withDatabase(cmd.optsWithGlobals(), async (ctx) => {
-        const probes = new DriverProbes(executorDeps(ctx));
-        try {
-          if (ref) {
-            const run = await ctx.store.findRun(ref);
-            const progress = await runProgress(ctx.store, run, await probes.probe(run));
-            if (options.json) return printJson(progress);
-            for (const line of renderProgress(progress, true)) print(line);
-            return;
-          }
-          const runs = await ctx.store.listRuns();
-          const all = await Promise.all(runs.map(async (r) => runProgress(ctx.store, r, await probes.probe(r))));
-          if (options.json) return printJson(all);
-          if (all.length === 0) return print('no runs yet');
-          print('RUN  PLAYBOOK                          PHASE       STATUS             UPDATED');
-          for (const p of all) print(listLine(p));
-        } finally {
-          await probes.close();
+        if (ref) {
+          const progress = await runStatus(ctx, ref);
+          if (options.json) return printJson(progress);
+          for (const line of renderProgress(progress, true)) print(line);
+          return;
         }
+        const all = await allRunsStatus(ctx);
+        if (options.json) return printJson(all);
+        if (all.length === 0) return print('no runs yet');
+        print('RUN  PLAYBOOK                          PHASE       STATUS             UPDATED');
+        for (const p of all) print(listLine(p));
       });
     });
 }

@@ -1,10 +1,6 @@
 import type { Command } from 'commander';
-import { checkTuning } from '../../engine/tuning.ts';
-import { redactText } from '../../db/redact.ts';
-import { InputError } from '../../errors.ts';
+import { requireSomeTuning, tuneRun } from '../../operator/index.ts';
 import { withDatabase } from '../context.ts';
-import { requireUnfinished } from '../drive.ts';
-import { sendIntent } from '../intent.ts';
 import { print } from '../output.ts';
 import { addSettingsFlags, tuningFrom } from '../settings-flags.ts';
 
@@ -15,13 +11,10 @@ export function tuneCommand(program: Command): void {
     .argument('<run>', 'run id, or playbook name for its latest run');
   addSettingsFlags(command).action(async (ref: string, options, cmd: Command) => {
     const tuning = tuningFrom(options);
-    if (Object.keys(tuning).length === 0) throw new InputError('tune: give at least one setting, e.g. --max-rows-per-sec 5000');
+    // Before the database is even opened: bad input touches nothing.
+    requireSomeTuning(tuning);
     await withDatabase(cmd.optsWithGlobals(), async (ctx) => {
-      const run = await ctx.store.findRun(ref);
-      requireUnfinished(run, 'tune');
-      await checkTuning(ctx.pool, run, tuning);
-      await sendIntent(ctx, run, 'tune', { tuning });
-      print(`run ${run.id} tuned: ${redactText(Object.entries(tuning).map(([k, v]) => `${k}=${v}`).join(', '))}`);
+      print((await tuneRun(ctx, ref, tuning)).message);
     });
   });
 }

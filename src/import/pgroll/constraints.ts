@@ -2,14 +2,19 @@ import type { PgrollColumnReference, PgrollTableReference } from './format.ts';
 import { field, refuse } from './refusal.ts';
 
 /**
- * pgroll rewrites a column's values through `up`/`down` while it adds or drops a
- * constraint; bellows' constraint operations never rewrite rows. Only the
- * expressions that keep every value as it is convert exactly: none, or the
- * column itself (pgroll's own default).
+ * Whether pgroll's `up`/`down` keep every value of the column as it is: none, or
+ * the column itself (pgroll's own default). Where they do, a constraint goes on
+ * the column in place; where they do not, through bellows' shadow columns that
+ * `up` repairs; drop_constraint never rewrites rows.
  */
 export function keepsValues(expression: string | undefined, column: string): boolean {
   const text = expression?.trim() ?? '';
   return text === '' || text === column || text === `"${column.replaceAll('"', '""')}"`;
+}
+
+/** The column itself as an expression: what pgroll's `up`/`down` default to. */
+export function columnItself(column: string): string {
+  return /^[a-z_][a-z0-9_$]*$/.test(column) ? column : `"${column.replaceAll('"', '""')}"`;
 }
 
 /** drop_constraint's `up`/`down` are written over a column the operation does not name: any lone column keeps values. */

@@ -7,7 +7,7 @@ import { shown } from '../../util/printable.ts';
 import type { BellowsOperation } from './bellows-operation.ts';
 import { convertAlterColumn } from './alter-column.ts';
 import { convertCreateTable } from './create-table.ts';
-import { isLoneColumn, onDelete, refuseForeignKeyExtras, requireValuesKept } from './constraints.ts';
+import { columnItself, isLoneColumn, keepsValues, onDelete, refuseForeignKeyExtras, requireValuesKept } from './constraints.ts';
 import { PGROLL_KINDS, PGROLL_OPERATIONS, pgrollMigration, type PgrollKind, type PgrollSpec } from './format.ts';
 import { field, refuse, Refusal } from './refusal.ts';
 
@@ -29,6 +29,23 @@ function indexColumns(columns: PgrollSpec<'create_index'>['columns']): string[] 
     if (setting) refuse(`columns[${i}].${setting}`, `pgroll's index element "${setting}" is not supported by bellows' create_index yet`);
     return element.column;
   });
+}
+
+/**
+ * pgroll's per-column `up`/`down` of create_constraint: none when every one keeps
+ * its column's values (the constraint goes on the columns as they are), else one
+ * for each constrained column (pgroll's default is the column itself), and the
+ * columns go through shadow columns that `up` repairs.
+ */
+function repairs(spec: PgrollSpec<'create_constraint'>): { up?: Record<string, string>; down?: Record<string, string> } {
+  const keeps = (map: Record<string, string> | undefined) => Object.entries(map ?? {}).every(([column, expression]) => keepsValues(expression, column));
+  if (keeps(spec.up) && keeps(spec.down)) return {};
+  const each = (map: Record<string, string> | undefined) => Object.fromEntries(spec.columns.map((c) => [c, map?.[c] || columnItself(c)]));
+  for (const direction of ['up', 'down'] as const) {
+    const other = Object.keys(spec[direction] ?? {}).find((c) => !spec.columns.includes(c));
+    if (other) refuse(`${direction}.${other}`, `"${other}" is not one of the constraint's columns`);
+  }
+  return { up: each(spec.up), down: each(spec.down) };
 }
 
 /** Every pgroll operation kind, and what it becomes in bellows (or why it cannot). */
@@ -86,15 +103,15 @@ const CONVERTERS: { [K in PgrollKind]: Converter<K> } = {
     if (spec.type === 'primary_key') refuse('type', `bellows does not add a primary key to an existing table`);
     const extra = (['no_inherit', 'index_parameters'] as const).find((k) => spec[k]);
     if (extra) refuse(extra, `pgroll's "${extra}" is not supported by bellows' create_constraint yet`);
-    requireValuesKept(spec.up, spec.down, 'create_constraint');
     const base = { table: spec.table, name: spec.name, type: spec.type, columns: spec.columns };
-    if (spec.type === 'check') return { create_constraint: { ...base, ...(spec.check !== undefined ? { check: spec.check } : {}) } };
-    if (spec.type === 'unique') return { create_constraint: base };
+    const repaired = repairs(spec);
+    if (spec.type === 'check') return { create_constraint: { ...base, ...(spec.check !== undefined ? { check: spec.check } : {}), ...repaired } };
+    if (spec.type === 'unique') return { create_constraint: { ...base, ...repaired } };
     if (!spec.references) refuse('references', 'a foreign key needs "references"');
     refuseForeignKeyExtras(spec.references, 'references');
     const action = onDelete(spec.references.on_delete);
     return {
-      create_constraint: { ...base, references: { table: spec.references.table, columns: spec.references.columns }, ...(action ? { on_delete: action } : {}) },
+      create_constraint: { ...base, references: { table: spec.references.table, columns: spec.references.columns }, ...(action ? { on_delete: action } : {}), ...repaired },
     };
   },
   drop_constraint: (spec) => {

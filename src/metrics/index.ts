@@ -1,0 +1,1 @@
+export { createMetrics, type MetricsCollector, type MetricsOptions, type MetricsTarget } from './collector.ts';

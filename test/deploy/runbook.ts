@@ -1,0 +1,36 @@
+import type { DeployFiles } from './deploy-model.ts';
+import { bellowsArguments, simpleCommands } from './shell-words.ts';
+
+/** Shell blocks of a Markdown file: ```sh, ```bash, ```shell, ```console (with `$ ` prompts). */
+export function shellBlocks(markdown: string): Array<{ line: number; text: string }> {
+  const blocks: Array<{ line: number; text: string }> = [];
+  const lines = markdown.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^(\s*)(`{3,}|~{3,})\s*(sh|bash|shell|console|zsh)\b/.exec(lines[i]);
+    if (!open) continue;
+    const [, indent, fence] = open;
+    const body: string[] = [];
+    let j = i + 1;
+    while (j < lines.length && !lines[j].trimStart().startsWith(fence)) body.push(lines[j++].slice(indent.length).replace(/^\$ /, ''));
+    blocks.push({ line: i + 2, text: body.join('\n') });
+    i = j;
+  }
+  return blocks;
+}
+
+/** A Markdown runbook: the bellows commands of its shell blocks, and the BELLOWS_ variables it exports. */
+export function readRunbook(text: string, file: string, out: DeployFiles): void {
+  for (const block of shellBlocks(text)) {
+    for (const cmd of simpleCommands(block.text)) {
+      const where = `line ${block.line + cmd.line - 1}`;
+      const argv = bellowsArguments(cmd.words);
+      if (argv) {
+        out.processes.push({ file, where, argv, env: new Map(cmd.assignments), inContainer: false, ports: [], probes: [] });
+        continue;
+      }
+      // `export BELLOWS_…=` or a bare assignment: set for the bellows commands that follow.
+      const assigned = cmd.words[0] === 'export' ? cmd.words.slice(1).map((w) => w.split('=')[0]) : cmd.words.length === 0 ? cmd.assignments.map(([n]) => n) : [];
+      for (const name of assigned.filter((n) => n.startsWith('BELLOWS_'))) out.env.push({ file, where, name });
+    }
+  }
+}
