@@ -55,8 +55,14 @@ afterAll(async () => {
   await serve?.stop();
 });
 
-async function runRow(): Promise<{ phase: string; status: string; desired: { paused?: boolean; approved?: boolean } }> {
-  return (await db.query(`SELECT phase, status, desired FROM bellows.runs WHERE id = $1`, [runId])).rows[0];
+interface RunRow {
+  phase: string;
+  status: string;
+  desired: { paused?: boolean; approved?: boolean };
+}
+
+async function runRow(): Promise<RunRow> {
+  return (await db.query(`SELECT phase, status, desired FROM bellows.runs WHERE id = $1`, [runId])).rows[0] as RunRow;
 }
 
 async function openRun(page: Page): Promise<void> {
