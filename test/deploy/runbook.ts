@@ -18,12 +18,28 @@ export function shellBlocks(markdown: string): Array<{ line: number; text: strin
   return blocks;
 }
 
+/**
+ * A runbook's placeholders stand for values the operator sets ($RUN stays as it is); those
+ * that flags check the form of get a sample of that form here. test/runbooks/ runs the
+ * runbooks with real ones.
+ */
+const SAMPLES: Record<string, string> = {
+  DATABASE_URL: 'postgres://db.example/app',
+  REPLICA_URL: 'postgres://replica.example/app',
+  REDIS_URL: 'redis://redis.example:6379',
+  TEMPORAL_ADDRESS: 'temporal.example:7233',
+};
+
+function withSample(word: string): string {
+  return word.replace(/^\$\{?([A-Z_]+)\}?$/, (whole, name: string) => SAMPLES[name] ?? whole);
+}
+
 /** A Markdown runbook: the bellows commands of its shell blocks, and the BELLOWS_ variables it exports. */
 export function readRunbook(text: string, file: string, out: DeployFiles): void {
   for (const block of shellBlocks(text)) {
     for (const cmd of simpleCommands(block.text)) {
       const where = `line ${block.line + cmd.line - 1}`;
-      const argv = bellowsArguments(cmd.words);
+      const argv = bellowsArguments(cmd.words)?.map(withSample);
       if (argv) {
         out.processes.push({ file, where, argv, env: new Map(cmd.assignments), inContainer: false, ports: [], probes: [] });
         continue;
