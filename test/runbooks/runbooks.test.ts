@@ -27,8 +27,9 @@ import { runRunbook, type World } from './run-runbook.ts';
  *   output must show and how it must exit;
  * - a command ending in `&` (a worker, a driving `start`) runs in the background
  *   and is stopped with SIGTERM when its runbook ends;
- * - what happens around the operator (the replica catching up once a hold is
- *   lifted, say) is the situation's `world`, hooked before or after a command.
+ * - what happens around the operator (a held backfill going on once the
+ *   operator has tuned it, say) is the situation's `world`, hooked before or
+ *   after a command.
  * Each runbook gets its own database (and Redis, Temporal, replica where it
  * needs them), so the runbooks run side by side.
  */
