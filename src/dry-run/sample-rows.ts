@@ -12,15 +12,30 @@ export const WHOLE_PARENT_LIMIT = 100_000;
  * How many of a table's rows to take, and how. A table no bigger than the
  * sample is read whole; a bigger one through TABLESAMPLE SYSTEM, which reads
  * only the sampled pages (a dry run must not scan a production table end to
- * end). The page sample is drawn twice as large as needed, because pages hold
- * uneven numbers of live rows, and cut with LIMIT: never OFFSET.
+ * end), cut with LIMIT: never OFFSET. Pages hold uneven numbers of live rows,
+ * so the first draw is twice as large as needed, and a short one is drawn
+ * again twice as large, up to the whole table.
  */
-export function sampleQuery(table: TargetTable, columns: string[], limit: number): string {
+function sampleQueries(table: TargetTable, columns: string[], limit: number): string[] {
   const list = columns.map(ident).join(', ');
   const from = qualified({ schema: table.schema, name: table.name });
-  if (table.estimatedRows >= 0 && table.estimatedRows <= limit) return `SELECT ${list} FROM ${from} LIMIT ${limit}`;
-  const percent = table.estimatedRows < 0 ? 100 : Math.min(100, (200 * limit) / table.estimatedRows);
-  return `SELECT ${list} FROM ${from} TABLESAMPLE SYSTEM (${percent.toFixed(6)}) LIMIT ${limit}`;
+  const whole = `SELECT ${list} FROM ${from} LIMIT ${limit}`;
+  if (table.estimatedRows >= 0 && table.estimatedRows <= limit) return [whole];
+  const queries: string[] = [];
+  for (let percent = table.estimatedRows < 0 ? 100 : (200 * limit) / table.estimatedRows; percent < 100; percent *= 2) {
+    queries.push(`SELECT ${list} FROM ${from} TABLESAMPLE SYSTEM (${percent.toFixed(6)}) LIMIT ${limit}`);
+  }
+  return [...queries, whole];
+}
+
+async function sampleJson(target: pg.Pool, table: TargetTable, columns: string[], limit: number): Promise<string | null> {
+  let rows: string | null = null;
+  for (const query of sampleQueries(table, columns, limit)) {
+    const { rows: found } = await target.query<{ rows: string | null; n: number }>(`SELECT json_agg(s)::text AS rows, count(*)::int AS n FROM (${query}) s`);
+    rows = found[0].rows;
+    if (found[0].n >= limit) break;
+  }
+  return rows;
 }
 
 /**
@@ -35,11 +50,11 @@ export async function copySampleRows(target: pg.Pool, copy: pg.Pool, tables: Tar
     const columns = await copyableColumns(target, table);
     if (columns.length === 0) continue;
     const limit = parents.has(tableName(table)) ? Math.max(sampleRows, WHOLE_PARENT_LIMIT) : sampleRows;
-    const { rows } = await target.query<{ rows: string | null }>(`SELECT json_agg(s)::text AS rows FROM (${sampleQuery(table, columns, limit)}) s`);
-    if (!rows[0].rows) continue;
+    const rows = await sampleJson(target, table, columns, limit);
+    if (!rows) continue;
     const into = qualified({ schema: table.schema, name: table.name });
     const list = columns.map(ident).join(', ');
-    await copy.query(`INSERT INTO ${into} (${list}) OVERRIDING SYSTEM VALUE SELECT ${list} FROM json_populate_recordset(NULL::${into}, $1::json)`, [rows[0].rows]);
+    await copy.query(`INSERT INTO ${into} (${list}) OVERRIDING SYSTEM VALUE SELECT ${list} FROM json_populate_recordset(NULL::${into}, $1::json)`, [rows]);
   }
 }
 

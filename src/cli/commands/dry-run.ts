@@ -47,7 +47,7 @@ export function dryRunCommand(program: Command): void {
       if (options.json) printJson(report);
       else printReport(report);
       const failed = report.passes.find((p) => !p.ok);
-      if (failed) throw new RunFailedError(`dry run of ${playbook.name} failed in pass ${failed.name}, phase ${failed.failure!.phase}: ${failed.failure!.message}`);
+      if (failed) throw new RunFailedError(`dry run of ${playbook.name} failed in ${PASS_TITLES[failed.name]}, phase ${failed.failure!.phase}: ${failed.failure!.message}`);
       if (!options.json) print(`dry run of ${playbook.name} passed: to the gate and rolled back, then contracted; the target was only read`);
     });
 }
