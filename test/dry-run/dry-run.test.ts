@@ -2,6 +2,7 @@ import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { createSampleTable } from '../../src/demo/sample.ts';
+import { openReadOnlyTarget } from '../../src/dry-run/target.ts';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { catalogSnapshot, describe as show, playbookPath, runCli, scratchDir, stderrLines } from '../helpers/cli.ts';
 
@@ -117,6 +118,16 @@ describe('bellows dry-run', () => {
     expect(stderrLines(result)).toHaveLength(1);
     expect(result.stderr).toMatch(/^bellows: dry run of dryrun_divide_by_zero failed in .*backfill.*division by zero/);
     expect(await targetSnapshot()).toEqual(before);
+  });
+
+  it('reads the target through sessions that refuse every write, even one sent by mistake', async () => {
+    const target = await openReadOnlyTarget(db.url);
+    try {
+      await expect(target.query(`CREATE TABLE dryrun_mistake (id int)`)).rejects.toThrow(/read-only transaction/);
+      await expect(target.query(`UPDATE users SET name = name WHERE id = 1`)).rejects.toThrow(/read-only transaction/);
+    } finally {
+      await target.end();
+    }
   });
 
   it('bad input exits 2 with one line, and leaves no scratch database', async () => {
