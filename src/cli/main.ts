@@ -17,6 +17,7 @@ import { serveCommand } from './commands/serve.ts';
 import { historyCommand } from './commands/history.ts';
 import { schemaCommand } from './commands/schema.ts';
 import { demoCommand } from './commands/demo.ts';
+import { dryRunCommand } from './commands/dry-run.ts';
 import { workerCommand } from './commands/worker.ts';
 import { schemaPathCommand } from './commands/schema-path.ts';
 import { importCommand } from './commands/import.ts';
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
     schemaCommand,
     schemaPathCommand,
     demoCommand,
+    dryRunCommand,
     workerCommand,
     serveCommand,
     importCommand,

@@ -6,21 +6,22 @@ import { redactText, redactUrl } from './redact.ts';
 export type Pool = pg.Pool;
 export type Client = pg.PoolClient;
 
-export function createPool(databaseUrl: string, max = 10): pg.Pool {
+/** `options`: server settings for every session, as libpq's `options` (`-c name=value`). */
+export function createPool(databaseUrl: string, max = 10, options?: string): pg.Pool {
   try {
     new URL(databaseUrl);
   } catch {
     throw new InputError(`database URL is not a valid URL: ${redactUrl(databaseUrl)}`);
   }
-  const pool = new pg.Pool({ connectionString: databaseUrl, max, application_name: 'bellows' });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max, application_name: 'bellows', options });
   // An idle client that loses its connection must not crash the process.
   pool.on('error', () => {});
   return pool;
 }
 
 /** Opens the pool and proves the database answers, turning driver errors into one clear line. */
-export async function connect(databaseUrl: string, max = 10): Promise<pg.Pool> {
-  const pool = createPool(databaseUrl, max);
+export async function connect(databaseUrl: string, max = 10, options?: string): Promise<pg.Pool> {
+  const pool = createPool(databaseUrl, max, options);
   try {
     await pool.query('SELECT 1');
   } catch (err) {

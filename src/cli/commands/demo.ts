@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { fileURLToPath } from 'node:url';
 import { connect } from '../../db/pool.ts';
 import { openRun } from '../../engine/start.ts';
-import { InputError, RunFailedError } from '../../errors.ts';
+import { RunFailedError } from '../../errors.ts';
 import { commandLogger } from '../../log.ts';
 import { loadPlaybook } from '../../playbook/load.ts';
 import { StateStore } from '../../state/store.ts';
@@ -10,17 +10,10 @@ import { createSampleTable } from '../../demo/sample.ts';
 import { startAppTraffic } from '../../demo/app-traffic.ts';
 import { driveWithProgress } from '../drive.ts';
 import { formatNumber, print } from '../output.ts';
+import { stopOnSignals } from '../stop-on-signals.ts';
+import { wholeNumber } from '../whole-number-flag.ts';
 
 const DEMO_PLAYBOOK = fileURLToPath(new URL('../../../playbooks/0001_users_email_citext.yaml', import.meta.url));
-
-// Bad flags are bad input (exit 2), found before the embedded PostgreSQL starts.
-function wholeNumber(flag: string, min: number) {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InputError(`${flag}: expected a whole number of at least ${min}, got "${value}"`);
-    return n;
-  };
-}
 
 export function demoCommand(program: Command): void {
   program
@@ -33,7 +26,9 @@ export function demoCommand(program: Command): void {
       print('starting an embedded PostgreSQL (data in a temporary directory, removed afterwards)');
       // Loaded only here: the embedded PostgreSQL binary is the demo's alone.
       const { startEmbeddedPostgres } = await import('../../db/embedded.ts');
-      const interrupted = stopInOrderOnSignals();
+      // On Ctrl-C the demo stops in order: the migration at a batch boundary (driveWithProgress
+      // listens too), then the traffic, the pool, the server and its directory.
+      const interrupted = stopOnSignals('demo');
       try {
         const server = await startEmbeddedPostgres('demo');
         try {
@@ -77,30 +72,4 @@ export function demoCommand(program: Command): void {
         interrupted.release();
       }
     });
-}
-
-/**
- * On Ctrl-C the demo stops in order: the migration at a batch boundary (driveWithProgress
- * listens too), then the traffic, the pool, the server and its directory. A second
- * signal ends the process at once.
- */
-function stopInOrderOnSignals() {
-  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-  const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
-    controller.abort();
-  };
-  for (const signal of signals) process.on(signal, onSignal);
-  return {
-    get aborted() {
-      return controller.signal.aborted;
-    },
-    throwIfAborted() {
-      if (controller.signal.aborted) throw new RunFailedError('demo interrupted');
-    },
-    release() {
-      for (const signal of signals) process.off(signal, onSignal);
-    },
-  };
 }
