@@ -20,6 +20,8 @@ import { demoCommand } from './commands/demo.ts';
 import { workerCommand } from './commands/worker.ts';
 import { schemaPathCommand } from './commands/schema-path.ts';
 import { importCommand } from './commands/import.ts';
+import { driftCommand } from './commands/drift.ts';
+import { diffCommand } from './commands/diff.ts';
 import { addExecutorFlags } from './executor-flags.ts';
 
 export function buildProgram(): Command {
@@ -51,6 +53,8 @@ export function buildProgram(): Command {
     workerCommand,
     serveCommand,
     importCommand,
+    driftCommand,
+    diffCommand,
   ]) {
     add(program);
   }
