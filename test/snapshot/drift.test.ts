@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createSampleTable } from '../../src/demo/sample.ts';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
-import { describe as show, runCli, stderrLines } from '../helpers/cli.ts';
+import { describe as show, playbookPath, runCli, stderrLines } from '../helpers/cli.ts';
 import { applyPlaybook } from './apply.ts';
 
 /**
@@ -74,8 +74,15 @@ describe('bellows drift', () => {
     await db.query(`ALTER TABLE users ALTER COLUMN email DROP DEFAULT`);
   });
 
-  it('the next clean run takes the schema as it then is: nothing is found', async () => {
-    await applyPlaybook(db.url, '0002_users_add_plan.yaml');
+  it('while a run waits between expand and contract: exit 2, naming the run; once it completes its snapshot is the reference and nothing is found', async () => {
+    const started = await runCli(['start', playbookPath('0002_users_add_plan.yaml'), '--no-progress'], { db: db.url });
+    const id = /run (\d+) started/.exec(started.stdout)?.[1];
+    expect(id, show(started)).toBeDefined();
+    const during = await runCli(['drift'], { db: db.url });
+    expect(during.code, show(during)).toBe(2);
+    expect(stderrLines(during)).toEqual([`bellows: drift: run ${id} (0002_users_add_plan) is between expand and contract, so its changes would read as drift; measure drift once it completes or rolls back`]);
+    const approved = await runCli(['approve', id!], { db: db.url });
+    expect(approved.stdout, show(approved)).toContain(`run ${id} completed`);
     const r = await runCli(['drift'], { db: db.url });
     expect(r.code, show(r)).toBe(0);
     expect(r.stdout).toContain('compared with the snapshot of playbook 0002_users_add_plan');
