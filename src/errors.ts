@@ -46,3 +46,12 @@ export class EnvironmentError extends BellowsError {
 export function isBellowsError(err: unknown): err is BellowsError {
   return err instanceof BellowsError;
 }
+
+/**
+ * A check found what it looks for (`drift`, `diff`): the command worked and
+ * printed its report, and exits 1 so that CI stops on it.
+ */
+export class FindingsError extends BellowsError {
+  override readonly name: string = 'FindingsError';
+  readonly exitCode = 1 as const;
+}

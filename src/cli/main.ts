@@ -21,6 +21,8 @@ import { dryRunCommand } from './commands/dry-run.ts';
 import { workerCommand } from './commands/worker.ts';
 import { schemaPathCommand } from './commands/schema-path.ts';
 import { importCommand } from './commands/import.ts';
+import { driftCommand } from './commands/drift.ts';
+import { diffCommand } from './commands/diff.ts';
 import { addExecutorFlags } from './executor-flags.ts';
 
 export function buildProgram(): Command {
@@ -53,6 +55,8 @@ export function buildProgram(): Command {
     workerCommand,
     serveCommand,
     importCommand,
+    driftCommand,
+    diffCommand,
   ]) {
     add(program);
   }

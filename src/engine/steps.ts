@@ -12,6 +12,7 @@ import { backfillWork } from '../backfill/backfill-work.ts';
 import { verifyWork } from '../verify/verify-range.ts';
 import { lockRetryNote, runActions } from './run-actions.ts';
 import type { CompiledTable } from './compile.ts';
+import { keepAppliedSnapshot } from '../snapshot/live.ts';
 
 export interface EngineDeps {
   db: pg.Pool;
@@ -254,9 +255,11 @@ export function createSteps(deps: EngineDeps) {
       } finally {
         client.release();
       }
-      if (later.length === 0) return;
-      await runActions(deps, await store.getRun(runId), later, lockPolicy(run));
-      await inTransaction(db, (c) => finishContract(c, run));
+      if (later.length > 0) {
+        await runActions(deps, await store.getRun(runId), later, lockPolicy(run));
+        await inTransaction(db, (c) => finishContract(c, run));
+      }
+      await keepAppliedSnapshot(store, run);
     },
 
     /** Undoes everything before contract. Every statement is idempotent, so a rollback can itself be resumed. */

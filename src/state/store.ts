@@ -611,11 +611,14 @@ export class StateStore {
     ]);
   }
 
-  /** runId is null for an imported playbook. */
-  async history(): Promise<Array<{ playbookName: string; checksum: string; runId: string | null; appliedAt: Date }>> {
+  /**
+   * runId is null for an imported playbook. In name order, or in the order the
+   * database got them (ties, several imported at once, by name).
+   */
+  async history(order: 'name' | 'applied' = 'name'): Promise<Array<{ playbookName: string; checksum: string; runId: string | null; appliedAt: Date }>> {
     const { rows } = await this.pool.query(
       `SELECT playbook_name AS "playbookName", checksum, ${runIdOf('run_id')} AS "runId", applied_at AS "appliedAt"
-         FROM ${this.schema}.history ORDER BY playbook_name`,
+         FROM ${this.schema}.history ORDER BY ${order === 'applied' ? 'applied_at, playbook_name' : 'playbook_name'}`,
     );
     return rows;
   }

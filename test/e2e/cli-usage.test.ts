@@ -9,7 +9,7 @@ import { catalogSnapshot, describe as show, inParallel, playbookPath, runCli, sc
  * trace, never a password, and bad input never touches the database.
  */
 
-const COMMANDS = ['start', 'status', 'watch', 'pause', 'resume', 'tune', 'approve', 'rollback', 'plan', 'events', 'history', 'schema', 'demo', 'serve'];
+const COMMANDS = ['start', 'status', 'watch', 'pause', 'resume', 'tune', 'approve', 'rollback', 'plan', 'events', 'history', 'schema', 'demo', 'serve', 'drift', 'diff'];
 const PLAYBOOKS = ['0001_users_email_citext', '0002_users_add_plan', '0003_users_rename_name', '0004_users_created_at_index'];
 const SECRET = 'Sup3rS3cretPw';
 
@@ -54,6 +54,8 @@ describe('usage', () => {
       [['start', playbookPath('0001_users_email_citext.yaml'), '--max-rows-per-sec', '-5'], /--max-rows-per-sec/],
       [['demo', '--rows', '0'], /--rows/],
       [['demo', '--writers', 'many'], /--writers/],
+      [['diff', 'postgres://a@h/x'], /missing required argument 'url-b'/],
+      [['diff', 'not a url', 'postgres://a@h/x'], /database URL is not a valid URL: not a url/],
     ];
     const results = await inParallel(cases, 3, ([args]) => runCli(args, { db: db.url }));
     for (const [i, r] of results.entries()) expectUserError(r, 2, cases[i][1]);

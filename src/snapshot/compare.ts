@@ -1,0 +1,40 @@
+import { objectKey, type AttributeValue, type ObjectKind, type SchemaObject, type SchemaSnapshot } from './format.ts';
+
+/**
+ * One object-level difference between two snapshots. An added or removed object
+ * carries its attributes; a changed one, one entry per changed attribute.
+ */
+export type Difference =
+  | { kind: ObjectKind; name: string; change: 'added'; attributes: Record<string, AttributeValue> }
+  | { kind: ObjectKind; name: string; change: 'removed'; attributes: Record<string, AttributeValue> }
+  | { kind: ObjectKind; name: string; change: 'changed'; attribute: string; before: AttributeValue; after: AttributeValue };
+
+const same = (a: AttributeValue | undefined, b: AttributeValue | undefined) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+/**
+ * What changed from `before` to `after`, in the snapshots' order (kind, then
+ * name). The columns, constraints, indexes and triggers of a table that was
+ * added or removed are not listed apart: they came or went with it.
+ */
+export function compareSnapshots(before: SchemaSnapshot, after: SchemaSnapshot): Difference[] {
+  const old = new Map(before.objects.map((o) => [objectKey(o), o]));
+  const now = new Map(after.objects.map((o) => [objectKey(o), o]));
+  const keys = [...new Set([...old.keys(), ...now.keys()])].sort();
+  const wholly = (o: SchemaObject | undefined) => o?.parent !== undefined && old.has(o.parent) !== now.has(o.parent);
+  const differences: Difference[] = [];
+  for (const key of keys) {
+    const a = old.get(key);
+    const b = now.get(key);
+    if (wholly(a) || wholly(b)) continue;
+    if (!a) differences.push({ kind: b!.kind, name: b!.name, change: 'added', attributes: b!.attributes });
+    else if (!b) differences.push({ kind: a.kind, name: a.name, change: 'removed', attributes: a.attributes });
+    else {
+      for (const attribute of [...new Set([...Object.keys(a.attributes), ...Object.keys(b.attributes)])].sort()) {
+        if (!same(a.attributes[attribute], b.attributes[attribute])) {
+          differences.push({ kind: a.kind, name: a.name, change: 'changed', attribute, before: a.attributes[attribute] ?? null, after: b.attributes[attribute] ?? null });
+        }
+      }
+    }
+  }
+  return differences;
+}
