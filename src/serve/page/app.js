@@ -89,6 +89,11 @@ function renderRun() {
     ` · parallelism ${s.parallelism} · max rows/s ${s.maxRowsPerSec || 'no cap'} · batch time ${s.batchTimeMs} ms`;
   $('stalled').hidden = !run.stalled;
   $('stalled').textContent = run.stalled?.message ?? '';
+  const wait = run.lockWait;
+  $('lock-wait').hidden = !wait;
+  $('lock-wait').textContent = wait
+    ? `waiting for a lock: ${wait.action}, retry ${wait.retry} of ${wait.retries}, each waiting up to ${wait.lockTimeoutMs} ms (see deploy/runbooks/stuck-lock.md)`
+    : '';
   $('run-error').hidden = !run.error;
   $('run-error').textContent = run.error ?? '';
   renderTasks(run);
