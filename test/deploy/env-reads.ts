@@ -20,6 +20,8 @@ export const DIRECT_ENV: Record<string, string> = {
   TEMPORAL_TLS: 'Temporal: "true" turns TLS on without client certificates',
   BELLOWS_REPLICA_PASSWORD: 'replica-lag throttle: the password of a stored --replica-url',
   BELLOWS_TOKEN: 'bellows serve: the bearer token of the write actions (never a flag)',
+  PGPASSWORD: 'libpq and pg: a password kept out of URLs; dry-run hands the target password to pg_dump and psql this way',
+  PGOPTIONS: 'libpq and pg: session options; dry-run makes pg_dump read-only through it',
 };
 
 const SOURCE_ROOTS = ['src', 'workflows'];
