@@ -4,9 +4,7 @@ import { InputError } from '../../errors.ts';
 import type { StateStore } from '../../state/store.ts';
 import { shown } from '../../util/printable.ts';
 import { convertMigrations, type ConvertedPlaybook, type PgrollSource } from './convert.ts';
-
-/** bellows' table names are unqualified, so public: a pgroll history of another schema would point them elsewhere. */
-const IMPORTED_SCHEMA = 'public';
+import { PGROLL_DEFAULT_SCHEMA } from './schema.ts';
 
 export interface AppliedPlaybook extends ConvertedPlaybook {
   appliedAt: Date;
@@ -25,7 +23,7 @@ interface MigrationRow {
  * `migrations` table. Rows pgroll inferred from DDL run outside it, and baselines,
  * are no migration of the user's: they are left out.
  */
-async function completedMigrations(db: pg.Pool, pgrollSchema: string): Promise<MigrationRow[]> {
+async function completedMigrations(db: pg.Pool, pgrollSchema: string, schema: string): Promise<MigrationRow[]> {
   const { rows: found } = await db.query(`SELECT to_regclass(format('%I.migrations', $1::text)) IS NOT NULL AS present`, [pgrollSchema]);
   if (!found[0].present) throw new InputError(`import: --history: no ${pgrollSchema}.migrations table in this database: pgroll has not been used here`);
   // to_jsonb(m): the columns older pgroll versions lack read as NULL instead of failing.
@@ -36,18 +34,19 @@ async function completedMigrations(db: pg.Pool, pgrollSchema: string): Promise<M
       ORDER BY m.created_at, m.name`,
   );
   const ours = rows.filter((r) => r.migration_type === null || r.migration_type === 'pgroll');
-  const elsewhere = ours.find((r) => r.schema !== null && r.schema !== IMPORTED_SCHEMA);
+  // Older pgroll versions record no schema: theirs is public, pgroll's default.
+  const elsewhere = ours.find((r) => (r.schema ?? PGROLL_DEFAULT_SCHEMA) !== schema);
   if (elsewhere) {
-    throw new InputError(`import: --history: ${pgrollSchema}.migrations holds migrations of schema ${shown(elsewhere.schema)}; bellows imports those of schema ${IMPORTED_SCHEMA} only`);
+    throw new InputError(`import: --history: ${pgrollSchema}.migrations holds migrations of schema ${shown(elsewhere.schema)}; this import is of schema ${schema} (--schema)`);
   }
   return ours;
 }
 
 /** pgroll's applied migrations, converted exactly as files would be, so their checksums match the files'. */
-export async function readAppliedMigrations(db: pg.Pool, pgrollSchema: string): Promise<AppliedPlaybook[]> {
-  const rows = await completedMigrations(db, pgrollSchema);
+export async function readAppliedMigrations(db: pg.Pool, pgrollSchema: string, schema: string): Promise<AppliedPlaybook[]> {
+  const rows = await completedMigrations(db, pgrollSchema, schema);
   const sources: PgrollSource[] = rows.map((r) => ({ source: `${pgrollSchema}.migrations ${shown(r.name)}`, defaultName: r.name, document: r.migration }));
-  return convertMigrations(sources).map((c, i) => ({ ...c, appliedAt: rows[i].created_at }));
+  return (await convertMigrations(sources, schema)).map((c, i) => ({ ...c, appliedAt: rows[i].created_at }));
 }
 
 /** A file and pgroll's record of the same migration must agree, or `bellows start` would call the file changed. */
