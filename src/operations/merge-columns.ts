@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { identifier, sqlExpression, sqlType, tableName } from '../playbook/spec-parts.ts';
 import { newColumnFields, reshapeOperation, type Reshape } from './reshape-columns.ts';
 
-const SUMMARY = 'several columns into one new one from its `up`; a `down` per old column gives it back; the old columns are dropped at contract';
+const SUMMARY = 'several columns into one new one from its `up`, nullable or NOT NULL (validated CHECK first) and with a `default`; a `down` per old column gives it back; their plain indexes are rebuilt concurrently on the new column; the old columns are dropped at contract';
 
 const spec = z
   .strictObject({

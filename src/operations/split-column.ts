@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { identifier, sqlExpression, sqlType, tableName } from '../playbook/spec-parts.ts';
 import { newColumnFields, reshapeOperation, type Reshape } from './reshape-columns.ts';
 
-const SUMMARY = 'one column into several new ones, each from its `up`; `down` gives the old column back; the old column is dropped at contract';
+const SUMMARY = 'one column into several new ones, each from its `up`, each nullable or NOT NULL (validated CHECK first) and with a `default`; `down` gives the old column back; the old column is dropped at contract (an index on it is refused: which new column it belongs on is ambiguous)';
 
 const spec = z.strictObject({
   table: tableName,
