@@ -237,6 +237,68 @@ describe('merge_columns into a NOT NULL column with a default, its index rebuilt
   });
 });
 
+describe('split_column into a NOT NULL column with a default and a nullable one', () => {
+  const SPLIT = {
+    name: 'codes_split',
+    operations: [
+      {
+        split_column: {
+          table: 'codes',
+          column: 'code',
+          into: [
+            { name: 'prefix', type: 'text', up: `nullif(split_part(code, '-', 1), '')`, nullable: false, default: `'XX'` },
+            { name: 'num', type: 'int', up: `nullif(split_part(code, '-', 2), '')::int` },
+          ],
+          down: `prefix || coalesce('-' || num, '')`,
+        },
+      },
+    ],
+  };
+
+  it('rolls back from expand exactly, then runs: prefix NOT NULL with its default, num nullable, code gone', async () => {
+    await db.query(`CREATE TABLE codes (id int PRIMARY KEY, code text)`);
+    await db.query(`INSERT INTO codes VALUES (1, 'AB-12'), (2, 'CD'), (3, NULL), (4, '-7')`);
+    const engine = engineFor(db.pool);
+    const steps = stepsFor(engine.store, db.pool);
+    const before = await catalogSnapshot(db.pool);
+    const digest = await tableDigest(db.pool, 'codes');
+    const first = await engine.open(SPLIT);
+    await steps.expand(first.id);
+    await steps.rollback(first.id);
+    expect(await catalogSnapshot(db.pool)).toEqual(before);
+    expect(await tableDigest(db.pool, 'codes')).toEqual(digest);
+
+    const run = await engine.open(SPLIT);
+    await steps.expand(run.id);
+    await steps.dualWrite(run.id);
+    const apps = await applications(db, 'codes_split');
+    await apps.newApp.query(`INSERT INTO codes (id, num) VALUES (5, 9)`);
+    await apps.oldApp.query(`INSERT INTO codes (id, code) VALUES (6, 'EF-3')`);
+    await backfillAndVerify(steps, run.id);
+    await steps.contract(run.id);
+    await apps.close();
+    const { rows: shape } = await db.query(
+      `SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull, pg_get_expr(d.adbin, d.adrelid) AS def
+         FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE a.attrelid = 'public.codes'::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+    );
+    expect(shape).toEqual([
+      { attname: 'id', type: 'integer', attnotnull: true, def: null },
+      { attname: 'prefix', type: 'text', attnotnull: true, def: `'XX'::text` },
+      { attname: 'num', type: 'integer', attnotnull: false, def: null },
+    ]);
+    expect((await db.query(`SELECT conname FROM pg_constraint WHERE conrelid = 'public.codes'::regclass ORDER BY 1`)).rows).toEqual([{ conname: 'codes_pkey' }]);
+    expect((await db.query(`SELECT id, prefix, num FROM codes ORDER BY id`)).rows).toEqual([
+      { id: 1, prefix: 'AB', num: 12 },
+      { id: 2, prefix: 'CD', num: null },
+      { id: 3, prefix: 'XX', num: null },
+      { id: 4, prefix: 'XX', num: 7 },
+      { id: 5, prefix: 'XX', num: 9 },
+      { id: 6, prefix: 'EF', num: 3 },
+    ]);
+  });
+});
+
 describe('bad split_column and merge_columns', () => {
   beforeAll(async () => {
     await db.query(`CREATE TABLE people (id int PRIMARY KEY, full_name text, nick text, a text, b text CHECK (b <> ''))`);
