@@ -230,6 +230,22 @@ describe('--history', () => {
     expect(again.code, show(again)).toBe(1);
     expect(stderrLines(again)).toEqual(['bellows: playbook 10_create_orders is already applied (imported)']);
     expect((await db.query(`SELECT to_regclass('public.orders') AS t`)).rows[0].t).toBeNull();
+
+    // pgroll keeps one history per schema: --schema shop records shop's only, its tables qualified as the file's are.
+    const SHOP_DROP = { operations: [{ drop_table: { name: 'archive' } }] };
+    await db.query(insert.replace("VALUES ('public'", "VALUES ('shop'"), ['30_shop_drop_archive', SHOP_DROP, '2026-02-01T00:00:00Z', null, true, 'pgroll']);
+    const shopInput = scratchDir();
+    shopInput.write('30_shop_drop_archive.json', JSON.stringify(SHOP_DROP));
+    const shopOut = join(scratchDir().dir, 'playbooks');
+    const shop = await runCli(['import', 'pgroll', shopInput.dir, '--out', shopOut, '--history', '--schema', 'shop'], { db: db.url });
+    expect(shop.code, show(shop)).toBe(0);
+    expect(shop.stdout).toContain('recorded 1 migration(s) from pgroll.migrations as applied: 30_shop_drop_archive');
+    const shopPlaybook = await loadPlaybook(join(shopOut, '30_shop_drop_archive.yaml'));
+    expect(shopPlaybook.operations).toEqual([{ drop_table: { table: 'shop.archive' } }]);
+    const recorded = (JSON.parse((await runCli(['history', '--json'], { db: db.url })).stdout) as Array<{ playbookName: string; checksum: string }>).find(
+      (h) => h.playbookName === '30_shop_drop_archive',
+    );
+    expect(recorded?.checksum).toBe(playbookChecksum(shopPlaybook));
   });
 });
 

@@ -20,8 +20,8 @@ interface MigrationRow {
 
 /**
  * The migrations pgroll completed, oldest first, as pgroll records them in its
- * `migrations` table. Rows pgroll inferred from DDL run outside it, and baselines,
- * are no migration of the user's: they are left out.
+ * `migrations` table, of the schema the import is of. Rows pgroll inferred from
+ * DDL run outside it, and baselines, are no migration of the user's: they are left out.
  */
 async function completedMigrations(db: pg.Pool, pgrollSchema: string, schema: string): Promise<MigrationRow[]> {
   const { rows: found } = await db.query(`SELECT to_regclass(format('%I.migrations', $1::text)) IS NOT NULL AS present`, [pgrollSchema]);
@@ -33,13 +33,8 @@ async function completedMigrations(db: pg.Pool, pgrollSchema: string, schema: st
       WHERE m.done
       ORDER BY m.created_at, m.name`,
   );
-  const ours = rows.filter((r) => r.migration_type === null || r.migration_type === 'pgroll');
-  // Older pgroll versions record no schema: theirs is public, pgroll's default.
-  const elsewhere = ours.find((r) => (r.schema ?? PGROLL_DEFAULT_SCHEMA) !== schema);
-  if (elsewhere) {
-    throw new InputError(`import: --history: ${pgrollSchema}.migrations holds migrations of schema ${shown(elsewhere.schema)}; this import is of schema ${schema} (--schema)`);
-  }
-  return ours;
+  // pgroll keeps one history per schema; this import is of one (older pgroll versions record none: theirs is public, pgroll's default).
+  return rows.filter((r) => (r.migration_type === null || r.migration_type === 'pgroll') && (r.schema ?? PGROLL_DEFAULT_SCHEMA) === schema);
 }
 
 /** pgroll's applied migrations, converted exactly as files would be, so their checksums match the files'. */
