@@ -5,7 +5,7 @@ import { InputError } from '../errors.ts';
 import type { PlannedAction } from '../engine/action.ts';
 import { defineSchemaOperation, type SchemaContext } from './operation.ts';
 import { where } from './validation.ts';
-import { claim, dropViewSql, requireQuery, viewFields, viewKeyword, viewQuery, viewSql } from './views.ts';
+import { claim, dropViewSql, emptyMaterializedViewSql, requireQuery, viewFields, viewKeyword, viewQuery, viewSql } from './views.ts';
 
 const SUMMARY =
   'a view (`security_invoker` by default) or `materialized: true` view in expand, its query planned, never run, before; a materialized one is populated in expand and may get a `unique_index` (built concurrently) for concurrent refreshes';
@@ -28,7 +28,7 @@ const indexName = (spec: CreateViewSpec) => shortName(spec.name, ...spec.unique_
 
 function create(spec: CreateViewSpec, ctx: SchemaContext): PlannedAction {
   const sql = spec.materialized
-    ? `CREATE MATERIALIZED VIEW ${qualified(ref(spec))} AS\n${spec.query.trim()}\nWITH NO DATA`
+    ? emptyMaterializedViewSql(ref(spec), spec.query)
     : viewSql('CREATE', ref(spec), [`security_invoker=${spec.security_invoker ?? true}`], spec.query);
   return {
     id: `expand:${ctx.index}:create_view`,

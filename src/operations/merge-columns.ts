@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { identifier, sqlExpression, sqlType, tableName } from '../playbook/spec-parts.ts';
-import { reshapeOperation, type Reshape } from './reshape-columns.ts';
+import { newColumnFields, reshapeOperation, type Reshape } from './reshape-columns.ts';
 
-const SUMMARY = 'several columns into one new one from its `up`; a `down` per old column gives it back; the old columns are dropped at contract';
+const SUMMARY = 'several columns into one new one from its `up`, nullable or NOT NULL (validated CHECK first) and with a `default`; a `down` per old column gives it back; their plain indexes are rebuilt concurrently on the new column; the old columns are dropped at contract';
 
 const spec = z
   .strictObject({
@@ -12,6 +12,7 @@ const spec = z
       name: identifier.describe('Name of the new column'),
       type: sqlType,
       up: sqlExpression.describe('Its value, written over the old columns, e.g. first_name || \' \' || last_name'),
+      ...newColumnFields,
     }),
     down: z
       .record(identifier, sqlExpression)

@@ -1,6 +1,5 @@
 import { ident, literal, qualified } from '../db/sql.ts';
 import type { PlannedAction } from '../engine/action.ts';
-import type { IndexInfo } from '../catalog/introspect.ts';
 import type { BackfillTarget, OpContext, Probe, VerifyCheck } from './operation.ts';
 import { findColumn, originalColumn } from './model.ts';
 import { physicalColumn } from './physical-names.ts';
@@ -8,6 +7,7 @@ import { dropDualWrite, translationTrigger } from './trigger.ts';
 import { constraintGuard } from './constraint-guard.ts';
 import { notNullViaCheck } from './not-null.ts';
 import { names } from './names.ts';
+import { rebuiltIndexPhases, type RebuiltIndex } from './rebuilt-indexes.ts';
 import { constraintPhases, placeConstraint, validateNewConstraint, type GivenConstraint, type PlacedConstraint } from './new-constraint.ts';
 import { refuseViolatingRows } from './constraint-violations.ts';
 import {
@@ -93,9 +93,11 @@ function shadows(change: ShadowChange, ctx: OpContext): Map<string, string> {
 }
 
 /** Indexes on an old column are rebuilt over the shadow columns, so contract keeps them. */
-function copiedIndexes(change: ShadowChange, ctx: OpContext): IndexInfo[] {
+function copiedIndexes(change: ShadowChange, ctx: OpContext): RebuiltIndex[] {
   const shadowed = shadows(change, ctx);
-  return ctx.table.original.indexes.filter((i) => i.valid && i.plain && !i.primary && i.columns.some((c) => shadowed.has(c)));
+  return ctx.table.original.indexes
+    .filter((i) => i.valid && i.plain && !i.primary && i.columns.some((c) => shadowed.has(c)))
+    .map((index) => ({ index, columns: index.columns.map((c) => shadowed.get(c) ?? c), note: `copy of ${index.name} on the shadow column` }));
 }
 
 function addShadow(ctx: OpContext, column: ShadowColumn): PlannedAction {
@@ -164,19 +166,7 @@ export const shadowPhases = {
         });
       }
     }
-    const shadowed = shadows(change, ctx);
-    for (const index of copiedIndexes(change, ctx)) {
-      const copy = names.shadowIndex(ctx, index.name);
-      const columns = index.columns.map((c) => ident(shadowed.get(c) ?? c)).join(', ');
-      actions.push({
-        id: `expand:${ctx.index}:index:${index.name}`,
-        sql: `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX CONCURRENTLY IF NOT EXISTS ${ident(copy)} ON ${table} USING ${index.method} (${columns})`,
-        lock: 'SHARE UPDATE EXCLUSIVE (reads and writes continue)',
-        note: `copy of ${index.name} on the shadow column`,
-        concurrent: true,
-        replacesInvalidIndex: { schema: ctx.table.ref.schema, name: copy },
-      });
-    }
+    actions.push(...rebuiltIndexPhases.expand(ctx, copiedIndexes(change, ctx)));
     // On the shadows while they are still empty (NULL passes every constraint), before any application can write them.
     for (const constraint of found.constraints) actions.push(...constraintPhases.expand(constraint, ctx));
     return actions;
@@ -224,14 +214,7 @@ export const shadowPhases = {
         note: `the new column takes the name ${column.column}`,
       });
     }
-    for (const index of copiedIndexes(change, ctx)) {
-      actions.push({
-        id: `contract:${ctx.index}:rename_index:${index.name}`,
-        sql: `ALTER INDEX ${ident(ctx.table.ref.schema)}.${ident(names.shadowIndex(ctx, index.name))} RENAME TO ${ident(index.name)}`,
-        lock: 'ACCESS EXCLUSIVE (brief: catalog only)',
-        note: `the copied index takes the name ${index.name}`,
-      });
-    }
+    actions.push(...rebuiltIndexPhases.contract(ctx, copiedIndexes(change, ctx)));
     for (const constraint of found.constraints) actions.push(...constraintPhases.contract(constraint, ctx));
     for (const column of change.columns) {
       if (targetNotNull(ctx, column)) actions.push(...notNullViaCheck(ctx, names.shadow(column.column)).enforce(column.column));
@@ -252,15 +235,7 @@ export const shadowPhases = {
   rollback(change: ShadowChange, ctx: OpContext): PlannedAction[] {
     // The new constraints go with the shadow columns they are on (an INVALID index a failed build left, too).
     const actions: PlannedAction[] = dropDualWrite(ctx, 'rollback');
-    for (const index of copiedIndexes(change, ctx)) {
-      actions.push({
-        id: `rollback:${ctx.index}:drop_index:${index.name}`,
-        sql: `DROP INDEX CONCURRENTLY IF EXISTS ${ident(ctx.table.ref.schema)}.${ident(names.shadowIndex(ctx, index.name))}`,
-        lock: 'SHARE UPDATE EXCLUSIVE (reads and writes continue)',
-        note: `remove the copy of ${index.name}`,
-        concurrent: true,
-      });
-    }
+    actions.push(...rebuiltIndexPhases.rollback(ctx, copiedIndexes(change, ctx)));
     for (const column of change.columns) {
       actions.push({
         id: `rollback:${ctx.index}:drop_shadow:${column.column}`,

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { identifier, sqlExpression, sqlType, tableName } from '../playbook/spec-parts.ts';
-import { reshapeOperation, type Reshape } from './reshape-columns.ts';
+import { newColumnFields, reshapeOperation, type Reshape } from './reshape-columns.ts';
 
-const SUMMARY = 'one column into several new ones, each from its `up`; `down` gives the old column back; the old column is dropped at contract';
+const SUMMARY = 'one column into several new ones, each from its `up`, each nullable or NOT NULL (validated CHECK first) and with a `default`; `down` gives the old column back; the old column is dropped at contract (an index on it is refused: which new column it belongs on is ambiguous)';
 
 const spec = z.strictObject({
   table: tableName,
@@ -13,10 +13,11 @@ const spec = z.strictObject({
         name: identifier.describe('Name of a new column'),
         type: sqlType,
         up: sqlExpression.describe('Its value, written over the old columns, e.g. split_part(name, \' \', 1)'),
+        ...newColumnFields,
       }),
     )
     .min(2)
-    .describe('The new columns, nullable'),
+    .describe('The new columns'),
   down: sqlExpression.describe('The old column\'s value, written over the new columns, e.g. first_name || \' \' || last_name'),
 });
 

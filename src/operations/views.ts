@@ -71,6 +71,11 @@ export function viewSql(verb: 'CREATE' | 'CREATE OR REPLACE', ref: TableRef, opt
   return `${verb} VIEW ${qualified(ref)}${withOptions(options)} AS\n${query.trim()}`;
 }
 
+/** Created empty, so that the statement takes brief locks only: the population that reads the tables is an action of its own. */
+export function emptyMaterializedViewSql(ref: TableRef, query: string): string {
+  return `CREATE MATERIALIZED VIEW ${qualified(ref)} AS\n${query.trim()}\nWITH NO DATA`;
+}
+
 export function dropViewSql(ref: TableRef, materialized: boolean, ifExists: boolean): string {
   return `DROP ${viewKeyword(materialized)} ${ifExists ? 'IF EXISTS ' : ''}${qualified(ref)}`;
 }

@@ -75,6 +75,62 @@ describe('a directory of pgroll migrations', () => {
   });
 });
 
+describe('--schema, and raw SQL that must run outside a transaction block', () => {
+  // pgroll's migrations name their tables without a schema: pgroll --schema shop runs them in shop.
+  const ADD_SKU = { operations: [{ add_column: { table: 'items', column: { name: 'sku', type: 'text', nullable: true } } }] };
+  const SKU_INDEX = {
+    operations: [{ sql: { up: 'CREATE INDEX CONCURRENTLY IF NOT EXISTS items_sku_idx ON shop.items (sku)', down: 'DROP INDEX CONCURRENTLY IF EXISTS shop.items_sku_idx' } }],
+  };
+  const input = scratchDir();
+  input.write('20_add_sku.json', JSON.stringify(ADD_SKU));
+  input.write('21_sku_index.json', JSON.stringify(SKU_INDEX));
+  const out = join(scratchDir().dir, 'playbooks');
+
+  const skuIndex = async () =>
+    (await db.query(`SELECT indexrelid::regclass::text AS name, indisvalid AS valid FROM pg_index WHERE indexrelid = to_regclass('shop.items_sku_idx')`)).rows;
+  const startedId = async (file: string) => {
+    const started = await runCli(['start', join(out, file), '--no-progress'], { db: db.url });
+    expect(started.code, show(started)).toBe(0);
+    return /run (\d+) started/.exec(started.stdout)![1];
+  };
+
+  it('qualifies every table with the schema; the CONCURRENTLY index runs outside a transaction, is rolled back, and built', async () => {
+    // public.items exists too: an unqualified name would silently change it instead.
+    await db.query(`CREATE SCHEMA shop; CREATE TABLE shop.items (id bigserial PRIMARY KEY, name text); CREATE TABLE public.items (id bigserial PRIMARY KEY)`);
+    await db.query(`INSERT INTO shop.items (name) SELECT 'item ' || g FROM generate_series(1, 50) g`);
+    const r = await runCli(['import', 'pgroll', input.dir, '--out', out, '--schema', 'shop']);
+    expect(r.code, show(r)).toBe(0);
+    expect((await loadPlaybook(join(out, '21_sku_index.yaml'))).operations).toEqual([
+      {
+        sql: {
+          schema: 'shop',
+          up: 'CREATE INDEX CONCURRENTLY IF NOT EXISTS items_sku_idx ON shop.items (sku)',
+          rollback: 'DROP INDEX CONCURRENTLY IF EXISTS shop.items_sku_idx',
+          lock: 'share_update_exclusive',
+          in_transaction: false,
+          phase: 'expand',
+        },
+      },
+    ]);
+
+    const add = await startedId('20_add_sku.yaml');
+    expect((await runCli(['approve', add], { db: db.url })).stdout).toContain(`run ${add} completed`);
+    const columns = await db.query(`SELECT attrelid::regclass::text AS rel, attname FROM pg_attribute WHERE attname = 'sku' AND attnum > 0 AND NOT attisdropped AND attrelid IN ('shop.items'::regclass, 'public.items'::regclass)`);
+    expect(columns.rows).toEqual([{ rel: 'shop.items', attname: 'sku' }]);
+
+    // In a transaction block PostgreSQL would refuse CREATE INDEX CONCURRENTLY: the run reaching the gate shows it ran outside one.
+    const first = await startedId('21_sku_index.yaml');
+    expect(await skuIndex()).toEqual([{ name: 'shop.items_sku_idx', valid: true }]);
+    const rolledBack = await runCli(['rollback', first], { db: db.url });
+    expect(rolledBack.code, show(rolledBack)).toBe(0);
+    expect(await skuIndex()).toEqual([]);
+
+    const second = await startedId('21_sku_index.yaml');
+    expect((await runCli(['approve', second], { db: db.url })).stdout).toContain(`run ${second} completed`);
+    expect(await skuIndex()).toEqual([{ name: 'shop.items_sku_idx', valid: true }]);
+  });
+});
+
 describe('a directory with one migration bellows cannot express', () => {
   it('writes nothing, exits 2 and says why in one line', async () => {
     const input = scratchDir();
@@ -174,6 +230,22 @@ describe('--history', () => {
     expect(again.code, show(again)).toBe(1);
     expect(stderrLines(again)).toEqual(['bellows: playbook 10_create_orders is already applied (imported)']);
     expect((await db.query(`SELECT to_regclass('public.orders') AS t`)).rows[0].t).toBeNull();
+
+    // pgroll keeps one history per schema: --schema shop records shop's only, its tables qualified as the file's are.
+    const SHOP_DROP = { operations: [{ drop_table: { name: 'archive' } }] };
+    await db.query(insert.replace("VALUES ('public'", "VALUES ('shop'"), ['30_shop_drop_archive', SHOP_DROP, '2026-02-01T00:00:00Z', null, true, 'pgroll']);
+    const shopInput = scratchDir();
+    shopInput.write('30_shop_drop_archive.json', JSON.stringify(SHOP_DROP));
+    const shopOut = join(scratchDir().dir, 'playbooks');
+    const shop = await runCli(['import', 'pgroll', shopInput.dir, '--out', shopOut, '--history', '--schema', 'shop'], { db: db.url });
+    expect(shop.code, show(shop)).toBe(0);
+    expect(shop.stdout).toContain('recorded 1 migration(s) from pgroll.migrations as applied: 30_shop_drop_archive');
+    const shopPlaybook = await loadPlaybook(join(shopOut, '30_shop_drop_archive.yaml'));
+    expect(shopPlaybook.operations).toEqual([{ drop_table: { table: 'shop.archive' } }]);
+    const recorded = (JSON.parse((await runCli(['history', '--json'], { db: db.url })).stdout) as Array<{ playbookName: string; checksum: string }>).find(
+      (h) => h.playbookName === '30_shop_drop_archive',
+    );
+    expect(recorded?.checksum).toBe(playbookChecksum(shopPlaybook));
   });
 });
 

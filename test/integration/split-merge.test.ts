@@ -141,10 +141,169 @@ describe('the example playbooks on the demo users table', () => {
   });
 });
 
+describe('merge_columns into a NOT NULL column with a default, its index rebuilt on it', () => {
+  const MERGE = {
+    name: 'contacts_merge',
+    operations: [
+      {
+        merge_columns: {
+          table: 'contacts',
+          columns: ['first', 'last'],
+          into: { name: 'full_name', type: 'text', up: `first || ' ' || last`, nullable: false, default: `'(unknown)'` },
+          down: { first: `split_part(full_name, ' ', 1)`, last: `nullif(split_part(full_name, ' ', 2), '')` },
+        },
+      },
+    ],
+  };
+  const shape = async () =>
+    (
+      await db.query(
+        `SELECT a.attname, a.attnotnull, pg_get_expr(d.adbin, d.adrelid) AS def FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+          WHERE a.attrelid = 'public.contacts'::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+      )
+    ).rows;
+  const indexes = async () => (await db.query(`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'contacts' ORDER BY 1`)).rows;
+  const constraints = async () => (await db.query(`SELECT conname, pg_get_constraintdef(oid) AS def, convalidated FROM pg_constraint WHERE conrelid = 'public.contacts'::regclass ORDER BY 1`)).rows;
+
+  beforeAll(async () => {
+    await db.query(`CREATE TABLE contacts (id int PRIMARY KEY, tenant int NOT NULL, first text, last text)`);
+    await db.query(`INSERT INTO contacts SELECT g, g % 3, 'F' || g, CASE WHEN g % 50 = 0 THEN NULL ELSE 'L' || g END FROM generate_series(1, 200) g`);
+    await db.query(`CREATE INDEX contacts_tenant_last ON contacts (tenant, last)`);
+  });
+
+  it('rolls back from expand and from the gate to exactly the catalog and rows it started from', async () => {
+    const engine = engineFor(db.pool);
+    const steps = stepsFor(engine.store, db.pool);
+    const before = await catalogSnapshot(db.pool);
+    const digest = await tableDigest(db.pool, 'contacts');
+
+    const first = await engine.open(MERGE);
+    await steps.expand(first.id);
+    expect(await indexes()).toEqual([
+      { indexname: '_bellows_ix_0_contacts_tenant_last', indexdef: 'CREATE INDEX _bellows_ix_0_contacts_tenant_last ON public.contacts USING btree (tenant, full_name)' },
+      { indexname: 'contacts_pkey', indexdef: 'CREATE UNIQUE INDEX contacts_pkey ON public.contacts USING btree (id)' },
+      { indexname: 'contacts_tenant_last', indexdef: 'CREATE INDEX contacts_tenant_last ON public.contacts USING btree (tenant, last)' },
+    ]);
+    await steps.rollback(first.id);
+    expect(await catalogSnapshot(db.pool)).toEqual(before);
+    expect(await tableDigest(db.pool, 'contacts')).toEqual(digest);
+
+    const second = await engine.open(MERGE);
+    expect(await engine.executor.drive(second, { stopAtGate: true })).toBe('awaiting_approval');
+    // At the gate the NOT NULL is a validated CHECK, and the default is set.
+    expect(await constraints()).toEqual([
+      { conname: '_bellows_nn_0_full_name', def: 'CHECK ((full_name IS NOT NULL))', convalidated: true },
+      { conname: 'contacts_pkey', def: 'PRIMARY KEY (id)', convalidated: true },
+    ]);
+    await engine.store.setDesired(second.id, { abort: true }, 'abort');
+    expect(await engine.executor.drive(await engine.store.getRun(second.id), { stopAtGate: true })).toBe('rolled_back');
+    expect(await catalogSnapshot(db.pool)).toEqual(before);
+    expect(await tableDigest(db.pool, 'contacts')).toEqual(digest);
+  });
+
+  it('runs with both applications writing: NOT NULL without a scan under lock, the default, the index on the new column', async () => {
+    const engine = engineFor(db.pool);
+    const steps = stepsFor(engine.store, db.pool);
+    const run = await engine.open(MERGE);
+    await steps.expand(run.id);
+    await steps.dualWrite(run.id);
+    const apps = await applications(db, 'contacts_merge');
+    await apps.oldApp.query(`INSERT INTO contacts (id, tenant, first) VALUES (1001, 1, 'Ada')`);
+    await apps.newApp.query(`INSERT INTO contacts (id, tenant, full_name) VALUES (1002, 2, 'Alan Turing')`);
+    await apps.newApp.query(`INSERT INTO contacts (id, tenant) VALUES (1003, 0)`);
+    await backfillAndVerify(steps, run.id);
+    await steps.contract(run.id);
+    await apps.close();
+
+    expect(await shape()).toEqual([
+      { attname: 'id', attnotnull: true, def: null },
+      { attname: 'tenant', attnotnull: true, def: null },
+      { attname: 'full_name', attnotnull: true, def: `'(unknown)'::text` },
+    ]);
+    expect(await constraints()).toEqual([{ conname: 'contacts_pkey', def: 'PRIMARY KEY (id)', convalidated: true }]);
+    expect(await indexes()).toEqual([
+      { indexname: 'contacts_pkey', indexdef: 'CREATE UNIQUE INDEX contacts_pkey ON public.contacts USING btree (id)' },
+      { indexname: 'contacts_tenant_last', indexdef: 'CREATE INDEX contacts_tenant_last ON public.contacts USING btree (tenant, full_name)' },
+    ]);
+    const { rows } = await db.query(`SELECT id, full_name FROM contacts WHERE id IN (1, 50, 1001, 1002, 1003) ORDER BY id`);
+    expect(rows).toEqual([
+      { id: 1, full_name: 'F1 L1' },
+      { id: 50, full_name: '(unknown)' },
+      { id: 1001, full_name: '(unknown)' },
+      { id: 1002, full_name: 'Alan Turing' },
+      { id: 1003, full_name: '(unknown)' },
+    ]);
+    await expect(db.query(`INSERT INTO contacts (id, tenant, full_name) VALUES (2000, 0, NULL)`)).rejects.toThrow(/null value in column "full_name"/);
+  });
+});
+
+describe('split_column into a NOT NULL column with a default and a nullable one', () => {
+  const SPLIT = {
+    name: 'codes_split',
+    operations: [
+      {
+        split_column: {
+          table: 'codes',
+          column: 'code',
+          into: [
+            { name: 'prefix', type: 'text', up: `nullif(split_part(code, '-', 1), '')`, nullable: false, default: `'XX'` },
+            { name: 'num', type: 'int', up: `nullif(split_part(code, '-', 2), '')::int` },
+          ],
+          down: `prefix || coalesce('-' || num, '')`,
+        },
+      },
+    ],
+  };
+
+  it('rolls back from expand exactly, then runs: prefix NOT NULL with its default, num nullable, code gone', async () => {
+    await db.query(`CREATE TABLE codes (id int PRIMARY KEY, code text)`);
+    await db.query(`INSERT INTO codes VALUES (1, 'AB-12'), (2, 'CD'), (3, NULL), (4, '-7')`);
+    const engine = engineFor(db.pool);
+    const steps = stepsFor(engine.store, db.pool);
+    const before = await catalogSnapshot(db.pool);
+    const digest = await tableDigest(db.pool, 'codes');
+    const first = await engine.open(SPLIT);
+    await steps.expand(first.id);
+    await steps.rollback(first.id);
+    expect(await catalogSnapshot(db.pool)).toEqual(before);
+    expect(await tableDigest(db.pool, 'codes')).toEqual(digest);
+
+    const run = await engine.open(SPLIT);
+    await steps.expand(run.id);
+    await steps.dualWrite(run.id);
+    const apps = await applications(db, 'codes_split');
+    await apps.newApp.query(`INSERT INTO codes (id, num) VALUES (5, 9)`);
+    await apps.oldApp.query(`INSERT INTO codes (id, code) VALUES (6, 'EF-3')`);
+    await backfillAndVerify(steps, run.id);
+    await steps.contract(run.id);
+    await apps.close();
+    const { rows: shape } = await db.query(
+      `SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull, pg_get_expr(d.adbin, d.adrelid) AS def
+         FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE a.attrelid = 'public.codes'::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+    );
+    expect(shape).toEqual([
+      { attname: 'id', type: 'integer', attnotnull: true, def: null },
+      { attname: 'prefix', type: 'text', attnotnull: true, def: `'XX'::text` },
+      { attname: 'num', type: 'integer', attnotnull: false, def: null },
+    ]);
+    expect((await db.query(`SELECT conname FROM pg_constraint WHERE conrelid = 'public.codes'::regclass ORDER BY 1`)).rows).toEqual([{ conname: 'codes_pkey' }]);
+    expect((await db.query(`SELECT id, prefix, num FROM codes ORDER BY id`)).rows).toEqual([
+      { id: 1, prefix: 'AB', num: 12 },
+      { id: 2, prefix: 'CD', num: null },
+      { id: 3, prefix: 'XX', num: null },
+      { id: 4, prefix: 'XX', num: 7 },
+      { id: 5, prefix: 'XX', num: 9 },
+      { id: 6, prefix: 'EF', num: 3 },
+    ]);
+  });
+});
+
 describe('bad split_column and merge_columns', () => {
   beforeAll(async () => {
     await db.query(`CREATE TABLE people (id int PRIMARY KEY, full_name text, nick text, a text, b text CHECK (b <> ''))`);
     await db.query(`CREATE INDEX people_nick ON people (nick)`);
+    await db.query(`CREATE UNIQUE INDEX people_nick_key ON people (nick)`);
   });
 
   it('are refused before any DDL with one line naming the field', async () => {
@@ -167,7 +326,15 @@ describe('bad split_column and merge_columns', () => {
       [split({ into: [into[0], { ...into[1], type: 'txet' }] }), 'operations[0].split_column.into[1].type: type "txet" does not exist in the database (is its extension installed?)'],
       [split({ into: [into[0], { ...into[1], up: 'nosuch + 1' }] }), 'operations[0].split_column.into[1].up: invalid expression "nosuch + 1": column "nosuch" does not exist'],
       [split({ down: `full_name || 'x'` }), 'operations[0].split_column.down: invalid expression "full_name || \'x\'": column "full_name" does not exist'],
-      [split({ column: 'nick' }), 'operations[0].split_column.column: "nick" is used by index people_nick; contract would lose it with the old column. Drop it first and recreate it after contract'],
+      [
+        split({ column: 'nick' }),
+        'operations[0].split_column.column: index people_nick is on "nick", which splits into "given", "family": which of them it should cover is ambiguous; drop it first (drop_index) and create_index on the new columns after contract',
+      ],
+      [
+        merge({ columns: ['a', 'nick'], down: { a: 'ab', nick: 'ab' } }),
+        'operations[0].merge_columns.columns[1]: index people_nick_key is on "nick", and a unique index would mean something else on "ab"; drop it first (drop_index) and create_index on the new columns after contract',
+      ],
+      [split({ into: [into[0], { ...into[1], default: 'nosuch' }] }), 'operations[0].split_column.into[1].default: invalid expression "nosuch": column "nosuch" does not exist'],
       [merge({ columns: ['a', 'b'], down: { a: 'ab', b: 'ab' } }), 'operations[0].merge_columns.columns[1]: "b" is used by constraint people_b_check on table people; contract would lose it with the old column. Drop it first and recreate it after contract'],
       [merge({ down: { a: 'ab' } }), 'playbook: operations[0].merge_columns.down: give a down for "full_name", the value the old application reads'],
       [merge({ down: { a: 'ab', full_name: 'ab', zz: 'ab' } }), 'playbook: operations[0].merge_columns.down.zz: "zz" is not one of columns'],

@@ -167,6 +167,64 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'replace_view of a materialized view: built beside it, its indexes again where their columns remain, swapped at contract',
+    setup: [
+      `CREATE TABLE rmv (id bigserial PRIMARY KEY, grp int NOT NULL, label text NOT NULL)`,
+      `INSERT INTO rmv (grp, label) SELECT g % 10, 'L' || (g % 10) FROM generate_series(1, 300) g`,
+      `CREATE MATERIALIZED VIEW rmv_groups AS SELECT grp, min(label) AS label, count(*) AS n FROM public.rmv GROUP BY grp`,
+      `CREATE UNIQUE INDEX rmv_groups_key ON rmv_groups (grp)`,
+      `CREATE INDEX rmv_groups_label ON rmv_groups (lower(label)) WHERE grp > 1`,
+      `CREATE INDEX rmv_groups_n ON rmv_groups (n)`,
+      `COMMENT ON MATERIALIZED VIEW rmv_groups IS 'groups and their sizes'`,
+      `GRANT SELECT ON rmv_groups TO PUBLIC`,
+    ],
+    // n goes, total comes: the index on n cannot be built again; the playbook declares one on total.
+    operation: {
+      replace_view: {
+        name: 'rmv_groups',
+        query: 'SELECT grp, min(label) AS label, sum(id) AS total FROM public.rmv GROUP BY grp',
+        indexes: [{ columns: ['total', 'grp'] }],
+      },
+    },
+    async afterExpand(db) {
+      expect(await columnsOf(db, 'public.rmv_groups')).toEqual(['grp', 'label', 'n']);
+      expect(await count(db, 'SELECT * FROM rmv_groups')).toBe(10);
+      expect(await viewOf(db, 'public._bellows_mv_0_rmv_groups')).toMatchObject({ kind: 'm', populated: true, comment: 'groups and their sizes', acl: ['postgres=arwdDxt/postgres', '=r/postgres'] });
+      expect((await db.query(`SELECT sum(total)::int AS t FROM _bellows_mv_0_rmv_groups`)).rows).toEqual([{ t: 45150 }]);
+    },
+    async atGate(db, versionSchema) {
+      expect(await columnsOf(db, 'public.rmv_groups')).toEqual(['grp', 'label', 'n']);
+      const client = await db.pool.connect();
+      try {
+        await client.query(`SELECT set_config('search_path', $1, false)`, [`"${versionSchema}", public`]);
+        expect((await client.query(`SELECT grp, label, total::int FROM rmv_groups WHERE grp = 3`)).rows).toEqual([{ grp: 3, label: 'L3', total: 4440 }]);
+      } finally {
+        await client.query('RESET search_path');
+        client.release();
+      }
+    },
+    async afterContract(db) {
+      expect(await columnsOf(db, 'public.rmv_groups')).toEqual(['grp', 'label', 'total']);
+      expect(await viewOf(db, 'public.rmv_groups')).toEqual({
+        kind: 'm',
+        def: ' SELECT rmv.grp,\n    min(rmv.label) AS label,\n    sum(rmv.id) AS total\n   FROM rmv\n  GROUP BY rmv.grp;',
+        options: null,
+        comment: 'groups and their sizes',
+        acl: ['postgres=arwdDxt/postgres', '=r/postgres'],
+        populated: true,
+      });
+      expect((await db.query(`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'rmv_groups' ORDER BY 1`)).rows).toEqual([
+        { indexname: 'rmv_groups_key', indexdef: 'CREATE UNIQUE INDEX rmv_groups_key ON public.rmv_groups USING btree (grp)' },
+        { indexname: 'rmv_groups_label', indexdef: 'CREATE INDEX rmv_groups_label ON public.rmv_groups USING btree (lower(label)) WHERE (grp > 1)' },
+        { indexname: 'rmv_groups_total_grp_idx', indexdef: 'CREATE INDEX rmv_groups_total_grp_idx ON public.rmv_groups USING btree (total, grp)' },
+      ]);
+      expect(await viewOf(db, 'public._bellows_mv_0_rmv_groups')).toBeUndefined();
+      await db.query(`INSERT INTO rmv (grp, label) VALUES (42, 'new')`);
+      await db.query(`REFRESH MATERIALIZED VIEW CONCURRENTLY rmv_groups`);
+      expect(await count(db, 'SELECT * FROM rmv_groups')).toBe(11);
+    },
+  },
+  {
     name: 'drop_view',
     setup: [`CREATE TABLE dv (id bigserial PRIMARY KEY)`, `CREATE VIEW dv_ids AS SELECT id FROM public.dv`],
     operation: { drop_view: { name: 'dv_ids' } },
@@ -225,6 +283,8 @@ beforeAll(async () => {
   await db.query(`CREATE VIEW user_names AS SELECT id, name FROM public.users`);
   await db.query(`CREATE VIEW user_names_upper AS SELECT id, upper(name) AS name FROM public.user_names`);
   await db.query(`CREATE MATERIALIZED VIEW user_count AS SELECT count(*) AS n FROM public.users`);
+  await db.query(`CREATE VIEW user_count_doubled AS SELECT n * 2 AS n2 FROM public.user_count`);
+  await db.query(`CREATE MATERIALIZED VIEW user_total AS SELECT count(*) AS n FROM public.users`);
 });
 
 describe.each(cases.map((c, i) => ({ ...c, i })))('$name', (c) => {
@@ -340,9 +400,19 @@ const refusals: Array<{ name: string; doc: unknown; message: string }> = [
   { name: 'replace_view of a table', doc: op({ replace_view: { name: 'users', query: 'SELECT 1 AS one' } }), message: 'operations[0].replace_view.name: public.users is not a view' },
   { name: 'replace_view of a missing view', doc: op({ replace_view: { name: 'nope', query: 'SELECT 1 AS one' } }), message: 'operations[0].replace_view.name: public.nope does not exist' },
   {
-    name: 'replace_view of a materialized view',
+    name: 'replace_view of a materialized view another view reads',
     doc: op({ replace_view: { name: 'user_count', query: 'SELECT count(*) AS n, 1 AS one FROM public.users' } }),
-    message: 'operations[0].replace_view.name: public.user_count is a materialized view; replace_view replaces plain views only (create_view the new one under another name, then drop_view this one)',
+    message: 'operations[0].replace_view.name: public.user_count is used by view user_count_doubled, which would keep reading the old materialized view; drop it first',
+  },
+  {
+    name: 'replace_view of a materialized view declaring an index on a column the query lacks',
+    doc: op({ replace_view: { name: 'user_total', query: 'SELECT count(*) AS n FROM public.users', indexes: [{ columns: ['n'] }, { columns: ['m'], unique: true }] } }),
+    message: 'operations[0].replace_view.indexes[1].columns[0]: the query has no column "m"',
+  },
+  {
+    name: 'replace_view declaring indexes of a plain view',
+    doc: op({ replace_view: { name: 'user_names', query: 'SELECT id, name FROM public.users', indexes: [{ columns: ['id'] }] } }),
+    message: 'operations[0].replace_view.indexes: only for materialized views, and public.user_names is a plain view',
   },
   {
     name: 'drop_view of a view other views are built on',

@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { InputError } from '../../src/errors.ts';
 import { convertMigration, convertMigrations, ImportState, type PgrollSource } from '../../src/import/pgroll/convert.ts';
 import { PGROLL_KINDS } from '../../src/import/pgroll/format.ts';
+import { loadSqlParser } from '../../src/import/pgroll/sql-statements.ts';
 import { parsePlaybookText, playbookChecksum } from '../../src/playbook/load.ts';
 
 /**
@@ -17,23 +18,26 @@ const PGROLL_OPERATION_KINDS = [
   'drop_index', 'rename_constraint', 'drop_constraint', 'set_replica_identity', 'drop_multicolumn_constraint', 'sql', 'create_constraint',
 ];
 
+// The sql converter reads its SQL with PostgreSQL's parser (WebAssembly), loaded once.
+beforeAll(loadSqlParser);
+
 function source(operations: unknown[], extra: Record<string, unknown> = {}, file = 'm.json'): PgrollSource {
   return { source: file, defaultName: file.replace(/\.\w+$/, ''), document: { ...extra, operations } };
 }
 
-function converted(op: unknown) {
-  return convertMigration(source([op]), new ImportState()).playbook.operations;
+function converted(op: unknown, schema?: string) {
+  return convertMigration(source([op]), new ImportState(schema)).playbook.operations;
 }
 
 /** The operation as the playbook file says it, before bellows' defaults fill it in. */
-function written(op: unknown): unknown {
-  const c = convertMigration(source([op]), new ImportState());
+function written(op: unknown, schema?: string): unknown {
+  const c = convertMigration(source([op]), new ImportState(schema));
   return (YAML.parse(c.text) as { operations: unknown[] }).operations[0];
 }
 
-function refusal(op: unknown): string {
+function refusal(op: unknown, schema?: string): string {
   try {
-    converted(op);
+    converted(op, schema);
   } catch (err) {
     expect(err).toBeInstanceOf(InputError);
     return (err as Error).message;
@@ -41,7 +45,8 @@ function refusal(op: unknown): string {
   throw new Error('expected a refusal');
 }
 
-type Case = { kind: string; what: string; pgroll: Record<string, unknown>; becomes?: unknown; refused?: string };
+/** `schema`: the import's --schema, public when left out. */
+type Case = { kind: string; what: string; pgroll: Record<string, unknown>; schema?: string; becomes?: unknown; refused?: string };
 const at = (i: string) => `import: m.json: operations[0].${i}`;
 
 const CASES: Case[] = [
@@ -386,6 +391,92 @@ const CASES: Case[] = [
     pgroll: { sql: { up: 'CREATE TABLE audit (id int)' } },
     refused: `${at('sql.down')}: required: pgroll's sql runs at start, and bellows must be able to roll SQL run before contract back (or give "onComplete: true")`,
   },
+  {
+    kind: 'sql',
+    what: 'CREATE INDEX CONCURRENTLY: outside a transaction block, under the lock it takes',
+    pgroll: { sql: { up: 'CREATE INDEX CONCURRENTLY IF NOT EXISTS users_name_idx ON users (name)', down: 'DROP INDEX IF EXISTS users_name_idx' } },
+    becomes: {
+      sql: { up: 'CREATE INDEX CONCURRENTLY IF NOT EXISTS users_name_idx ON users (name)', rollback: 'DROP INDEX IF EXISTS users_name_idx', lock: 'share_update_exclusive', in_transaction: false },
+    },
+  },
+  {
+    kind: 'sql',
+    what: 'DROP INDEX CONCURRENTLY in the down only: both outside a transaction block',
+    pgroll: { sql: { up: 'CREATE INDEX IF NOT EXISTS users_name_idx ON users (name)', down: 'DROP INDEX CONCURRENTLY IF EXISTS users_name_idx' } },
+    becomes: {
+      sql: { up: 'CREATE INDEX IF NOT EXISTS users_name_idx ON users (name)', rollback: 'DROP INDEX CONCURRENTLY IF EXISTS users_name_idx', lock: 'access_exclusive', in_transaction: false },
+    },
+  },
+  {
+    kind: 'sql',
+    what: 'REFRESH MATERIALIZED VIEW CONCURRENTLY at onComplete',
+    pgroll: { sql: { up: 'REFRESH MATERIALIZED VIEW CONCURRENTLY user_counts', onComplete: true } },
+    becomes: { sql: { up: 'REFRESH MATERIALIZED VIEW CONCURRENTLY user_counts', lock: 'exclusive', phase: 'contract', in_transaction: false } },
+  },
+  {
+    kind: 'sql',
+    what: 'CONCURRENTLY only in a string, a comment and a name: inside a transaction as any SQL',
+    pgroll: { sql: { up: `-- not CREATE INDEX CONCURRENTLY\nINSERT INTO notes (body) VALUES ('CREATE INDEX CONCURRENTLY'); CREATE TABLE "concurrently" (id int)`, down: 'DROP TABLE "concurrently"' } },
+    becomes: {
+      sql: { up: `-- not CREATE INDEX CONCURRENTLY\nINSERT INTO notes (body) VALUES ('CREATE INDEX CONCURRENTLY'); CREATE TABLE "concurrently" (id int)`, rollback: 'DROP TABLE "concurrently"', lock: 'access_exclusive' },
+    },
+  },
+  {
+    kind: 'sql',
+    what: 'CREATE INDEX CONCURRENTLY among other statements',
+    pgroll: { sql: { up: 'CREATE INDEX CONCURRENTLY a_idx ON a (x); CREATE INDEX CONCURRENTLY b_idx ON b (x)', down: 'DROP INDEX a_idx, b_idx' } },
+    refused: `${at('sql.up')}: a IndexStmt with CONCURRENTLY cannot run in a transaction block, and 2 statements in one query run in one; give it an sql operation of its own`,
+  },
+  {
+    kind: 'sql',
+    what: 'SQL the parser refuses',
+    pgroll: { sql: { up: 'CREAT INDEX CONCURRENTLY a_idx ON a (x)', down: 'DROP INDEX a_idx' } },
+    refused: `${at('sql.up')}: PostgreSQL's parser refuses it: syntax error at or near "CREAT"`,
+  },
+  {
+    kind: 'create_table',
+    what: 'under --schema shop: the table and the one its foreign key references qualified',
+    schema: 'shop',
+    pgroll: { create_table: { name: 'orders', columns: [{ name: 'id', type: 'bigserial', pk: true }, { name: 'user_id', type: 'bigint', references: { name: 'orders_user_id_fkey', table: 'users', column: 'id' } }] } },
+    becomes: {
+      create_table: {
+        table: 'shop.orders',
+        columns: [
+          { name: 'id', type: 'bigserial', nullable: false },
+          { name: 'user_id', type: 'bigint', nullable: false, references: { table: 'shop.users', column: 'id' } },
+        ],
+        primary_key: ['id'],
+      },
+    },
+  },
+  {
+    kind: 'create_constraint',
+    what: 'a foreign key under --schema shop',
+    schema: 'shop',
+    pgroll: { create_constraint: { table: 'orders', name: 'orders_user_fk', type: 'foreign_key', columns: ['user_id'], references: { table: 'users', columns: ['id'] } } },
+    becomes: { create_constraint: { table: 'shop.orders', name: 'orders_user_fk', type: 'foreign_key', columns: ['user_id'], references: { table: 'shop.users', columns: ['id'] } } },
+  },
+  {
+    kind: 'rename_table',
+    what: 'under --schema shop: the table qualified, its new name not',
+    schema: 'shop',
+    pgroll: { rename_table: { from: 'orders', to: 'purchases' } },
+    becomes: { rename_table: { table: 'shop.orders', to: 'purchases' } },
+  },
+  {
+    kind: 'sql',
+    what: 'under --schema shop, naming its tables in full: in that schema',
+    schema: 'shop',
+    pgroll: { sql: { up: 'CREATE TABLE shop.audit (id int)', down: 'DROP TABLE shop.audit' } },
+    becomes: { sql: { up: 'CREATE TABLE shop.audit (id int)', rollback: 'DROP TABLE shop.audit', lock: 'access_exclusive', schema: 'shop' } },
+  },
+  {
+    kind: 'sql',
+    what: 'under --schema shop, naming a table without its schema',
+    schema: 'shop',
+    pgroll: { sql: { up: 'WITH recent AS (SELECT 1) INSERT INTO shop.audit SELECT * FROM recent', down: 'DROP TABLE audit' } },
+    refused: `${at('sql.down')}: names "audit" without its schema; pgroll runs it with schema shop first on the search_path, bellows runs it as written: write shop.audit`,
+  },
 ];
 
 describe('every pgroll operation kind is covered', () => {
@@ -398,11 +489,11 @@ describe('every pgroll operation kind is covered', () => {
 describe('conversions', () => {
   for (const c of CASES.filter((c) => c.becomes)) {
     it(`${c.kind}: ${c.what}`, () => {
-      expect(written(c.pgroll)).toEqual(c.becomes);
+      expect(written(c.pgroll, c.schema)).toEqual(c.becomes);
     });
   }
-  it('drop_index takes its table from the create_index of an earlier migration, renames included', () => {
-    const [, , dropped] = convertMigrations([
+  it('drop_index takes its table from the create_index of an earlier migration, renames included', async () => {
+    const [, , dropped] = await convertMigrations([
       source([{ create_index: { name: 'orders_total_idx', table: 'orders', columns: ['total'] } }], {}, '01_index.json'),
       source([{ rename_table: { from: 'orders', to: 'purchases' } }], {}, '02_rename.yaml'),
       source([{ drop_index: { name: 'orders_total_idx' } }], {}, '03_drop.yml'),
@@ -414,7 +505,7 @@ describe('conversions', () => {
 describe('refusals: one line naming the file, the operation and why', () => {
   for (const c of CASES.filter((c) => c.refused)) {
     it(`${c.kind}: ${c.what}`, () => {
-      expect(refusal(c.pgroll)).toBe(c.refused);
+      expect(refusal(c.pgroll, c.schema)).toBe(c.refused);
     });
   }
 });

@@ -17,8 +17,9 @@ export function importCommand(program: Command): void {
     .option('--out <dir>', 'where the playbooks are written', '.')
     .option('--history', 'also record the migrations pgroll applied to the database (pgroll.migrations) as applied')
     .option('--pgroll-schema <name>', 'the schema of pgroll’s own state', 'pgroll')
-    .action(async (path: string, options: { out: string; history?: boolean; pgrollSchema: string }, cmd: Command) => {
-      const base: ImportOptions = { path, outDir: options.out };
+    .option('--schema <name>', 'the schema the migrations change, as pgroll’s --schema: their table names are qualified with it', 'public')
+    .action(async (path: string, options: { out: string; history?: boolean; pgrollSchema: string; schema: string }, cmd: Command) => {
+      const base: ImportOptions = { path, outDir: options.out, schema: options.schema };
       if (!options.history) return report(await importPgroll(base), options.pgrollSchema);
       await withDatabase(cmd.optsWithGlobals(), async (ctx) => {
         const result = await importPgroll({ ...base, history: { pool: ctx.pool, store: ctx.store, pgrollSchema: options.pgrollSchema } });

@@ -10,6 +10,8 @@ import { convertCreateTable } from './create-table.ts';
 import { columnItself, isLoneColumn, keepsValues, onDelete, refuseForeignKeyExtras, requireValuesKept } from './constraints.ts';
 import { PGROLL_KINDS, PGROLL_OPERATIONS, pgrollMigration, type PgrollKind, type PgrollSpec } from './format.ts';
 import { field, refuse, Refusal } from './refusal.ts';
+import { inSchema, PGROLL_DEFAULT_SCHEMA } from './schema.ts';
+import { loadSqlParser, transactionality, type Transactionality } from './sql-statements.ts';
 
 /**
  * What earlier migrations of the same import tell a later one: pgroll's
@@ -17,6 +19,8 @@ import { field, refuse, Refusal } from './refusal.ts';
  */
 export class ImportState {
   readonly indexTables = new Map<string, string>();
+  /** The schema the migrations are relative to (pgroll's --schema). */
+  constructor(readonly schema: string = PGROLL_DEFAULT_SCHEMA) {}
 }
 
 type Converter<K extends PgrollKind> = (spec: PgrollSpec<K>, state: ImportState) => BellowsOperation;
@@ -127,15 +131,24 @@ const CONVERTERS: { [K in PgrollKind]: Converter<K> } = {
   rename_constraint: (spec) => ({ rename_constraint: { table: spec.table, from: spec.from, to: spec.to } }),
   set_replica_identity: () => refuse('', 'bellows has no operation for a replica identity yet'),
   sql: (spec) => {
+    const up = transactionality(spec.up, 'up');
+    // pgroll declares no lock: the strongest one is the honest guess, and `plan` shows it; CONCURRENTLY says which it is.
+    const lock = up.lock ?? 'access_exclusive';
     if (spec.onComplete) {
       if (spec.down) refuse('down', `pgroll's "down" with "onComplete: true": SQL run at contract is never rolled back`);
-      // pgroll declares no lock: the strongest one is the honest guess, and `plan` shows it.
-      return { sql: { up: spec.up, lock: 'access_exclusive', phase: 'contract' } };
+      return { sql: { up: spec.up, lock, phase: 'contract', ...outsideTransaction(up) } };
     }
     if (!spec.down) refuse('down', `required: pgroll's sql runs at start, and bellows must be able to roll SQL run before contract back (or give "onComplete: true")`);
-    return { sql: { up: spec.up, rollback: spec.down, lock: 'access_exclusive' } };
+    // bellows runs up and its rollback alike: outside a transaction block if either must be.
+    const down = transactionality(spec.down, 'down');
+    return { sql: { up: spec.up, rollback: spec.down, lock, ...outsideTransaction(up.concurrent ? up : down) } };
   },
 };
+
+/** `in_transaction: false` for a statement PostgreSQL refuses in a transaction block (pgroll runs each outside one). */
+function outsideTransaction(found: Transactionality): { in_transaction?: false } {
+  return found.concurrent ? { in_transaction: false } : {};
+}
 
 /** One pgroll migration to convert: where it comes from (for messages), its name if nothing inside names it, its body. */
 export interface PgrollSource {
@@ -167,7 +180,7 @@ function convertOperation(raw: unknown, index: number, state: ImportState): Bell
   const parsed = PGROLL_OPERATIONS[kind as PgrollKind].safeParse((raw as Record<string, unknown>)[kind]);
   if (!parsed.success) throw new InputError(firstIssue(parsed.error, ['operations', index, kind]));
   try {
-    return (CONVERTERS[kind as PgrollKind] as Converter<PgrollKind>)(parsed.data, state);
+    return inSchema((CONVERTERS[kind as PgrollKind] as Converter<PgrollKind>)(parsed.data, state), state.schema);
   } catch (err) {
     if (err instanceof Refusal) throw new InputError(`${at}.${field(kind, err.at)}: ${err.message}`);
     throw err;
@@ -219,8 +232,9 @@ export function convertMigration(source: PgrollSource, state: ImportState): Conv
   }
 }
 
-/** Migrations in order, each seeing what the earlier ones created. */
-export function convertMigrations(sources: PgrollSource[]): ConvertedPlaybook[] {
-  const state = new ImportState();
+/** Migrations in order, each seeing what the earlier ones created; `schema` is the one they are relative to. */
+export async function convertMigrations(sources: PgrollSource[], schema = PGROLL_DEFAULT_SCHEMA): Promise<ConvertedPlaybook[]> {
+  await loadSqlParser();
+  const state = new ImportState(schema);
   return sources.map((s) => convertMigration(s, state));
 }

@@ -4,9 +4,7 @@ import { InputError } from '../../errors.ts';
 import type { StateStore } from '../../state/store.ts';
 import { shown } from '../../util/printable.ts';
 import { convertMigrations, type ConvertedPlaybook, type PgrollSource } from './convert.ts';
-
-/** bellows' table names are unqualified, so public: a pgroll history of another schema would point them elsewhere. */
-const IMPORTED_SCHEMA = 'public';
+import { PGROLL_DEFAULT_SCHEMA } from './schema.ts';
 
 export interface AppliedPlaybook extends ConvertedPlaybook {
   appliedAt: Date;
@@ -22,10 +20,10 @@ interface MigrationRow {
 
 /**
  * The migrations pgroll completed, oldest first, as pgroll records them in its
- * `migrations` table. Rows pgroll inferred from DDL run outside it, and baselines,
- * are no migration of the user's: they are left out.
+ * `migrations` table, of the schema the import is of. Rows pgroll inferred from
+ * DDL run outside it, and baselines, are no migration of the user's: they are left out.
  */
-async function completedMigrations(db: pg.Pool, pgrollSchema: string): Promise<MigrationRow[]> {
+async function completedMigrations(db: pg.Pool, pgrollSchema: string, schema: string): Promise<MigrationRow[]> {
   const { rows: found } = await db.query(`SELECT to_regclass(format('%I.migrations', $1::text)) IS NOT NULL AS present`, [pgrollSchema]);
   if (!found[0].present) throw new InputError(`import: --history: no ${pgrollSchema}.migrations table in this database: pgroll has not been used here`);
   // to_jsonb(m): the columns older pgroll versions lack read as NULL instead of failing.
@@ -35,19 +33,15 @@ async function completedMigrations(db: pg.Pool, pgrollSchema: string): Promise<M
       WHERE m.done
       ORDER BY m.created_at, m.name`,
   );
-  const ours = rows.filter((r) => r.migration_type === null || r.migration_type === 'pgroll');
-  const elsewhere = ours.find((r) => r.schema !== null && r.schema !== IMPORTED_SCHEMA);
-  if (elsewhere) {
-    throw new InputError(`import: --history: ${pgrollSchema}.migrations holds migrations of schema ${shown(elsewhere.schema)}; bellows imports those of schema ${IMPORTED_SCHEMA} only`);
-  }
-  return ours;
+  // pgroll keeps one history per schema; this import is of one (older pgroll versions record none: theirs is public, pgroll's default).
+  return rows.filter((r) => (r.migration_type === null || r.migration_type === 'pgroll') && (r.schema ?? PGROLL_DEFAULT_SCHEMA) === schema);
 }
 
 /** pgroll's applied migrations, converted exactly as files would be, so their checksums match the files'. */
-export async function readAppliedMigrations(db: pg.Pool, pgrollSchema: string): Promise<AppliedPlaybook[]> {
-  const rows = await completedMigrations(db, pgrollSchema);
+export async function readAppliedMigrations(db: pg.Pool, pgrollSchema: string, schema: string): Promise<AppliedPlaybook[]> {
+  const rows = await completedMigrations(db, pgrollSchema, schema);
   const sources: PgrollSource[] = rows.map((r) => ({ source: `${pgrollSchema}.migrations ${shown(r.name)}`, defaultName: r.name, document: r.migration }));
-  return convertMigrations(sources).map((c, i) => ({ ...c, appliedAt: rows[i].created_at }));
+  return (await convertMigrations(sources, schema)).map((c, i) => ({ ...c, appliedAt: rows[i].created_at }));
 }
 
 /** A file and pgroll's record of the same migration must agree, or `bellows start` would call the file changed. */

@@ -7,11 +7,14 @@ import type { StateStore } from '../../state/store.ts';
 import { convertMigrations, type ConvertedPlaybook } from './convert.ts';
 import { readAppliedMigrations, recordApplied, requireHistoryAgrees, requireSameAsApplied } from './history.ts';
 import { readPgrollMigrations } from './read.ts';
+import { PGROLL_DEFAULT_SCHEMA } from './schema.ts';
 
 export interface ImportOptions {
   /** A pgroll migration file, or a directory of them. */
   path: string;
   outDir: string;
+  /** The schema the migrations are relative to (pgroll's --schema): their table names are qualified with it. */
+  schema?: string;
   /** With `--history`: pgroll's record of applied migrations goes into bellows' history. */
   history?: { pool: pg.Pool; store: StateStore; pgrollSchema: string };
 }
@@ -43,11 +46,12 @@ async function plannedFiles(converted: ConvertedPlaybook[], outDir: string): Pro
 }
 
 async function prepare(options: ImportOptions) {
-  const converted = convertMigrations(await readPgrollMigrations(options.path));
+  const schema = options.schema ?? PGROLL_DEFAULT_SCHEMA;
+  const converted = await convertMigrations(await readPgrollMigrations(options.path), schema);
   refuseDuplicateNames(converted);
   const files = await plannedFiles(converted, options.outDir);
   const history = options.history;
-  const applied = history ? await readAppliedMigrations(history.pool, history.pgrollSchema) : [];
+  const applied = history ? await readAppliedMigrations(history.pool, history.pgrollSchema, schema) : [];
   requireSameAsApplied(converted, applied);
   if (history) await requireHistoryAgrees(history.store, applied);
   return { files, applied };
