@@ -46,3 +46,9 @@ export class EnvironmentError extends BellowsError {
 export function isBellowsError(err: unknown): err is BellowsError {
   return err instanceof BellowsError;
 }
+
+/** A check found what it looks for (lint findings at or above the chosen severity): the output says what; exit 1. */
+export class ChecksFailedError extends BellowsError {
+  override readonly name: string = 'ChecksFailedError';
+  readonly exitCode = 1 as const;
+}

@@ -20,6 +20,7 @@ import { demoCommand } from './commands/demo.ts';
 import { workerCommand } from './commands/worker.ts';
 import { schemaPathCommand } from './commands/schema-path.ts';
 import { importCommand } from './commands/import.ts';
+import { lintCommand } from './commands/lint.ts';
 import { addExecutorFlags } from './executor-flags.ts';
 
 export function buildProgram(): Command {
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
     approveCommand,
     rollbackCommand,
     planCommand,
+    lintCommand,
     eventsCommand,
     historyCommand,
     schemaCommand,

@@ -18,7 +18,7 @@ export const breakingRenameDrop = defineRule({
     const { kind, node } = statement;
     if (origin !== 'raw') return [];
     const found: string[] = [];
-    if (kind === 'RenameStmt') found.push(`renames ${node.subname ?? tableOf(node.relation) ?? ''}`.trim());
+    if (kind === 'RenameStmt') found.push(node.subname ? `renames ${tableOf(node.relation)}.${node.subname}` : `renames ${tableOf(node.relation) || 'an object'}`);
     if (kind === 'DropStmt' && phase !== 'contract' && DROPPED_KINDS.has(node.removeType)) found.push(`drops a ${String(node.removeType).slice(7).toLowerCase()}`);
     if (phase !== 'contract') {
       for (const { table, cmd } of alterCommands(statement)) if (cmd.subtype === 'AT_DropColumn') found.push(`drops column ${table}.${cmd.name}`);

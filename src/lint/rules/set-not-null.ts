@@ -1,4 +1,4 @@
-import { alterCommands, createdEarlier, defineRule, type Subject } from '../rule.ts';
+import { alterCommands, createdEarlier, defineRule, tableOf, type Subject } from '../rule.ts';
 
 /** Name of the column a CHECK (column IS NOT NULL) is about; undefined for any other check. */
 function notNullColumn(constraint: Record<string, any>): string | undefined {
@@ -7,18 +7,28 @@ function notNullColumn(constraint: Record<string, any>): string | undefined {
   return fields?.length === 1 ? fields[0].String?.sval : undefined;
 }
 
-/** Whether an earlier statement proved `column` NOT NULL on every row: a CHECK (column IS NOT NULL) that is validated. */
+/**
+ * Whether an earlier statement proved `column` NOT NULL on every row: a CHECK
+ * (column IS NOT NULL) that is validated, followed through column renames (a
+ * shadow column checked in verify, renamed into place at contract).
+ */
 function provenNotNull(subject: Subject, table: string, column: string): boolean {
-  const checks = new Map<string, boolean>(); // constraint name → validated
-  for (const earlier of subject.earlier) {
-    for (const { table: t, cmd } of alterCommands(earlier.statement)) {
+  const checks = new Map<string, { column: string; validated: boolean }>(); // by constraint name
+  for (const { statement } of subject.earlier) {
+    const { kind, node } = statement;
+    if (kind === 'RenameStmt' && node.renameType === 'OBJECT_COLUMN' && tableOf(node.relation) === table) {
+      for (const check of checks.values()) if (check.column === node.subname) check.column = node.newname;
+    }
+    for (const { table: t, cmd } of alterCommands(statement)) {
       if (t !== table) continue;
       const c = cmd.subtype === 'AT_AddConstraint' ? cmd.def?.Constraint : undefined;
-      if (c?.contype === 'CONSTR_CHECK' && notNullColumn(c) === column) checks.set(c.conname ?? '', !c.skip_validation);
-      if (cmd.subtype === 'AT_ValidateConstraint' && checks.has(cmd.name)) checks.set(cmd.name, true);
+      const checked = c?.contype === 'CONSTR_CHECK' ? notNullColumn(c) : undefined;
+      if (checked) checks.set(c.conname ?? '', { column: checked, validated: !c.skip_validation });
+      const validated = cmd.subtype === 'AT_ValidateConstraint' ? checks.get(cmd.name) : undefined;
+      if (validated) validated.validated = true;
     }
   }
-  return [...checks.values()].some(Boolean);
+  return [...checks.values()].some((c) => c.column === column && c.validated);
 }
 
 /** SET NOT NULL scans the whole table under ACCESS EXCLUSIVE, unless a validated CHECK already proves it. */
