@@ -4,6 +4,9 @@ import { InputError } from '../errors.ts';
 import { operationEntries, type Playbook } from '../playbook/schema.ts';
 import { parseExpression, parseStatements, type ParsedStatement } from './parser.ts';
 import type { Location, Subject } from './rule.ts';
+import { RAW_SQL_NOTES } from '../operations/sql.ts';
+
+const RAW = new Set<string>(Object.values(RAW_SQL_NOTES));
 
 /** A statement before it knows what ran before it: the order is the playbook's. */
 export type Statement = Omit<Subject, 'earlier' | 'lockTimeoutMs' | 'live'>;
@@ -80,7 +83,7 @@ export function planStatements(plan: CompiledPlan, file: string): Statement[] {
   ];
   for (const [phase, actions] of phases) {
     actions.forEach((action, i) => {
-      if (action.note === RAW_SQL_NOTE) return;
+      if (RAW.has(action.note)) return;
       const operation = operationOf(action);
       const field = `plan.${phase}[${i}]${operation === undefined ? '' : ` (operations[${operation}])`}`;
       for (const statement of parsedOrBad(action.sql, field)) out.push({ statement, origin: 'compiled', location: { file, operation, field } });
@@ -88,6 +91,3 @@ export function planStatements(plan: CompiledPlan, file: string): Statement[] {
   }
   return out;
 }
-
-/** How sql.ts notes its actions: those statements are linted as the playbook wrote them. */
-const RAW_SQL_NOTE = 'raw SQL from the playbook';
