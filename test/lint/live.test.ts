@@ -57,14 +57,14 @@ describe('bellows lint with a database', () => {
     expect(example.code, show(example)).toBe(0);
   });
 
-  it('plan shows the findings of each statement under it, and none under the statements bellows compiles', async () => {
+  it('plan shows the findings of a statement with it, and none for the statements bellows compiles', async () => {
     const [unsafe, rename, notNull] = await Promise.all([
       runCli(['plan', addToken('users')], { db: db.url }),
       runCli(['plan', playbookPath('0003_users_rename_name.yaml')], { db: db.url }),
       runCli(['plan', playbookPath('0002_users_add_plan.yaml')], { db: db.url }),
     ]);
     expect([unsafe.code, rename.code, notNull.code], show(unsafe)).toEqual([0, 0, 0]);
-    expect(unsafe.stdout).toMatch(/-- raw SQL from the playbook; lock: ACCESS EXCLUSIVE \(as the playbook declares\)\n-- lint: error volatile-default: public\.users\.token .*; safe: the add_column operation[^\n]*\nALTER TABLE users ADD COLUMN token/);
+    expect(unsafe.stdout).toMatch(/\n-- lint: error volatile-default: public\.users\.token [^\n]*; safe: the add_column operation[^\n]*\n-- raw SQL from the playbook; lock: ACCESS EXCLUSIVE \(as the playbook declares\)\nALTER TABLE users ADD COLUMN token/);
     // bellows' own rename and its SET NOT NULL after a validated CHECK are safe.
     expect(rename.stdout).toContain('RENAME');
     expect(notNull.stdout).toContain('SET NOT NULL');

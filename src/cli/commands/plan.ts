@@ -59,8 +59,9 @@ function printPlan(title: string, sections: Array<PlanSection & { statements: Ar
     print(`\n-- == ${section.phase} ==`);
     if (section.statements.length === 0) print('-- (nothing)');
     for (const s of section.statements) {
-      print(`-- ${s.note}; lock: ${s.lock}`);
+      // Above the lock line, which stays right before its statement.
       for (const finding of s.lint ?? []) print(`-- lint: ${finding}`);
+      print(`-- ${s.note}; lock: ${s.lock}`);
       print(`${s.sql};`);
     }
   }
