@@ -55,7 +55,7 @@ export function walk(tree: unknown, visit: (type: string, fields: Record<string,
   if (tree === null || typeof tree !== 'object') return;
   for (const [key, value] of Object.entries(tree)) {
     // Node types are capitalised (`ColumnRef`); plain fields are not (`fields`, `args`).
-    if (/^[A-Z]/.test(key) && value !== null && typeof value === 'object' && !Array.isArray(value)) visit(key, value as Record<string, any>);
+    if (key[0] >= 'A' && key[0] <= 'Z' && value !== null && typeof value === 'object' && !Array.isArray(value)) visit(key, value as Record<string, any>);
     walk(value, visit);
   }
 }
@@ -82,8 +82,3 @@ export function functionCalls(tree: unknown): string[] {
   return calls;
 }
 
-/** The qualified name a RangeVar names, `schema.name` (public when unqualified). */
-export function relationName(rangeVar: Record<string, any> | undefined): string {
-  if (!rangeVar) return '';
-  return `${rangeVar.schemaname ?? 'public'}.${rangeVar.relname}`;
-}

@@ -12,7 +12,6 @@ export const KNOWN_VOLATILE = new Set([
   'setseed',
   'clock_timestamp',
   'timeofday',
-  'statement_timestamp', // stable, but differs between the backfill's batches and the triggers' writes
   'gen_random_uuid',
   'uuid_generate_v1',
   'uuid_generate_v1mc',

@@ -3,6 +3,8 @@ import { RULES } from '../../src/lint/index.ts';
 import { lintStatements } from '../../src/lint/lint.ts';
 import { playbookStatements } from '../../src/lint/subjects.ts';
 import { parsePlaybook } from '../../src/playbook/load.ts';
+import { readFileSync } from 'node:fs';
+import { REPO } from '../helpers/cli.ts';
 
 /** A playbook of one raw-SQL operation, in the phase given. */
 function rawSql(up: string, phase: 'expand' | 'contract' = 'expand') {
@@ -80,6 +82,11 @@ describe('each lint rule', () => {
     // down-inverts needs live rows: test/lint/live.test.ts.
     expect(new Set([...CASES.map((c) => c.rule), 'down-inverts'])).toEqual(new Set(RULES.map((r) => r.id)));
     for (const rule of RULES) expect([rule.id.length > 0, ['error', 'warning', 'info'].includes(rule.severity), rule.description.length > 0]).toEqual([true, true, true]);
+  });
+
+  it('the README lists every rule with its severity', () => {
+    const readme = readFileSync(`${REPO}/README.md`, 'utf8');
+    for (const rule of RULES) expect(readme).toMatch(new RegExp(`^\\| \`${rule.id}\` \\| ${rule.severity}`, 'm'));
   });
 
   it('reports where: the file, the operation and the field', async () => {
