@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { ident, parseTableRef, qualified } from '../db/sql.ts';
+import { ident, literal, parseTableRef, qualified } from '../db/sql.ts';
 import { describeTable } from '../catalog/introspect.ts';
 import type { LiveFacts } from './rule.ts';
 
@@ -17,20 +17,24 @@ export function liveFacts(pool: pg.Pool): LiveFacts {
       const { rows } = await pool.query<{ volatile: boolean }>(`SELECT bool_or(provolatile = 'v') AS volatile FROM pg_proc WHERE proname = $1`, [name]);
       return rows[0]?.volatile ?? null;
     },
-    async roundTrip(table, column, newName, up, down) {
+    async roundTrip(table, { olds, news }) {
       const ref = parseTableRef(table);
       const info = await describeTable(pool, ref);
-      if (!info?.columns.some((c) => c.name === column)) return null;
-      // The new row: every other column as it is, the changed one as up gives it, and the original beside it.
-      const others = info.columns.filter((c) => c.name !== column && c.name !== newName).map((c) => ident(c.name));
-      const sample = `SELECT ${[...others, `(${up}) AS ${ident(newName)}`, `${ident(column)} AS "bellows original"`].join(', ')} FROM ${qualified(ref)} LIMIT ${ROUND_TRIP_SAMPLE}`;
+      if (!info || olds.some((o) => !info.columns.some((c) => c.name === o.column))) return null;
+      // The row as the new version has it (the other columns as they are, each new one as up gives it), with the old values beside it.
+      const replaced = new Set([...olds.map((o) => o.column), ...news.map((n) => n.name)]);
+      const others = info.columns.filter((c) => !replaced.has(c.name)).map((c) => ident(c.name));
+      const original = (i: number) => ident(`bellows original ${i}`);
+      const select = [...others, ...news.map((n) => `(${n.up}) AS ${ident(n.name)}`), ...olds.map((o, i) => `${ident(o.column)} AS ${original(i)}`)];
+      const sample = `SELECT ${select.join(', ')} FROM ${qualified(ref)} LIMIT ${ROUND_TRIP_SAMPLE}`;
+      const differs = olds.map((o, i) => `(${o.down}) IS DISTINCT FROM ${original(i)}`).join(' OR ');
+      const shown = `concat_ws(', ', ${olds.map((o, i) => `${literal(o.column + ' ')} || coalesce(quote_literal(${original(i)}), 'NULL')`).join(', ')})`;
       const client = await pool.connect();
       try {
         // Read-only whatever the expressions call, and rolled back.
         await client.query('BEGIN READ ONLY');
         const { rows } = await client.query<{ sampled: string; mismatched: string; example: string | null }>(
-          `SELECT count(*) AS sampled, count(*) FILTER (WHERE (${down}) IS DISTINCT FROM "bellows original") AS mismatched,
-                  (array_agg("bellows original"::text) FILTER (WHERE (${down}) IS DISTINCT FROM "bellows original"))[1] AS example
+          `SELECT count(*) AS sampled, count(*) FILTER (WHERE ${differs}) AS mismatched, (array_agg(${shown}) FILTER (WHERE ${differs}))[1] AS example
              FROM (${sample}) AS s`,
         );
         return { sampled: Number(rows[0].sampled), mismatched: Number(rows[0].mismatched), example: rows[0].example };

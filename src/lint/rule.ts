@@ -25,10 +25,17 @@ export interface LiveFacts {
   /** Whether any function of this name is volatile (pg_proc.provolatile); null if none has the name. */
   volatile(name: string): Promise<boolean | null>;
   /**
-   * For a sample of live rows of `table`: how many give back a different `column`
-   * through up (old → `newName`) then down; null when the table or column is not there.
+   * For a sample of live rows of `table`: how many do not give back their old
+   * columns through the new ones' `up`, then the old ones' `down`; null when
+   * the table or an old column is not there.
    */
-  roundTrip(table: string, column: string, newName: string, up: string, down: string): Promise<{ sampled: number; mismatched: number; example: string | null } | null>;
+  roundTrip(table: string, inverse: Inverse): Promise<{ sampled: number; mismatched: number; example: string | null } | null>;
+}
+
+/** What a value-transforming operation must give back: each old column from the new ones, each new one from the old. */
+export interface Inverse {
+  olds: Array<{ column: string; down: string }>;
+  news: Array<{ name: string; up: string }>;
 }
 
 export interface Subject {

@@ -20,14 +20,17 @@ function parsedOrBad(sql: string, field: string): ParsedStatement[] {
   return parsed.statements;
 }
 
-/** Every value expression in a spec, with its path (`into[1].up`), however deep the operation nests them. */
-function expressionsOf(value: unknown, path: string, out: Array<{ field: string; text: string }>): void {
-  if (Array.isArray(value)) value.forEach((v, i) => expressionsOf(v, `${path}[${i}]`, out));
+/**
+ * Every value expression in a spec, with its path (`into[1].up`), however deep
+ * the operation nests them; under an expression key, a record of them
+ * (merge_columns' `down: { first_name: …, last_name: … }`).
+ */
+function expressionsOf(value: unknown, path: string, out: Array<{ field: string; text: string }>, inExpression = false): void {
+  if (typeof value === 'string') {
+    if (inExpression) out.push({ field: path, text: value });
+  } else if (Array.isArray(value)) value.forEach((v, i) => expressionsOf(v, `${path}[${i}]`, out));
   else if (value && typeof value === 'object') {
-    for (const [key, v] of Object.entries(value)) {
-      if (typeof v === 'string' && EXPRESSION_KEYS.has(key)) out.push({ field: `${path}.${key}`, text: v });
-      else expressionsOf(v, `${path}.${key}`, out);
-    }
+    for (const [key, v] of Object.entries(value)) expressionsOf(v, `${path}.${key}`, out, EXPRESSION_KEYS.has(key) || (inExpression && typeof v === 'string'));
   }
 }
 

@@ -52,8 +52,28 @@ describe('bellows lint with a database', () => {
       lint(playbookPath('0001_users_email_citext.yaml')),
     ]);
     expect(caught.code, show(caught)).toBe(1);
-    expect(caught.stdout).toMatch(/operations\[0\]\.alter_column\.down {2}error {2}down-inverts {2}down\(up\(email\)\) differs from email on 1000 of 1000 sampled rows, e\.g\. "User\d+@Example\.COM"/);
+    expect(caught.stdout).toMatch(/operations\[0\]\.alter_column\.down {2}error {2}down-inverts {2}down\(up\(email\)\) differs from email on 1000 of 1000 sampled rows, e\.g\. email 'User\d+@Example\.COM'/);
     expect(exact.code, show(exact)).toBe(0);
+    expect(example.code, show(example)).toBe(0);
+  });
+
+  it('a split whose down loses a part is caught; the example split, which gives the name back, passes', async () => {
+    const lossy = scratch.write(
+      'lossy_split.yaml',
+      `name: lossy_split
+operations:
+  - split_column:
+      table: users
+      column: name
+      into:
+        - { name: first_name, type: text, up: "split_part(name, ' ', 1)" }
+        - { name: last_name, type: text, up: "split_part(name, ' ', 2)" }
+      down: first_name
+`,
+    );
+    const [caught, example] = await Promise.all([lint(lossy), lint(playbookPath('0025_users_split_name.yaml'))]);
+    expect(caught.code, show(caught)).toBe(1);
+    expect(caught.stdout).toMatch(/operations\[0\]\.split_column\.down {2}error {2}down-inverts {2}down\(up\(name\)\) differs from name on 1000 of 1000 sampled rows, e\.g\. name 'User \d+'/);
     expect(example.code, show(example)).toBe(0);
   });
 

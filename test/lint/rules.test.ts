@@ -89,6 +89,12 @@ describe('each lint rule', () => {
     for (const rule of RULES) expect(readme).toMatch(new RegExp(`^\\| \`${rule.id}\` \\| ${rule.severity}`, 'm'));
   });
 
+  it('parses every up, down and default, however the operation nests them', () => {
+    const merge = { merge_columns: { table: 'users', columns: ['first_name', 'last_name'], into: { name: 'name', type: 'text', up: "first_name || ' ' || last_name" }, down: { first_name: "split_part(name, ' ', 1)", last_name: "split_part(name, ' ', 2)" } } };
+    const fields = playbookStatements(parsePlaybook({ name: 'lint_case', operations: [merge] }), 'case.yaml').map((s) => s.location.field);
+    expect(fields).toEqual(['operations[0].merge_columns.into.up', 'operations[0].merge_columns.down.first_name', 'operations[0].merge_columns.down.last_name']);
+  });
+
   it('reports where: the file, the operation and the field', async () => {
     const playbook = parsePlaybook({ name: 'lint_case', operations: [rawSql('SELECT 1'), alterUp('random()::text')] });
     const [finding] = await lintStatements(playbookStatements(playbook, 'dir/case.yaml'), { lockTimeoutMs: 2000 });

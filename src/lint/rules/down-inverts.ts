@@ -1,4 +1,23 @@
-import { defineRule } from '../rule.ts';
+import { defineRule, type Inverse } from '../rule.ts';
+
+type Spec = Record<string, any>;
+
+/**
+ * The operations whose `down` must give back what `up` was given, as old and
+ * new columns, and the field a finding is reported at (the first `down`).
+ */
+function inverseOf(kind: string, spec: Spec): { inverse: Inverse; field: string } | null {
+  switch (kind) {
+    case 'alter_column':
+      return spec.up && spec.down ? { inverse: { olds: [{ column: spec.column, down: spec.down }], news: [{ name: spec.column, up: spec.up }] }, field: 'down' } : null;
+    case 'split_column':
+      return { inverse: { olds: [{ column: spec.column, down: spec.down }], news: spec.into.map((c: Spec) => ({ name: c.name, up: c.up })) }, field: 'down' };
+    case 'merge_columns':
+      return { inverse: { olds: spec.columns.map((c: string) => ({ column: c, down: spec.down[c] })), news: [{ name: spec.into.name, up: spec.into.up }] }, field: `down.${spec.columns[0]}` };
+    default:
+      return null;
+  }
+}
 
 /**
  * While both versions run, the old application reads down(up(x)) where it
@@ -10,14 +29,16 @@ export const downInverts = defineRule({
   severity: 'error',
   description: 'down does not give back the old value: down(up(x)) differs from x on live rows',
   async check({ origin, location, live, operation }) {
-    if (origin !== 'expression' || !live || operation?.kind !== 'alter_column' || !location.field.endsWith('.down')) return [];
-    const spec = operation.spec as { table: string; column: string; up?: string; down?: string; name?: string };
-    if (!spec.up || !spec.down) return [];
-    const found = await live.roundTrip(spec.table, spec.column, spec.name ?? spec.column, spec.up, spec.down);
-    if (!found || found.mismatched === 0) return [];
+    if (origin !== 'expression' || !live || !operation) return [];
+    const found = inverseOf(operation.kind, operation.spec as Spec);
+    if (!found || !location.field.endsWith(`.${operation.kind}.${found.field}`)) return [];
+    const table = (operation.spec as Spec).table as string;
+    const result = await live.roundTrip(table, found.inverse);
+    if (!result || result.mismatched === 0) return [];
+    const olds = found.inverse.olds.map((o) => o.column).join(', ');
     return [
       {
-        message: `down(up(${spec.column})) differs from ${spec.column} on ${found.mismatched} of ${found.sampled} sampled rows, e.g. ${JSON.stringify(found.example)}`,
+        message: `down(up(${olds})) differs from ${olds} on ${result.mismatched} of ${result.sampled} sampled rows, e.g. ${result.example}`,
         safe: 'a down that gives back every old value exactly (or an up that keeps what down needs)',
       },
     ];
