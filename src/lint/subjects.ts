@@ -70,10 +70,11 @@ function operationOf(action: Action): number | undefined {
 }
 
 /**
- * Every DDL statement of a compiled plan, bellows' own included, in the order
- * the phases run it. The backfill's and verify's per-batch statements are
- * templates (`<checkpoint>`), and only ever read or update one batch of rows. Raw SQL appears here too; it is linted from the playbook's
- * own fields (playbookStatements), so it is left out here.
+ * Every DDL statement of a compiled plan, bellows' own, in the order the
+ * phases run it. The backfill's and verify's per-batch statements are
+ * templates (`<checkpoint>`) that only read or update one batch of rows. Raw
+ * SQL is linted from the playbook's own fields (playbookStatements), where a
+ * finding can name the field, so it is left out here.
  */
 export function planStatements(plan: CompiledPlan, file: string): Statement[] {
   const out: Statement[] = [];
