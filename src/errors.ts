@@ -48,7 +48,7 @@ export function isBellowsError(err: unknown): err is BellowsError {
 }
 
 /**
- * A check found what it looks for (`drift`, `diff`): the command worked and
+ * A check found what it looks for (`drift`, `diff`, lint findings at or above the chosen severity): the command worked and
  * printed its report, and exits 1 so that CI stops on it.
  */
 export class FindingsError extends BellowsError {

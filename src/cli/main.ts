@@ -23,6 +23,7 @@ import { schemaPathCommand } from './commands/schema-path.ts';
 import { importCommand } from './commands/import.ts';
 import { driftCommand } from './commands/drift.ts';
 import { diffCommand } from './commands/diff.ts';
+import { lintCommand } from './commands/lint.ts';
 import { addExecutorFlags } from './executor-flags.ts';
 
 export function buildProgram(): Command {
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
     approveCommand,
     rollbackCommand,
     planCommand,
+    lintCommand,
     eventsCommand,
     historyCommand,
     schemaCommand,

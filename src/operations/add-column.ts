@@ -82,8 +82,8 @@ export const addColumn = defineOperation({
     if (!needsTrigger(spec)) return [];
     const column = ident(spec.name);
     const fromOldApp = spec.up
-      ? `NEW.${column} := ${valueExpression(spec)};`
-      : `IF NEW.${column} IS NULL THEN NEW.${column} := ${spec.default}; END IF;`;
+      ? { statements: `NEW.${column} := ${valueExpression(spec)};`, reads: [valueExpression(spec)!] }
+      : { statements: `IF NEW.${column} IS NULL THEN NEW.${column} := ${spec.default}; END IF;`, reads: [spec.default!] };
     const actions = dualWriteTrigger(ctx, { fromOldApp });
     // Without `up` no translation can fail, and the CHECK refuses the new application's NULLs at once.
     if (!spec.nullable && !spec.up) actions.push(notNullViaCheck(ctx, spec.name).add('dual_write'));

@@ -11,13 +11,13 @@ import type { Guard } from './trigger.ts';
 export function constraintGuard(c: PlacedConstraint, ctx: OpContext): Guard {
   const values = c.columns.map((shadow) => `NEW.${ident(shadow)}`);
   const allSet = values.map((v) => `${v} IS NOT NULL`).join(' AND ');
-  const guard = (test: string): Guard => ({ name: c.name, columns: c.columns, test });
+  const guard = (test: string, reads?: string[]): Guard => ({ name: c.name, columns: c.columns, test, reads });
   switch (c.type) {
     case 'check': {
       // The check is written over the shadows' names: read them as variables of those names.
       const columns = ctx.columnsAfter ?? ctx.table.columns;
       const declare = c.columns.map((shadow) => `${ident(shadow)} ${columns.find((m) => m.physical === shadow)!.type} := NEW.${ident(shadow)};`);
-      return guard(`DECLARE ${declare.join(' ')} BEGIN _bellows_violates := NOT coalesce((${c.check}), true); END;`);
+      return guard(`DECLARE ${declare.join(' ')} BEGIN _bellows_violates := NOT coalesce((${c.check}), true); END;`, [c.check!]);
     }
     case 'foreign_key': {
       const match = c.references!.columns.map((col, i) => `r.${ident(col)} = ${values[i]}`).join(' AND ');

@@ -53,7 +53,7 @@ export const dropColumn = defineOperation({
     if (!spec.down) return [];
     const column = ident(physicalColumn(ctx, spec.column));
     return dualWriteTrigger(ctx, {
-      fromNewApp: `IF TG_OP = 'INSERT' AND NEW.${column} IS NULL THEN NEW.${column} := ${spec.down}; END IF;`,
+      fromNewApp: { statements: `IF TG_OP = 'INSERT' AND NEW.${column} IS NULL THEN NEW.${column} := ${spec.down}; END IF;`, reads: [spec.down] },
     });
   },
 

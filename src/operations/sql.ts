@@ -19,6 +19,9 @@ const spec = z.strictObject({
 
 type SqlSpec = z.infer<typeof spec>;
 
+/** How plan notes raw SQL: lint knows its statements by these, as the playbook's own, not bellows'. */
+export const RAW_SQL_NOTES = { up: 'raw SQL from the playbook', rollback: 'undo the raw SQL' } as const;
+
 function lockLevel(spec: SqlSpec): PlannedAction['lock'] {
   return spec.lock === 'none' ? 'none' : `${spec.lock.replaceAll('_', ' ').toUpperCase()} (as the playbook declares)`;
 }
@@ -28,7 +31,7 @@ function up(spec: SqlSpec, ctx: SchemaContext): PlannedAction {
     id: `${spec.phase}:${ctx.index}:sql`,
     sql: spec.up,
     lock: lockLevel(spec),
-    note: 'raw SQL from the playbook',
+    note: RAW_SQL_NOTES.up,
     concurrent: !spec.in_transaction,
   };
 }
@@ -63,7 +66,7 @@ export const sql = defineSchemaOperation({
         id: `rollback:${ctx.index}:sql`,
         sql: spec.rollback,
         lock: lockLevel(spec),
-        note: 'undo the raw SQL',
+        note: RAW_SQL_NOTES.rollback,
         concurrent: !spec.in_transaction,
         undoes: up(spec, ctx),
       },

@@ -2,6 +2,7 @@ import { ident, literal, qualified, tableKey } from '../db/sql.ts';
 import type { PlannedAction } from '../engine/action.ts';
 import type { OpContext } from './operation.ts';
 import { names } from './names.ts';
+import { columnReferences, parseExpression } from '../lint/parser.ts';
 
 export interface RowShape {
   /** The name an expression uses for the column. */
@@ -14,33 +15,42 @@ export interface RowShape {
 /**
  * PL/pgSQL variables named after the columns, so that a playbook's expression
  * (`lower(email)`) means the same in the trigger as in the backfill's UPDATE.
- * Only columns whose name occurs in the statements get one: the trigger runs
- * for every application write, and on a wide table copying every column of
- * every row would be most of its cost. Matching the name as a word anywhere
- * (even inside a string) can only declare too many, never too few.
+ * Only columns the expressions `reads` refer to get one, as PostgreSQL's parser
+ * finds them: the trigger runs for every application write, and on a wide table
+ * copying every column of every row would be most of its cost. An expression
+ * the parser refuses (validate rejects those before) declares every column.
  */
-function declareRow(shape: RowShape[], statements: string): string {
-  const used = shape.filter((c) => new RegExp(`(^|[^\\w$])${escapeRegExp(c.name)}($|[^\\w$])`, 'i').test(statements));
+function declareRow(shape: RowShape[], reads: readonly string[]): string {
+  const names = new Set<string>();
+  let all = false;
+  for (const expression of reads) {
+    const parsed = parseExpression(expression);
+    if ('error' in parsed) all = true;
+    else for (const name of columnReferences(parsed.node)) names.add(name);
+  }
+  const used = all ? shape : shape.filter((c) => names.has(c.name));
   // Types spelled out rather than %TYPE: plan compiles this body before the shadow columns exist.
   const declarations = used.map((c) => `      ${ident(c.name)} ${c.type} := NEW.${ident(c.physical)};`);
   return declarations.join('\n') || '      -- no column of the row is used';
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** PL/pgSQL statements, and the value expressions in them that read the row by column name. */
+export interface Branch {
+  statements: string;
+  reads: readonly string[];
 }
 
 /** A PL/pgSQL block in which the column names mean the row in the given shape. */
-function declareBlock(shape: RowShape[], statements: string): string {
-  return `DECLARE\n${declareRow(shape, statements)}\n    BEGIN\n      ${statements}\n    END;`;
+function declareBlock(shape: RowShape[], { statements, reads }: Branch): string {
+  return `DECLARE\n${declareRow(shape, reads)}\n    BEGIN\n      ${statements}\n    END;`;
 }
 
 /**
  * A nested block in which the column names mean the row as the old application
  * sees it, for statements of the new application's branch that need `up`.
  */
-export function inOldShape(ctx: OpContext, statements: string): string {
-  return declareBlock(oldShape(ctx), statements);
+function inOldShape(ctx: OpContext, branch: Branch): string {
+  return declareBlock(oldShape(ctx), branch);
 }
 
 function oldShape(ctx: OpContext): RowShape[] {
@@ -82,10 +92,10 @@ const NOT_BACKFILL = `current_setting('bellows.backfill', true) IS DISTINCT FROM
  */
 export function dualWriteTrigger(
   ctx: OpContext,
-  body: { fromOldApp?: string; fromNewApp?: string },
+  body: { fromOldApp?: Branch; fromNewApp?: Branch },
 ): PlannedAction[] {
   const fn = triggerFunction(ctx).qualifiedName;
-  const block = (shape: RowShape[], statements: string | undefined) => `      ${statements ? declareBlock(shape, statements) : 'NULL;'}`;
+  const block = (shape: RowShape[], branch: Branch | undefined) => `      ${branch ? declareBlock(shape, branch) : 'NULL;'}`;
   const sql = `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $bellows$
 BEGIN
   BEGIN
@@ -153,6 +163,8 @@ export interface Guard {
   test: string;
   /** The new columns it constrains, which become NULL. */
   columns: string[];
+  /** Expressions in `test` that read the row by column name (a CHECK's). */
+  reads?: string[];
 }
 
 function guarded(setNew: string, guards: ReadonlyArray<Guard>): string {
@@ -171,12 +183,23 @@ function guarded(setNew: string, guards: ReadonlyArray<Guard>): string {
 }
 
 export function translationTrigger(ctx: OpContext, translation: Translation): PlannedAction[] {
-  const setNew = guarded(translation.forward.map((c) => `NEW.${ident(c.column)} := ${c.up};`).join(' '), translation.guards ?? []);
-  const setOld = translation.backward.map((c) => `NEW.${ident(c.column)} := ${c.down};`).join(' ');
+  const guards = translation.guards ?? [];
+  const setNew: Branch = {
+    statements: guarded(translation.forward.map((c) => `NEW.${ident(c.column)} := ${c.up};`).join(' '), guards),
+    reads: [...translation.forward.map((c) => c.up), ...guards.flatMap((g) => g.reads ?? [])],
+  };
+  const setOld: Branch = {
+    statements: translation.backward.map((c) => `NEW.${ident(c.column)} := ${c.down};`).join(' '),
+    reads: translation.backward.map((c) => c.down),
+  };
   const newChanged = translation.forward.map((c) => `NEW.${ident(c.column)} IS DISTINCT FROM OLD.${ident(c.column)}`).join(' OR ');
   return dualWriteTrigger(ctx, {
     fromOldApp: setNew,
-    fromNewApp: `IF TG_OP = 'INSERT' OR ${newChanged} THEN ${translation.forward.length > 1 ? fillLeftAlone(ctx, translation, setOld) : setOld}\n      ELSE ${inOldShape(ctx, setNew)}\n      END IF;`,
+    fromNewApp: {
+      statements: `IF TG_OP = 'INSERT' OR ${newChanged} THEN ${translation.forward.length > 1 ? fillLeftAlone(ctx, translation, setOld) : setOld.statements}\n      ELSE ${inOldShape(ctx, setNew)}\n      END IF;`,
+      // The nested blocks declare what they read themselves: this one reads down's columns.
+      reads: translation.forward.length > 1 ? [] : setOld.reads,
+    },
   });
 }
 
@@ -186,10 +209,13 @@ export function translationTrigger(ctx: OpContext, translation: Translation): Pl
  * and `down` then reads the row as completed (a fresh block: the outer one's
  * variables hold the row as it came).
  */
-function fillLeftAlone(ctx: OpContext, translation: Translation, setOld: string): string {
-  const fill = translation.forward
-    .map((c) => `IF NEW.${ident(c.column)} IS NOT DISTINCT FROM OLD.${ident(c.column)} THEN NEW.${ident(c.column)} := ${c.up}; END IF;`)
-    .join(' ');
+function fillLeftAlone(ctx: OpContext, translation: Translation, setOld: Branch): string {
+  const fill: Branch = {
+    statements: translation.forward
+      .map((c) => `IF NEW.${ident(c.column)} IS NOT DISTINCT FROM OLD.${ident(c.column)} THEN NEW.${ident(c.column)} := ${c.up}; END IF;`)
+      .join(' '),
+    reads: translation.forward.map((c) => c.up),
+  };
   return `IF TG_OP = 'UPDATE' THEN ${inOldShape(ctx, fill)} END IF;\n      ${declareBlock(newShape(ctx), setOld)}`;
 }
 

@@ -45,6 +45,18 @@ export const settingsSchema = z.strictObject({
   repair: z.boolean().default(false).describe('Verify re-applies up to mismatched rows (a few rounds) instead of only reporting them'),
 }).refine((s) => s.minBatchSize <= s.maxBatchSize, { message: 'must not be larger than maxBatchSize', path: ['minBatchSize'] });
 
+/** Lint rules this playbook switches off, each with the reason a reviewer reads (src/lint/). */
+const lintSchema = z.strictObject({
+  disable: z
+    .array(
+      z.strictObject({
+        rule: z.string().min(1).describe('The id of a lint rule (bellows lint lists them)'),
+        reason: z.string().trim().min(1, 'give the reason this rule does not apply here').describe('Why the rule does not apply to this playbook'),
+      }),
+    )
+    .default([]),
+});
+
 export const playbookSchema = z.strictObject({
   name: z
     .string()
@@ -53,6 +65,7 @@ export const playbookSchema = z.strictObject({
   description: z.string().default(''),
   settings: settingsSchema.default(settingsSchema.parse({})),
   operations: z.array(operation).min(1),
+  lint: lintSchema.optional().describe('Lint rules switched off for this playbook, each with a reason'),
 });
 
 export type Playbook = z.infer<typeof playbookSchema>;

@@ -9,7 +9,7 @@ import { catalogSnapshot, describe as show, inParallel, playbookPath, runCli, sc
  * trace, never a password, and bad input never touches the database.
  */
 
-const COMMANDS = ['start', 'status', 'watch', 'pause', 'resume', 'tune', 'approve', 'rollback', 'plan', 'events', 'history', 'schema', 'demo', 'serve', 'drift', 'diff'];
+const COMMANDS = ['start', 'status', 'watch', 'pause', 'resume', 'tune', 'approve', 'rollback', 'plan', 'lint', 'events', 'history', 'schema', 'demo', 'serve', 'drift', 'diff'];
 const PLAYBOOKS = ['0001_users_email_citext', '0002_users_add_plan', '0003_users_rename_name', '0004_users_created_at_index'];
 const SECRET = 'Sup3rS3cretPw';
 

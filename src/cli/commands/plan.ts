@@ -8,6 +8,14 @@ import { runPlan } from '../../operator/index.ts';
 import { loadPlaybook } from '../../playbook/load.ts';
 import { withDatabase } from '../context.ts';
 import { print, printJson } from '../output.ts';
+import { planFindings } from '../../lint/plan-findings.ts';
+import { liveFacts } from '../../lint/live.ts';
+import type { Finding } from '../../lint/rule.ts';
+
+/** A finding as plan shows it under its statement: the lock analysis of `bellows lint`, in one line. */
+function lintLine(f: Finding): string {
+  return `${f.severity} ${f.rule}: ${f.message}; safe: ${f.safe}`;
+}
 
 export function planCommand(program: Command): void {
   program
@@ -33,19 +41,26 @@ export function planCommand(program: Command): void {
       await withDatabase(cmd.optsWithGlobals(), async (ctx) => {
         const plan = await compilePlan(ctx.pool, playbook, ctx.store.schemaName, dirname(resolve(file)));
         await checkThrottleSettings(ctx.pool, playbook.settings);
-        const sections = describePlan(plan);
+        const described = describePlan(plan);
+        const findings = await planFindings(described, playbook, file, liveFacts(ctx.pool));
+        const sections = described.map((section, s) => ({
+          ...section,
+          statements: section.statements.map((statement, i) => ({ ...statement, lint: findings[s][i].map(lintLine) })),
+        }));
         if (options.json) return printJson({ playbook: playbook.name, phases: sections });
         printPlan(`${playbook.name}${playbook.description ? `: ${playbook.description}` : ''}`, sections);
       }, { migrate: false });
     });
 }
 
-function printPlan(title: string, sections: PlanSection[]): void {
+function printPlan(title: string, sections: Array<PlanSection & { statements: Array<{ lint?: string[] }> }>): void {
   print(`-- plan of ${title}`);
   for (const section of sections) {
     print(`\n-- == ${section.phase} ==`);
     if (section.statements.length === 0) print('-- (nothing)');
     for (const s of section.statements) {
+      // Above the lock line, which stays right before its statement.
+      for (const finding of s.lint ?? []) print(`-- lint: ${finding}`);
       print(`-- ${s.note}; lock: ${s.lock}`);
       print(`${s.sql};`);
     }
