@@ -1,4 +1,4 @@
-import { ident, qualified, tableKey } from '../db/sql.ts';
+import { ident, literal, qualified, tableKey } from '../db/sql.ts';
 import type { ModelTable } from '../operations/model.ts';
 import type { PlannedAction } from './action.ts';
 
@@ -24,10 +24,10 @@ export function versionSchemaActions(versionSchema: string, models: ModelTable[]
     lock: 'none',
     note: `the new version: applications with search_path=${versionSchema},public see the new shape`,
   };
-  // A table dropped at contract has no view: the new version does not use it (PostgreSQL cannot hide
-  // the table itself from a search_path that falls through to its schema until then).
   const shown = models.filter((m) => m.droppedBy === null);
   const createViews: PlannedAction[] = [];
+  const dropViews: PlannedAction[] = [];
+  hideDroppedTables(schema, models.filter((m) => m.droppedBy !== null), createViews, dropViews);
   const roles = [...new Set(shown.flatMap((m) => m.original.grants.map((g) => g.grantee)))];
   if (roles.length) {
     createViews.push({
@@ -37,7 +37,6 @@ export function versionSchemaActions(versionSchema: string, models: ModelTable[]
       note: 'the roles that use the tables may use their views',
     });
   }
-  const dropViews: PlannedAction[] = [];
   for (const model of shown) {
     const view = `${schema}.${ident(model.versionName)}`;
     const columns = model.columns.map((c) => (c.physical === c.name ? ident(c.name) : `${ident(c.physical)} AS ${ident(c.name)}`));
@@ -73,4 +72,35 @@ export function versionSchemaActions(versionSchema: string, models: ModelTable[]
     contract: { views: phased('contract', dropViews), schema: phased('contract', [dropSchema]) },
     rollback: { views: phased('rollback', dropViews), schema: phased('rollback', [dropSchema]) },
   };
+}
+
+/**
+ * A table dropped at contract stays in its schema for the old application, so
+ * a new application whose search_path falls through to that schema would still
+ * find it. A view of the same name in the version schema comes first on that
+ * path and fails every use with "undefined table" (42P01), as the table will
+ * once it is dropped: the new version cannot come to depend on it.
+ */
+function hideDroppedTables(schema: string, dropped: ModelTable[], createViews: PlannedAction[], dropViews: PlannedAction[]): void {
+  if (dropped.length === 0) return;
+  const fail = `${schema}.${ident('_bellows_dropped')}`;
+  createViews.push({
+    id: 'dual_write:dropped_table_function',
+    sql:
+      `CREATE FUNCTION ${fail}(relation text) RETURNS boolean LANGUAGE plpgsql AS $bellows$ BEGIN ` +
+      `RAISE EXCEPTION 'relation "%" does not exist in this version (dropped by a playbook)', relation USING ERRCODE = 'undefined_table'; END $bellows$`,
+    lock: 'none',
+    note: 'what a dropped table answers to the new version',
+  });
+  for (const model of dropped) {
+    const view = `${schema}.${ident(model.versionName)}`;
+    createViews.push({
+      id: `dual_write:dropped_table:${tableKey(model.ref)}`,
+      sql: `CREATE VIEW ${view} AS SELECT ${fail}(${literal(model.versionName)}) AS dropped`,
+      lock: 'none',
+      note: `${model.versionName} is gone for the new version`,
+    });
+    dropViews.push({ id: `drop_view:${tableKey(model.ref)}`, sql: `DROP VIEW IF EXISTS ${view}`, lock: 'none', note: 'remove the dropped table’s stand-in' });
+  }
+  dropViews.push({ id: 'drop_dropped_table_function', sql: `DROP FUNCTION IF EXISTS ${fail}(text)`, lock: 'none', note: 'remove what the stand-ins called' });
 }

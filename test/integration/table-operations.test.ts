@@ -109,8 +109,15 @@ describe('table operations', () => {
     const doc = { name: 'drop_legacy_audit', operations: [{ drop_table: { table: 'legacy_audit' } }] };
     const first = await gate(engine, doc);
     expect((await db.query(`SELECT count(*)::int AS n FROM legacy_audit`)).rows[0].n).toBe(20);
-    // The new version schema has no view of it.
-    expect((await db.query(`SELECT to_regclass('drop_legacy_audit.legacy_audit') IS NULL AS hidden`)).rows[0].hidden).toBe(true);
+    // The new version cannot see it, even where its search_path falls through to public.
+    const newApp = await db.pool.connect();
+    try {
+      await newApp.query(`SET search_path = drop_legacy_audit, public`);
+      await expect(newApp.query(`SELECT count(*) FROM legacy_audit`)).rejects.toMatchObject({ code: '42P01', message: expect.stringContaining('dropped') });
+      await expect(newApp.query(`INSERT INTO legacy_audit DEFAULT VALUES`)).rejects.toThrow();
+    } finally {
+      newApp.release();
+    }
     await rollBack(engine, first.id);
     expect(await catalogSnapshot(db.pool)).toEqual(before);
 
