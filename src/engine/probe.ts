@@ -54,12 +54,20 @@ export function databaseProbe(db: pg.Pool, rehearsal: SchemaRehearsal = schemaRe
                 bool_or(CASE d.classid
                           WHEN 'pg_class'::regclass THEN d.objid IN (SELECT indexrelid FROM rebuilt)
                           WHEN 'pg_constraint'::regclass THEN EXISTS (SELECT 1 FROM pg_constraint k WHERE k.oid = d.objid AND k.contype = 'u' AND k.conindid IN (SELECT indexrelid FROM rebuilt))
-                          ELSE false END) AS rebuilt
+                          ELSE false END) AS rebuilt,
+                false AS history
            FROM pg_depend d, col
           WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = col.rel AND d.refobjsubid = col.attnum
             AND d.deptype IN ('n', 'a')
             AND NOT (d.classid = 'pg_attrdef'::regclass AND (SELECT adnum FROM pg_attrdef WHERE oid = d.objid) = col.attnum)
-          GROUP BY 1 ORDER BY 1`,
+          GROUP BY 1
+         UNION ALL
+         -- The history writer names the columns in its body, which pg_depend does not see.
+         SELECT format('trigger %I on %s (the history it writes names the table''s columns: drop_history first, add_history again after)', t.tgname, t.tgrelid::regclass),
+                false, false, true
+           FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid, col
+          WHERE t.tgrelid = col.rel AND NOT t.tgisinternal AND p.proname = $2 || '_history_write'
+          ORDER BY 1`,
         [table.schema, table.name, column],
       );
       return rows;

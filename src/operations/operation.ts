@@ -138,6 +138,12 @@ export interface ColumnDependent {
   auto: boolean;
   /** A valid plain index that is not the key (or the unique constraint of one): alter_column rebuilds it on the new column. */
   rebuilt: boolean;
+  /**
+   * The table's history writer (add_history): its trigger names every column it
+   * mirrors, by name, and PostgreSQL records no such dependency, so a column
+   * dropped or renamed under it would make every later write to the table fail.
+   */
+  history: boolean;
 }
 
 /** One column the backfill fills: `SET column = expression` over the old columns. */

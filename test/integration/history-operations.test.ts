@@ -205,6 +205,15 @@ describe('the example playbooks on the demo table', () => {
     expect(await rowsOf(`SELECT count(*)::int AS n FROM users_history`)).toEqual([{ n: 301 }]);
     expect(await rowsOf(`SELECT id::int, name FROM users_as_of(clock_timestamp()) WHERE id = 7`)).toEqual([{ id: 7, name: 'renamed' }]);
 
+    // While the history is kept, a column it names may not be dropped or renamed under it: every later
+    // write would fail in its trigger. Refused before any DDL, naming the field and what to do.
+    const beforeRefusals = await catalogSnapshot(db.pool);
+    const refused = (name: string, operation: Record<string, unknown>) => engine.open({ name, operations: [operation] }).then(() => 'accepted', (e: Error) => e.message);
+    const why = `is used by trigger users_history_write on users (the history it writes names the table's columns: drop_history first, add_history again after)`;
+    expect(await refused('h_drop', { drop_column: { table: 'users', column: 'name' } })).toBe(`operations[0].drop_column.column: "name" ${why}; drop it first`);
+    expect(await refused('h_rename', { rename_column: { table: 'users', from: 'name', to: 'full_name' } })).toBe(`operations[0].rename_column.from: "name" ${why}`);
+    expect(await catalogSnapshot(db.pool)).toEqual(beforeRefusals);
+
     expect((await engine.runToEnd(await loadPlaybook(playbookPath('0024_users_drop_history.yaml')))).status).toBe('completed');
     expect(await rowsOf(`SELECT to_regclass('users_history') AS t, to_regprocedure('users_as_of(timestamptz)') AS f, to_regprocedure('users_history_write()') AS w`)).toEqual([
       { t: null, f: null, w: null },
