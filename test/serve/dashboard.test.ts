@@ -92,6 +92,7 @@ describe('the dashboard', () => {
     expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
     await expect.poll(async () => (await page.locator('#events li').allTextContents()).join('\n'), { timeout: 10_000 }).toContain('run_created');
     expect(await page.locator('#plan summary').allTextContents()).toContainEqual(expect.stringMatching(/^expand \(\d+ statements\)$/));
+    expect(JSON.parse((await page.locator('#playbook').textContent())!)).toMatchObject({ name: 'items_bigint', operations: [vToBigint('items')] });
 
     // The server wants the token, and this tab has not given it: refused, and the page says why.
     await page.locator('#actions button[data-action="pause"]').click();

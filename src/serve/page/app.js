@@ -182,6 +182,7 @@ async function loadRates(run) {
 async function loadPlan(run) {
   try {
     const plan = await api(`${runPath(run)}/plan`);
+    $('playbook').textContent = JSON.stringify(plan.document, null, 2);
     $('plan').replaceChildren(
       ...plan.phases.map((section) =>
         el('details', {}, [
