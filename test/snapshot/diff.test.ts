@@ -37,9 +37,9 @@ describe('bellows diff', () => {
     expect(r.stdout).toContain(':***@');
     const lines = r.stdout.trim().split('\n');
     expect(lines).toContain('playbooks applied, in order: a: 0004_users_created_at_index, 0002_users_add_plan');
-    expect(lines).toContain('  only in a: 0002_users_add_plan');
-    expect(lines).toContain('  column public.users.plan: removed');
-    expect(stderrLines(r)).toEqual(['bellows: diff: the two databases differ']);
+    expect(lines).toContain('  warning  only in a: 0002_users_add_plan');
+    expect(lines).toContain('  error    column public.users.plan: removed');
+    expect(stderrLines(r)).toEqual(['bellows: diff: the two databases differ: 2 difference(s) at or above info']);
 
     const json = await runCli(['diff', staging.url, production.url, '--json']);
     expect(json.code, show(json)).toBe(1);
@@ -50,9 +50,10 @@ describe('bellows diff', () => {
       onlyInA: ['0002_users_add_plan'],
       onlyInB: [],
       order: null,
+      severity: 'warning',
     });
     // add_column leaves a NOT NULL column with a default, and nothing else: the check that proved it is gone.
-    expect(d.differences).toEqual([{ kind: 'column', name: 'public.users.plan', change: 'removed', attributes: expect.objectContaining({ type: 'text', notNull: true, default: "'free'::text" }) }]);
+    expect(d.differences).toEqual([{ kind: 'column', name: 'public.users.plan', severity: 'error', change: 'removed', attributes: expect.objectContaining({ type: 'text', notNull: true, default: "'free'::text" }) }]);
   });
 
   it('a database without bellows state has applied nothing, and gets no state from being compared', async () => {
