@@ -3,7 +3,7 @@ import { createSampleTable } from '../../src/demo/sample.ts';
 import { openReadOnlyTarget } from '../../src/dry-run/target.ts';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { describe as show, playbookPath, runCli, scratchDir, stderrLines } from '../helpers/cli.ts';
-import { scratchDatabases, targetSnapshot as snapshotOf } from './target-state.ts';
+import { databaseExists, scratchDatabaseOf, targetSnapshot as snapshotOf } from './target-state.ts';
 
 /**
  * `bellows dry-run` on the e2e test's target (the demo's users table, then each
@@ -22,6 +22,13 @@ const E2E_PLAYBOOKS = [
 
 let db: TestDatabase;
 const targetSnapshot = () => snapshotOf(db);
+
+/** The scratch database a dry run said it made is gone. */
+async function expectCopyDropped(stdout: string): Promise<void> {
+  const copy = scratchDatabaseOf(stdout);
+  expect(copy, stdout).toBeDefined();
+  expect(await databaseExists(copy!), copy).toBe(false);
+}
 
 beforeAll(async () => {
   db = await freshDatabase();
@@ -75,6 +82,7 @@ describe('bellows dry-run', () => {
       expect(result.stdout).toMatch(/start → gate → rollback: ok/);
       expect(result.stdout).toMatch(/start → gate → approve → contract: ok/);
       expect(await targetSnapshot(), name).toEqual(before);
+      await expectCopyDropped(result.stdout);
       await apply(name);
     }
   }, 900_000);
@@ -93,6 +101,7 @@ describe('bellows dry-run', () => {
     expect(stderrLines(result)).toHaveLength(1);
     expect(result.stderr).toMatch(/^bellows: dry run of dryrun_divide_by_zero failed in .*backfill.*division by zero/);
     expect(await targetSnapshot()).toEqual(before);
+    await expectCopyDropped(result.stdout);
   });
 
   it('reads the target through sessions that refuse every write, even one sent by mistake', async () => {
@@ -117,6 +126,6 @@ describe('bellows dry-run', () => {
     expect(stderrLines(badTable)).toEqual(['bellows: operations[0].add_column.table: table public.nowhere does not exist']);
     expect(badFlag.code, show(badFlag)).toBe(2);
     expect(stderrLines(badFlag)).toEqual(['bellows: --sample-rows: expected a whole number of at least 1, got "0"']);
-    expect(await scratchDatabases()).toEqual([]);
+    await expectCopyDropped(badTable.stdout);
   });
 });

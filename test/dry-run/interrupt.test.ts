@@ -6,7 +6,7 @@ import { createSampleTable } from '../../src/demo/sample.ts';
 import { atFileEnd } from '../helpers/cleanup.ts';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { describe as show, scratchDir, spawnCli, stderrLines, waitFor } from '../helpers/cli.ts';
-import { scratchDatabases, targetSnapshot } from './target-state.ts';
+import { databaseExists, scratchDatabaseOf, targetSnapshot } from './target-state.ts';
 
 /**
  * Ctrl-C during `bellows dry-run`: the command stops with one line saying so,
@@ -50,22 +50,24 @@ function childTmpdir(): string {
   return dir;
 }
 
-const embeddedDataDirs = (dir: string) => readdirSync(dir).filter((f) => f.startsWith('bellows-pg-'));
-
 describe('bellows dry-run interrupted (SIGINT)', () => {
   it.each([
     {
       copy: 'embedded',
       flags: [],
-      /** What the copy left while it ran: its data directory in the child's TMPDIR. */
-      leftovers: (tmp: string) => embeddedDataDirs(tmp),
+      /** The copy's data directory, in the child's own TMPDIR. */
+      copies: async (tmp: string) => readdirSync(tmp).filter((f) => f.startsWith('bellows-pg-')),
     },
     {
       copy: 'scratch database',
       flags: ['--scratch-database'],
-      leftovers: async () => await scratchDatabases(),
+      /** The database its `copy:` line named, while it exists. */
+      copies: async (_tmp: string, stdout: string) => {
+        const name = scratchDatabaseOf(stdout);
+        return name && (await databaseExists(name)) ? [name] : [];
+      },
     },
-  ])('with the $copy copy: exit 1 with "dry-run interrupted", the copy removed, the target untouched', async ({ flags, leftovers }) => {
+  ])('with the $copy copy: exit 1 with "dry-run interrupted", the copy removed, the target untouched', async ({ flags, copies }) => {
     const tmp = childTmpdir();
     const before = await targetSnapshot(db);
     const proc = spawnCli(['dry-run', playbook, ...flags], { db: db.url, env: { TMPDIR: tmp }, timeoutMs: 180_000 });
@@ -73,18 +75,14 @@ describe('bellows dry-run interrupted (SIGINT)', () => {
       if (proc.child.exitCode !== null) throw new Error(`dry-run ended before it was interrupted:\n${proc.stdout()}\n${proc.stderr()}`);
       return /copied the schema and \d+ sample rows/.test(proc.stdout());
     }, 150_000);
-    const copyName = /copy: (?:scratch database (bellows_dryrun_\w+))?/.exec(proc.stdout())?.[1];
-    const during = await leftovers(tmp);
-    expect(during).toEqual(copyName ? expect.arrayContaining([copyName]) : [expect.stringMatching(/^bellows-pg-/)]);
+    expect(await copies(tmp, proc.stdout()), proc.stdout()).toHaveLength(1);
 
     proc.kill('SIGINT');
     const result = await proc.exited;
     expect(result.code, show(result)).toBe(1);
     expect(stderrLines(result)).toEqual(['bellows: dry-run interrupted; its copy is removed, the target was only read']);
     expect(result.stdout).not.toContain('passed');
-    const after = await leftovers(tmp);
-    if (copyName) expect(after).not.toContain(copyName);
-    else expect(after).toEqual([]);
+    expect(await copies(tmp, result.stdout)).toEqual([]);
     expect(await targetSnapshot(db)).toEqual(before);
   }, 240_000);
 });

@@ -3,18 +3,27 @@ import { inject } from 'vitest';
 import { catalogSnapshot } from '../helpers/cli.ts';
 import type { TestDatabase } from '../helpers/db.ts';
 
-/** The server's scratch databases: a dry run must leave none. */
-export async function scratchDatabases(): Promise<string[]> {
+/** The scratch database a dry run named in its `copy:` line (not with --json); undefined for an embedded copy. */
+export function scratchDatabaseOf(stdout: string): string | undefined {
+  return /^copy: scratch database (bellows_dryrun_\w+)/m.exec(stdout)?.[1];
+}
+
+/**
+ * Whether a scratch database is on the server. A test asks about the copy its
+ * own dry run named, never whether the server has none: other test files dry-run
+ * on the same server at the same time.
+ */
+export async function databaseExists(name: string): Promise<boolean> {
   const admin = new pg.Client({ connectionString: inject('adminDatabaseUrl') });
   await admin.connect();
   try {
-    return (await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'bellows\\_dryrun\\_%' ORDER BY 1`)).rows.map((r) => r.datname);
+    return (await admin.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [name])).rowCount === 1;
   } finally {
     await admin.end();
   }
 }
 
-/** Everything a write could change: the catalog, every table's rows (bellows' own too) as a digest, the server's databases. */
+/** Everything a write could change: the catalog, every table's rows (bellows' own too) as a digest. */
 export async function targetSnapshot(db: TestDatabase) {
   const catalog = await catalogSnapshot(db.pool);
   const { rows: tables } = await db.query<{ t: string }>(
@@ -25,5 +34,5 @@ export async function targetSnapshot(db: TestDatabase) {
   for (const { t } of tables) {
     rows[t] = (await db.query(`SELECT count(*)::int AS n, md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '')) AS md5 FROM ${t} x`)).rows[0];
   }
-  return { catalog, rows, databases: await scratchDatabases() };
+  return { catalog, rows };
 }
