@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
@@ -65,9 +66,9 @@ async function runRow(): Promise<RunRow> {
   return (await db.query(`SELECT phase, status, desired FROM bellows.runs WHERE id = $1`, [runId])).rows[0] as RunRow;
 }
 
-async function openRun(page: Page): Promise<void> {
+async function openRun(page: Page, id = runId): Promise<void> {
   await page.goto(serve.url);
-  await page.locator(`#runs tr[data-run="${runId}"]`).click();
+  await page.locator(`#runs tr[data-run="${id}"]`).click();
   await page.locator('#run-pane').waitFor();
 }
 
@@ -146,5 +147,39 @@ describe('the dashboard', () => {
     } finally {
       await readOnly.stop();
     }
+  });
+
+  it('a run whose expand waits for a lock shows the lock-wait banner, and drops it once the lock is had', async () => {
+    await numberedTable(db, 'accounts', 10);
+    const engine = engineFor(db.pool);
+    // Retries that outlast any test: the run waits for as long as the test holds the lock.
+    const run = await engine.open({ name: 'accounts_bigint', settings: { lockTimeoutMs: 500, retries: 100 }, operations: [vToBigint('accounts')] });
+    // A transaction that has read the table holds ACCESS SHARE on it: expand's ALTER TABLE waits for it.
+    const blocker = new pg.Client({ connectionString: db.url });
+    await blocker.connect();
+    await blocker.query('BEGIN');
+    await blocker.query('SELECT count(*) FROM accounts');
+    let held = true;
+    const release = async () => {
+      if (!held) return;
+      held = false;
+      await blocker.query('COMMIT');
+      await blocker.end();
+    };
+    const expanding = engine.executor.drive(run, { stopAtGate: true }).catch((err: unknown) => err);
+    try {
+      const page = await browser.newPage();
+      await openRun(page, run.id);
+      const banner = page.locator('#lock-wait');
+      await expect.poll(() => banner.isVisible(), { timeout: 30_000 }).toBe(true);
+      expect(await banner.textContent()).toMatch(/^waiting for a lock: expand:\S+, retry \d+ of 100, each waiting up to 500 ms \(see deploy\/runbooks\/stuck-lock\.md\)$/);
+      await release();
+      await expect.poll(() => banner.isVisible(), { timeout: 30_000 }).toBe(false);
+      await page.close();
+    } finally {
+      await release();
+      await expanding;
+    }
+    expect((await db.query(`SELECT status FROM bellows.runs WHERE id = $1`, [run.id])).rows[0].status).toBe('awaiting_approval');
   });
 });
