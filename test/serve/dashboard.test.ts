@@ -1,10 +1,9 @@
 import { mkdirSync } from 'node:fs';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { engineFor } from '../helpers/engine.ts';
-import { backfillHold, type BackfillHold } from '../helpers/hold.ts';
+import { backfillHold, tableReader, type BackfillHold } from '../helpers/hold.ts';
 import { numberedTable, vToBigint } from '../helpers/lifecycle.ts';
 import { waitFor } from '../helpers/poll.ts';
 import { startServe, type ServeProcess } from '../helpers/serve.ts';
@@ -154,18 +153,8 @@ describe('the dashboard', () => {
     const engine = engineFor(db.pool);
     // Retries that outlast any test: the run waits for as long as the test holds the lock.
     const run = await engine.open({ name: 'accounts_bigint', settings: { lockTimeoutMs: 500, retries: 100 }, operations: [vToBigint('accounts')] });
-    // A transaction that has read the table holds ACCESS SHARE on it: expand's ALTER TABLE waits for it.
-    const blocker = new pg.Client({ connectionString: db.url });
-    await blocker.connect();
-    await blocker.query('BEGIN');
-    await blocker.query('SELECT count(*) FROM accounts');
-    let held = true;
-    const release = async () => {
-      if (!held) return;
-      held = false;
-      await blocker.query('COMMIT');
-      await blocker.end();
-    };
+    // Expand's ALTER TABLE waits behind this reader until it is released.
+    const { release } = await tableReader(db, 'accounts');
     const expanding = engine.executor.drive(run, { stopAtGate: true }).catch((err: unknown) => err);
     try {
       const page = await browser.newPage();
