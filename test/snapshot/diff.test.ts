@@ -56,6 +56,18 @@ describe('bellows diff', () => {
     expect(d.differences).toEqual([{ kind: 'column', name: 'public.users.plan', severity: 'error', change: 'removed', attributes: expect.objectContaining({ type: 'text', notNull: true, default: "'free'::text" }) }]);
   });
 
+  it('--fail-on: the database behind, compared the other way, only lacks what is added (warnings): exit 0 at error, 1 at warning', async () => {
+    const [atError, atWarning] = await Promise.all([
+      runCli(['diff', production.url, staging.url, '--fail-on', 'error']),
+      runCli(['diff', production.url, staging.url, '--fail-on', 'warning']),
+    ]);
+    expect(atError.code, show(atError)).toBe(0);
+    expect(atError.stdout).toContain('schemas: 1 difference(s) from a to b (1 warning):');
+    expect(atError.stdout.split('\n')).toContain('  warning  column public.users.plan: added');
+    expect(atWarning.code, show(atWarning)).toBe(1);
+    expect(stderrLines(atWarning)).toEqual(['bellows: diff: the two databases differ: 2 difference(s) at or above warning']);
+  });
+
   it('a database without bellows state has applied nothing, and gets no state from being compared', async () => {
     const r = await runCli(['diff', production.url, bare.url, '--json']);
     expect(r.code, show(r)).toBe(1);
