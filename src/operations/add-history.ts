@@ -49,6 +49,8 @@ export const addHistory = defineOperation({
     if (await probe.existingFunction(asOfSignature(names))) {
       throw new InputError(`${where(ctx, KIND, 'as_of_function')}: function ${tableKey(names.asOf)}(timestamptz) already exists`);
     }
+    // A later operation of this playbook must not drop, rename or replace a column under it.
+    table.historyWriter = names.writer.name;
   },
 
   expand(spec, ctx) {

@@ -53,8 +53,11 @@ export interface Probe {
   relationExists(schema: string, name: string): Promise<boolean>;
   /** What would stop a DROP TABLE without CASCADE: views over the table, other tables' foreign keys to it, as PostgreSQL names them. */
   tableDependents(ref: { schema: string; name: string }): Promise<string[]>;
-  /** What depends on a column (its own default aside): what a DROP COLUMN of it would drop or be blocked by. */
-  columnDependents(table: { schema: string; name: string }, column: string): Promise<ColumnDependent[]>;
+  /**
+   * What depends on a column (its own default aside): what a DROP COLUMN of it would drop or be blocked by.
+   * `historyWriter`: the trigger of a history the playbook adds before, counted as if it were there already.
+   */
+  columnDependents(table: { schema: string; name: string }, column: string, historyWriter?: string | null): Promise<ColumnDependent[]>;
   /**
    * Null if `expression` is valid over a row of the given columns (and castable to
    * `castTo`), otherwise PostgreSQL's complaint.

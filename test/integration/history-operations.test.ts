@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { engineFor } from '../helpers/engine.ts';
 import { SMALL_BATCHES, stoppingExecutor } from '../helpers/lifecycle.ts';
-import { catalogSnapshot, playbookPath } from '../helpers/cli.ts';
+import { catalogSnapshot, describe as show, playbookPath, runCli, scratchDir, stderrLines } from '../helpers/cli.ts';
 import { backfillWork } from '../../src/backfill/backfill-work.ts';
 import { createSampleTable } from '../../src/demo/sample.ts';
 import { loadPlaybook } from '../../src/playbook/load.ts';
@@ -190,6 +190,29 @@ describe('add_history', () => {
     );
     expect(await refused('h_none', { drop_history: { table: 'asof' } })).toBe(
       'operations[0].drop_history.history_table: table public.asof has no history: public.asof_history does not exist',
+    );
+    expect(await catalogSnapshot(db.pool)).toEqual(before);
+  });
+});
+
+describe('a history added earlier in the same playbook', () => {
+  it('refuses a later drop_column, rename_column or alter_column of its table as if the history were there, before any DDL', async () => {
+    await keyedTable('hist_same');
+    const engine = engineFor(db.pool);
+    await engine.store.migrate();
+    const before = await catalogSnapshot(db.pool);
+    const addHistory = { add_history: { table: 'hist_same' } };
+    const why = `is used by trigger hist_same_history_write on hist_same (the history it writes names the table's columns: drop_history first, add_history again after)`;
+
+    const file = scratchDir().write('same.yaml', `name: h_same_drop\noperations:\n  - ${JSON.stringify(addHistory)}\n  - drop_column: { table: hist_same, column: name }\n`);
+    const result = await runCli(['start', file, '--no-progress'], { db: db.url });
+    expect(result.code, show(result)).toBe(2);
+    expect(stderrLines(result)).toEqual([`bellows: operations[1].drop_column.column: "name" ${why}; drop it first`]);
+
+    const refused = (name: string, operation: Record<string, unknown>) => engine.open({ name, operations: [addHistory, operation] }).then(() => 'accepted', (e: Error) => e.message);
+    expect(await refused('h_same_rename', { rename_column: { table: 'hist_same', from: 'name', to: 'full_name' } })).toBe(`operations[1].rename_column.from: "name" ${why}`);
+    expect(await refused('h_same_alter', { alter_column: { table: 'hist_same', column: 'name', type: 'varchar(200)', up: 'name', down: 'name' } })).toBe(
+      `operations[1].alter_column.column: "name" ${why}; contract would lose it with the old column. Drop it first and recreate it after contract`,
     );
     expect(await catalogSnapshot(db.pool)).toEqual(before);
   });
