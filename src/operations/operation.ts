@@ -215,13 +215,22 @@ export function isColumnFill(target: BackfillTarget): target is ColumnFill {
   return 'column' in target;
 }
 
-/** A row is correct when `column IS NOT DISTINCT FROM expression` (or, without one, is not NULL). */
+/**
+ * A row is correct when `column IS NOT DISTINCT FROM expression` (or, without one, is not NULL);
+ * or, with `wrongWhen`, unless that condition holds.
+ */
 export interface VerifyCheck {
   column: string;
   expression?: string;
   notNull?: boolean;
   /** What `--repair` writes into a wrong row; defaults to `expression`. */
   repairWith?: string;
+  /**
+   * Instead of a column's value: a condition over the walked row, aliased `t`, under
+   * which it is wrong (another table's rows disagree with it). `column` then says
+   * what is wrong, in the message; `--repair` cannot fix it.
+   */
+  wrongWhen?: string;
 }
 
 /**
