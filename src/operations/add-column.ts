@@ -81,8 +81,10 @@ export const addColumn = defineOperation({
   dualWrite(spec, ctx) {
     if (!needsTrigger(spec)) return [];
     const column = ident(spec.name);
+    // An UPDATE that changed the new column came through the version's view (only the new
+    // shape can see it), whatever the session's search_path: its value stands.
     const fromOldApp = spec.up
-      ? { statements: `NEW.${column} := ${valueExpression(spec)};`, reads: [valueExpression(spec)!] }
+      ? { statements: `IF TG_OP = 'INSERT' OR NEW.${column} IS NOT DISTINCT FROM OLD.${column} THEN NEW.${column} := ${valueExpression(spec)}; END IF;`, reads: [valueExpression(spec)!] }
       : { statements: `IF NEW.${column} IS NULL THEN NEW.${column} := ${spec.default}; END IF;`, reads: [spec.default!] };
     const actions = dualWriteTrigger(ctx, { fromOldApp });
     // Without `up` no translation can fail, and the CHECK refuses the new application's NULLs at once.
