@@ -1,5 +1,6 @@
 import { ident, literal } from '../db/sql.ts';
 import { InputError } from '../errors.ts';
+import { sameAttribute } from '../snapshot/compare.ts';
 import type { AttributeValue, SchemaObject, SchemaSnapshot } from '../snapshot/format.ts';
 import { columnReferences, parseExpression } from '../lint/parser.ts';
 import { constraintSpec, functionSpec, indexSpec } from './definitions.ts';
@@ -42,7 +43,7 @@ function changed(a: SchemaObject, b: SchemaObject, leftAlone: string[]): string[
   const keys = [...new Set([...Object.keys(a.attributes), ...Object.keys(b.attributes)])].sort();
   const out: string[] = [];
   for (const k of keys) {
-    if (JSON.stringify(a.attributes[k] ?? null) === JSON.stringify(b.attributes[k] ?? null)) continue;
+    if (sameAttribute(b.kind, k, a.attributes[k], b.attributes[k])) continue;
     if (LEFT_ALONE.has(k)) leftAlone.push(`${a.kind} ${b.name}: ${k}`);
     else out.push(k);
   }

@@ -9,7 +9,19 @@ export type Difference =
   | { kind: ObjectKind; name: string; change: 'removed'; attributes: Record<string, AttributeValue> }
   | { kind: ObjectKind; name: string; change: 'changed'; attribute: string; before: AttributeValue; after: AttributeValue };
 
-const same = (a: AttributeValue | undefined, b: AttributeValue | undefined) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+/**
+ * A view's `security_invoker=false` is PostgreSQL's default spelled out
+ * (create_view always spells it): the same view as one without it.
+ */
+function normalized(kind: ObjectKind, attribute: string, value: AttributeValue | undefined): AttributeValue {
+  if (kind === 'view' && attribute === 'options' && Array.isArray(value)) return value.filter((o) => o !== 'security_invoker=false');
+  return value ?? null;
+}
+
+/** Whether an attribute of an object of this kind has the same value in both. */
+export function sameAttribute(kind: ObjectKind, attribute: string, a: AttributeValue | undefined, b: AttributeValue | undefined): boolean {
+  return JSON.stringify(normalized(kind, attribute, a)) === JSON.stringify(normalized(kind, attribute, b));
+}
 
 /**
  * What changed from `before` to `after`, in the snapshots' order (kind, then
@@ -30,7 +42,7 @@ export function compareSnapshots(before: SchemaSnapshot, after: SchemaSnapshot):
     else if (!b) differences.push({ kind: a.kind, name: a.name, change: 'removed', attributes: a.attributes });
     else {
       for (const attribute of [...new Set([...Object.keys(a.attributes), ...Object.keys(b.attributes)])].sort()) {
-        if (!same(a.attributes[attribute], b.attributes[attribute])) {
+        if (!sameAttribute(a.kind, attribute, a.attributes[attribute], b.attributes[attribute])) {
           differences.push({ kind: a.kind, name: a.name, change: 'changed', attribute, before: a.attributes[attribute] ?? null, after: b.attributes[attribute] ?? null });
         }
       }
