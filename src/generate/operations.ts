@@ -80,16 +80,20 @@ export function generateOperations(live: SchemaSnapshot, desired: SchemaSnapshot
   const added = (kind: string) => ofKind(desired, kind).filter((o) => !before.has(`${kind} ${o.name}`));
   const removed = (kind: string) => ofKind(live, kind).filter((o) => !after.has(`${kind} ${o.name}`));
   const kept = (kind: string) => ofKind(desired, kind).flatMap((o) => (before.has(`${kind} ${o.name}`) ? [[before.get(`${kind} ${o.name}`)!, o] as const] : []));
+  const refuseChanges = (a: SchemaObject, b: SchemaObject, why: string) => {
+    const what = changed(a, b, leftAlone);
+    if (what.length) unmappable(b, `its ${what.join(', ')} changed, and ${why}`);
+  };
   const newTables = new Set(added('table').map((t) => t.name));
   const goneTables = new Set(removed('table').map((t) => t.name));
 
   // What no operation makes or changes is refused before anything is written.
   for (const kind of ['trigger', 'sequence'] as const) {
-    for (const o of [...added(kind), ...removed(kind)]) if (!goneTables.has(o.parent?.replace(/^\w+ /, '') ?? '')) unmappable(o, `${before.has(`${kind} ${o.name}`) ? 'removed' : 'added'}, and no bellows operation makes or drops a ${kind}; do it in a sql operation of its own`);
-    for (const [a, b] of kept(kind)) if (changed(a, b, leftAlone).length) unmappable(b, `its ${changed(a, b, []).join(', ')} changed, and no bellows operation changes a ${kind}`);
+    for (const o of [...added(kind), ...removed(kind)]) if (!goneTables.has(o.parent?.replace(/^\w+ /, '') ?? '')) unmappable(o, `${before.has(`${kind} ${o.name}`) ? 'removed' : 'added'}, and no bellows operation makes or drops a ${kind}${kind === 'sequence' ? ' (for a serial column, use an identity column: GENERATED … AS IDENTITY)' : ''}; do it in a sql operation of its own`);
+    for (const [a, b] of kept(kind)) refuseChanges(a, b, `no bellows operation changes a ${kind}`);
   }
   for (const s of removed('schema')) unmappable(s, 'removed; bellows drops no schema: drop its objects here, and the schema by hand');
-  for (const [a, b] of kept('schema')) if (changed(a, b, leftAlone).length) unmappable(b, `its ${changed(a, b, []).join(', ')} changed, and no bellows operation changes a schema`);
+  for (const [a, b] of kept('schema')) refuseChanges(a, b, 'no bellows operation changes a schema');
 
   // 1. Schemas and types, which tables use.
   for (const s of added('schema')) add({ sql: { up: `CREATE SCHEMA ${ident(s.name)}`, rollback: `DROP SCHEMA ${ident(s.name)}`, lock: 'none' } }, `schema ${s.name}: new`);
@@ -114,6 +118,7 @@ export function generateOperations(live: SchemaSnapshot, desired: SchemaSnapshot
   }
 
   // 2. New tables: columns and primary key; their other constraints and indexes go with everyone's, below, so that the referenced tables exist first.
+  const identities: Array<{ column: string; identity: string }> = [];
   for (const t of added('table')) {
     for (const what of ['partitioned', 'unlogged', 'rowSecurity'] as const) if (t.attributes[what]) unmappable(t, `${what}: create_table makes a plain table`);
     const pk = children(desired, 'constraint', t.name).map((c) => ({ c, spec: constraintSpec(String(c.attributes.definition)) })).find((x) => x.spec?.type === 'primary_key');
@@ -122,12 +127,20 @@ export function generateOperations(live: SchemaSnapshot, desired: SchemaSnapshot
     const keyColumns = pk.spec!.columns;
     const columns = children(desired, 'column', t.name).map((c) => {
       const name = lastPart(c.name, t.name);
-      for (const what of ['generated', 'identity', 'collation'] as const) if (c.attributes[what]) unmappable(c, `${what}: create_table has no such column attribute; make the column plain, or add it by hand`);
+      for (const what of ['generated', 'collation'] as const) if (c.attributes[what]) unmappable(c, `${what}: create_table has no such column attribute; make the column plain, or add it by hand`);
+      if (c.attributes.identity) identities.push({ column: name, identity: String(c.attributes.identity) });
       return { name, type: c.attributes.type, ...(c.attributes.notNull && !keyColumns.includes(name) ? { nullable: false } : {}), ...(c.attributes.default ? { default: c.attributes.default } : {}), ...(c.attributes.comment ? { comment: c.attributes.comment } : {}) };
     });
     // The snapshot keeps no column order: the key first, then by name.
     columns.sort((x, y) => Number(keyColumns.includes(y.name)) - Number(keyColumns.includes(x.name)) || (x.name < y.name ? -1 : 1));
     add({ create_table: { table: t.name, columns, primary_key: keyColumns, ...(t.attributes.comment ? { comment: t.attributes.comment } : {}) } });
+    // create_table has no identity columns; on a table nobody uses yet, adding one costs nothing.
+    for (const { column, identity } of identities.splice(0)) {
+      const alter = `ALTER TABLE ${quoted(t.name)} ALTER COLUMN ${ident(column)}`;
+      const why = `${t.name}.${column}: identity (${identity}), which create_table does not make: added by raw SQL to the new table`;
+      flagged.push(why);
+      ops.push(rawSql(`${alter} ADD GENERATED ${identity.toUpperCase()} AS IDENTITY`, `${alter} DROP IDENTITY IF EXISTS`, 'access_exclusive', why));
+    }
   }
   for (const [a, b] of kept('table')) {
     const what = changed(a, b, leftAlone);
@@ -141,13 +154,21 @@ export function generateOperations(live: SchemaSnapshot, desired: SchemaSnapshot
     const table = column.slice(0, column.lastIndexOf('.'));
     add({ rename_column: { table, from: lastPart(column, table), to } }, `declared rename (--rename)`);
   }
-  const constraintsOf = (s: SchemaSnapshot, kind: 'added' | 'removed') =>
-    (kind === 'added' ? added('constraint') : removed('constraint')).filter((c) => !newTables.has(c.parent!.replace(/^table /, '')) && !goneTables.has(c.parent!.replace(/^table /, '')) && s);
+
   for (const [a, b] of kept('constraint')) {
     const what = changed(a, b, leftAlone);
     if (what.length) unmappable(b, `its ${what.join(', ')} changed (${a.attributes.definition} → ${b.attributes.definition}); drop it in one playbook and create it in the next`);
   }
-  for (const c of constraintsOf(live, 'removed')) {
+  // A constraint of the same definition on the same table under another name is a rename (PostgreSQL keeps a constraint's name when its table is renamed).
+  const renamedConstraints = new Set<string>();
+  for (const c of removed('constraint').filter((c) => !goneTables.has(c.parent!.replace(/^table /, '')))) {
+    const twin = added('constraint').find((n) => n.parent === c.parent && n.attributes.definition === c.attributes.definition && !renamedConstraints.has(n.name));
+    if (!twin) continue;
+    const table = c.parent!.replace(/^table /, '');
+    renamedConstraints.add(c.name).add(twin.name);
+    add({ rename_constraint: { table: liveNameOf(table), from: lastPart(c.name, table), to: lastPart(twin.name, table) } }, `constraint ${twin.name}: the same definition as ${c.name}, renamed`);
+  }
+  for (const c of removed('constraint').filter((c) => !goneTables.has(c.parent!.replace(/^table /, '')) && !renamedConstraints.has(c.name))) {
     const table = c.parent!.replace(/^table /, '');
     if (constraintSpec(String(c.attributes.definition))?.type === 'primary_key') unmappable(c, 'a primary key removed; bellows walks every table by its key and does not drop one');
     add({ drop_constraint: { table: liveNameOf(table), name: lastPart(c.name, table) } });
@@ -225,7 +246,7 @@ export function generateOperations(live: SchemaSnapshot, desired: SchemaSnapshot
   }
 
   // 4. Constraints and indexes of new and existing tables, once every table and column exists.
-  for (const c of added('constraint').filter((c) => !goneTables.has(c.parent!.replace(/^table /, '')))) {
+  for (const c of added('constraint').filter((c) => !goneTables.has(c.parent!.replace(/^table /, '')) && !renamedConstraints.has(c.name))) {
     const table = c.parent!.replace(/^table /, '');
     const name = lastPart(c.name, table);
     const definition = String(c.attributes.definition);

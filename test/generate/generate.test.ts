@@ -18,6 +18,7 @@ const SCHEMA_A = `
   CREATE TABLE users (id bigint PRIMARY KEY, name text, email text, age text, note text);
   CREATE TABLE plans (id int PRIMARY KEY, name text NOT NULL);
   CREATE TABLE old_stuff (id int PRIMARY KEY);
+  CREATE TABLE audit (id int PRIMARY KEY, what text);
   CREATE INDEX users_note_idx ON users (note);
   CREATE VIEW v_old AS SELECT id FROM users;
   CREATE FUNCTION f_old(a int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ select a $$;
@@ -30,7 +31,8 @@ const SCHEMA_B = `
   CREATE TABLE users (id bigint PRIMARY KEY, full_name text, email text NOT NULL, age integer, tier tier DEFAULT 'free', favourite color,
     CONSTRAINT users_email_key UNIQUE (email), CONSTRAINT users_age_check CHECK (age >= 0));
   CREATE TABLE plans (id int PRIMARY KEY, name text NOT NULL);
-  CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint NOT NULL, total numeric NOT NULL DEFAULT 0,
+  CREATE TABLE audit_log (id int PRIMARY KEY, what text);
+  CREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, user_id bigint NOT NULL, total numeric NOT NULL DEFAULT 0,
     CONSTRAINT orders_user_id_fkey FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE);
   CREATE INDEX users_lower_email_idx ON users (lower(email));
   CREATE INDEX orders_user_id_idx ON orders (user_id) WHERE total > 0;
@@ -55,12 +57,13 @@ beforeAll(async () => {
   await live.query(SCHEMA_A);
   await live.query(`INSERT INTO users SELECT g, 'name ' || g, 'u' || g || '@example.com', (20 + g % 50)::text, 'x' FROM generate_series(1, 200) g`);
   await live.query(`UPDATE users SET email = NULL WHERE id = 7`);
+  await live.query(`INSERT INTO audit VALUES (1, 'kept')`);
   await desired.query(SCHEMA_B);
 });
 
 describe('bellows generate, from a SQL file to the desired schema', () => {
   it('writes a reviewable playbook: a header, the declared rename, placeholders and flagged drops with their comments', async () => {
-    const r = await runCli(['generate', '--from', desiredSql, '--rename', 'users.name=full_name', '--name', 'gen_round_trip', '--output', generated], { db: live.url });
+    const r = await runCli(['generate', '--from', desiredSql, '--rename', 'users.name=full_name', '--rename', 'audit=audit_log', '--name', 'gen_round_trip', '--output', generated], { db: live.url });
     expect(r.code, show(r)).toBe(0);
     expect(stderrLines(r)).toEqual([expect.stringMatching(/^generate: wrote .*generated\.yaml: \d+ operation\(s\), \d+ flagged/)]);
     const text = readFileSync(generated, 'utf8');
@@ -71,6 +74,9 @@ describe('bellows generate, from a SQL file to the desired schema', () => {
     expect(operations(generated)).toContainEqual({ rename_column: { table: 'public.users', from: 'name', to: 'full_name' } });
     expect(operations(generated)).toContainEqual({ alter_column: { table: 'public.users', column: 'age', type: 'integer', up: 'TODO_BELLOWS_FILL_IN', down: 'TODO_BELLOWS_FILL_IN' } });
     expect(operations(generated)).toContainEqual({ drop_column: { table: 'public.users', column: 'note' } });
+    expect(operations(generated).at(-1)).toEqual({ rename_table: { table: 'public.audit', to: 'audit_log' } });
+    expect(operations(generated)).not.toContainEqual({ drop_table: { table: 'public.audit' } });
+    expect(text).toContain('# raw SQL: public.orders.id: identity (always), which create_table does not make');
     expect(operations(generated)).toContainEqual({ create_index: { table: 'public.orders', name: 'orders_user_id_idx', columns: ['user_id'], where: '(total > (0)::numeric)' } });
     expect(operations(generated)).toContainEqual({ replace_function: expect.objectContaining({ name: 'plan_label', body: ' select lower(p) ' }) });
     expect(operations(generated)).toContainEqual({ create_view: expect.objectContaining({ name: 'plan_names', security_invoker: false }) });
@@ -87,7 +93,7 @@ describe('bellows generate, from a SQL file to the desired schema', () => {
     const s = await runCli(['snapshot', '--output', snapshotFile], { db: desired.url });
     expect(s.code, show(s)).toBe(0);
     expect(JSON.parse(readFileSync(snapshotFile, 'utf8'))).toEqual(await snapshotOf(desired));
-    const r = await runCli(['generate', '--from', snapshotFile, '--rename', 'users.name=full_name', '--name', 'gen_round_trip'], { db: live.url });
+    const r = await runCli(['generate', '--from', snapshotFile, '--rename', 'users.name=full_name', '--rename', 'audit=audit_log', '--name', 'gen_round_trip'], { db: live.url });
     expect(r.code, show(r)).toBe(0);
     expect(YAML.parse(r.stdout).operations).toEqual(operations(generated));
   });
@@ -113,6 +119,7 @@ describe('bellows generate, from a SQL file to the desired schema', () => {
     expect(runs.rows).toEqual([{ n: 0 }]);
     const columns = await live.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'users' ORDER BY 1`);
     expect(columns.rows.map((c) => c.column_name)).toEqual(['age', 'email', 'id', 'name', 'note']);
+    expect((await live.query(`SELECT to_regclass('public.orders') AS t`)).rows).toEqual([{ t: null }]);
   });
 
   it('filled in, started and approved: the live schema is exactly the desired one, and the data is kept', async () => {
@@ -134,6 +141,9 @@ describe('bellows generate, from a SQL file to the desired schema', () => {
       { id: '1', full_name: 'name 1', age: 21, email: 'u1@example.com' },
       { id: '7', full_name: 'name 7', age: 27, email: 'none@example.com' },
     ]);
+    expect((await live.query(`SELECT what FROM audit_log`)).rows).toEqual([{ what: 'kept' }]);
+    const order = await live.query(`INSERT INTO orders (user_id, total) VALUES (1, 5) RETURNING id`);
+    expect(order.rows).toEqual([{ id: '1' }]);
   });
 
   it('once the schemas are the same, there is nothing to generate (exit 0, no playbook)', async () => {
