@@ -36,6 +36,8 @@ const SCHEMA_B = `
     CONSTRAINT orders_user_id_fkey FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE);
   CREATE INDEX users_lower_email_idx ON users (lower(email));
   CREATE INDEX orders_user_id_idx ON orders (user_id) WHERE total > 0;
+  CREATE INDEX plans_name_desc_idx ON plans (name DESC);
+  CREATE FUNCTION plan_code(p text) RETURNS text LANGUAGE sql IMMUTABLE STRICT AS $$ select left(p, 3) $$;
   CREATE VIEW plan_names AS SELECT name FROM plans;
   CREATE VIEW adults AS SELECT id, full_name FROM users WHERE age >= 18;
   CREATE FUNCTION email_domain(email text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ select split_part(email, '@', 2) $$;
@@ -77,6 +79,16 @@ describe('bellows generate, from a SQL file to the desired schema', () => {
     expect(operations(generated).at(-1)).toEqual({ rename_table: { table: 'public.audit', to: 'audit_log' } });
     expect(operations(generated)).not.toContainEqual({ drop_table: { table: 'public.audit' } });
     expect(text).toContain('# raw SQL: public.orders.id: identity (always), which create_table does not make');
+    // What the operations cannot say is raw SQL with its way back, flagged.
+    expect(operations(generated)).toContainEqual({
+      sql: {
+        up: 'CREATE INDEX CONCURRENTLY IF NOT EXISTS plans_name_desc_idx ON public.plans USING btree (name DESC)',
+        rollback: 'DROP INDEX CONCURRENTLY IF EXISTS "public"."plans_name_desc_idx"',
+        lock: 'share_update_exclusive',
+        in_transaction: false,
+      },
+    });
+    expect(text).toContain('# raw SQL: function public.plan_code(p text): create_function cannot express all of it; review it');
     expect(operations(generated)).toContainEqual({ create_index: { table: 'public.orders', name: 'orders_user_id_idx', columns: ['user_id'], where: '(total > (0)::numeric)' } });
     expect(operations(generated)).toContainEqual({ replace_function: expect.objectContaining({ name: 'plan_label', body: ' select lower(p) ' }) });
     expect(operations(generated)).toContainEqual({ create_view: expect.objectContaining({ name: 'plan_names', security_invoker: false }) });
