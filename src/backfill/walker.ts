@@ -162,13 +162,12 @@ async function runBatch(
   const started = performance.now();
   const client = await deps.db.connect();
   try {
-    await client.query('BEGIN');
     // The dual-write triggers skip this transaction's own writes: the batch sets both sides itself.
     // Commits stay synchronous: an asynchronous batch commit left its WAL for the
     // application's next commit to flush, and measured no faster (bench, 2026-11-30).
+    // One round trip with BEGIN (a simple query, so no parameter: the timeout is a whole number).
     await client.query(
-      `SELECT set_config('bellows.backfill', 'on', true), set_config('lock_timeout', $1, true)`,
-      [`${settings.lockTimeoutMs}ms`],
+      `BEGIN; SELECT set_config('bellows.backfill', 'on', true), set_config('lock_timeout', '${Math.trunc(settings.lockTimeoutMs)}ms', true)`,
     );
     // Locking the range row first makes a concurrent split or claim wait for this
     // batch, tells this batch where its range ends now (a split may have lowered

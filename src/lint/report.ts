@@ -1,5 +1,5 @@
 import { RULES } from './index.ts';
-import { SEVERITIES, type Finding, type Location, type Severity } from './rule.ts';
+import type { Finding, Location, Severity } from './rule.ts';
 
 /** `file:operations[3].sql.up` */
 export function where(location: Location): string {
@@ -9,11 +9,6 @@ export function where(location: Location): string {
 /** One line per finding: `file:field  severity  rule  message; safe: …`. */
 export function humanLine(finding: Finding): string {
   return `${where(finding.location)}  ${finding.severity}  ${finding.rule}  ${finding.message}; safe: ${finding.safe}`;
-}
-
-/** Whether `severity` is at or above `threshold` (error > warning > info). */
-export function atOrAbove(severity: Severity, threshold: Severity): boolean {
-  return SEVERITIES.indexOf(severity) <= SEVERITIES.indexOf(threshold);
 }
 
 const SARIF_LEVEL: Record<Severity, string> = { error: 'error', warning: 'warning', info: 'note' };

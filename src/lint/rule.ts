@@ -1,8 +1,9 @@
 import type { ParsedStatement } from './parser.ts';
 import type { OperationEntry } from '../playbook/schema.ts';
 
-export type Severity = 'error' | 'warning' | 'info';
-export const SEVERITIES: Severity[] = ['error', 'warning', 'info'];
+import type { Severity } from '../util/severity.ts';
+
+export { SEVERITIES, type Severity } from '../util/severity.ts';
 
 /** Where a statement comes from: the playbook's file, and the field of one operation, or a phase of the compiled plan. */
 export interface Location {

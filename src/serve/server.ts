@@ -50,7 +50,6 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await closeTargets(targets);
     throw err;
   }
-  monitor.start();
   const { port } = server.address() as AddressInfo;
   const host = options.listen.host.includes(':') ? `[${options.listen.host}]` : options.listen.host;
   let closing: Promise<void> | null = null;

@@ -1,13 +1,16 @@
+import type { Severity } from '../util/severity.ts';
 import { objectKey, type AttributeValue, type ObjectKind, type SchemaObject, type SchemaSnapshot } from './format.ts';
+import { differenceSeverity } from './severity.ts';
 
 /**
  * One object-level difference between two snapshots. An added or removed object
  * carries its attributes; a changed one, one entry per changed attribute.
+ * Each has a severity (snapshot/severity.ts) that `--fail-on` compares with.
  */
 export type Difference =
-  | { kind: ObjectKind; name: string; change: 'added'; attributes: Record<string, AttributeValue> }
-  | { kind: ObjectKind; name: string; change: 'removed'; attributes: Record<string, AttributeValue> }
-  | { kind: ObjectKind; name: string; change: 'changed'; attribute: string; before: AttributeValue; after: AttributeValue };
+  | { kind: ObjectKind; name: string; severity: Severity; change: 'added'; attributes: Record<string, AttributeValue> }
+  | { kind: ObjectKind; name: string; severity: Severity; change: 'removed'; attributes: Record<string, AttributeValue> }
+  | { kind: ObjectKind; name: string; severity: Severity; change: 'changed'; attribute: string; before: AttributeValue; after: AttributeValue };
 
 /**
  * A view's `security_invoker=false` is PostgreSQL's default spelled out
@@ -38,12 +41,13 @@ export function compareSnapshots(before: SchemaSnapshot, after: SchemaSnapshot):
     const a = old.get(key);
     const b = now.get(key);
     if (wholly(a) || wholly(b)) continue;
-    if (!a) differences.push({ kind: b!.kind, name: b!.name, change: 'added', attributes: b!.attributes });
-    else if (!b) differences.push({ kind: a.kind, name: a.name, change: 'removed', attributes: a.attributes });
+    if (!a) differences.push({ kind: b!.kind, name: b!.name, severity: differenceSeverity('added'), change: 'added', attributes: b!.attributes });
+    else if (!b) differences.push({ kind: a.kind, name: a.name, severity: differenceSeverity('removed'), change: 'removed', attributes: a.attributes });
     else {
       for (const attribute of [...new Set([...Object.keys(a.attributes), ...Object.keys(b.attributes)])].sort()) {
-        if (!sameAttribute(a.kind, attribute, a.attributes[attribute], b.attributes[attribute])) {
-          differences.push({ kind: a.kind, name: a.name, change: 'changed', attribute, before: a.attributes[attribute] ?? null, after: b.attributes[attribute] ?? null });
+        const [before, after] = [a.attributes[attribute] ?? null, b.attributes[attribute] ?? null];
+        if (!sameAttribute(a.kind, attribute, before, after)) {
+          differences.push({ kind: a.kind, name: a.name, severity: differenceSeverity('changed', attribute, before, after), change: 'changed', attribute, before, after });
         }
       }
     }

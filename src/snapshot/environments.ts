@@ -4,6 +4,7 @@ import { hasState, type InFlightRun } from '../state/snapshots.ts';
 import { compareSnapshots, type Difference } from './compare.ts';
 import { liveSnapshot } from './live.ts';
 import type { SchemaSnapshot } from './format.ts';
+import type { Severity } from '../util/severity.ts';
 
 /** One environment as `diff` sees it: its applied playbooks in the order it got them, and its live schema. */
 interface Environment {
@@ -20,6 +21,12 @@ export interface PlaybookComparison {
   onlyInB: string[];
   /** The playbooks both applied, when the two applied them in a different order (else null). */
   order: { a: string[]; b: string[] } | null;
+  /**
+   * Warning when the lists differ, else null: a playbook one side lacks is a
+   * change it has yet to get, and the schema differences it leaves are
+   * judged on their own.
+   */
+  severity: Severity | null;
 }
 
 export interface EnvironmentDiff {
@@ -43,13 +50,10 @@ export function comparePlaybooks(a: string[], b: string[]): PlaybookComparison {
   const commonA = a.filter((p) => inB.has(p));
   const commonB = b.filter((p) => inA.has(p));
   const sameOrder = commonA.every((p, i) => p === commonB[i]);
-  return {
-    a,
-    b,
-    onlyInA: a.filter((p) => !inB.has(p)),
-    onlyInB: b.filter((p) => !inA.has(p)),
-    order: sameOrder ? null : { a: commonA, b: commonB },
-  };
+  const onlyInA = a.filter((p) => !inB.has(p));
+  const onlyInB = b.filter((p) => !inA.has(p));
+  const differ = onlyInA.length > 0 || onlyInB.length > 0 || !sameOrder;
+  return { a, b, onlyInA, onlyInB, order: sameOrder ? null : { a: commonA, b: commonB }, severity: differ ? 'warning' : null };
 }
 
 export async function diffEnvironments(a: pg.Pool, b: pg.Pool, stateSchema?: string): Promise<EnvironmentDiff> {
@@ -61,6 +65,7 @@ export async function diffEnvironments(a: pg.Pool, b: pg.Pool, stateSchema?: str
   };
 }
 
-export function environmentsDiffer(d: EnvironmentDiff): boolean {
-  return d.differences.length > 0 || d.playbooks.onlyInA.length > 0 || d.playbooks.onlyInB.length > 0 || d.playbooks.order !== null;
+/** Everything that differs, each with its severity (the playbook lists as one): what `--fail-on` counts. */
+export function environmentFindings(d: EnvironmentDiff): Array<{ severity: Severity }> {
+  return d.playbooks.severity ? [...d.differences, { severity: d.playbooks.severity }] : d.differences;
 }

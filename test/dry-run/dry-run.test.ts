@@ -1,10 +1,9 @@
-import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { createSampleTable } from '../../src/demo/sample.ts';
 import { openReadOnlyTarget } from '../../src/dry-run/target.ts';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
-import { catalogSnapshot, describe as show, playbookPath, runCli, scratchDir, stderrLines } from '../helpers/cli.ts';
+import { describe as show, playbookPath, runCli, scratchDir, stderrLines } from '../helpers/cli.ts';
+import { databaseExists, scratchDatabaseOf, targetSnapshot as snapshotOf } from './target-state.ts';
 
 /**
  * `bellows dry-run` on the e2e test's target (the demo's users table, then each
@@ -22,36 +21,19 @@ const E2E_PLAYBOOKS = [
 ];
 
 let db: TestDatabase;
+const targetSnapshot = () => snapshotOf(db);
+
+/** The scratch database a dry run said it made is gone. */
+async function expectCopyDropped(stdout: string): Promise<void> {
+  const copy = scratchDatabaseOf(stdout);
+  expect(copy, stdout).toBeDefined();
+  expect(await databaseExists(copy!), copy).toBe(false);
+}
 
 beforeAll(async () => {
   db = await freshDatabase();
   await createSampleTable(db.pool, ROWS);
 });
-
-/** The server's scratch databases: a dry run must leave none. */
-async function scratchDatabases(): Promise<string[]> {
-  const admin = new pg.Client({ connectionString: inject('adminDatabaseUrl') });
-  await admin.connect();
-  try {
-    return (await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'bellows\\_dryrun\\_%' ORDER BY 1`)).rows.map((r) => r.datname);
-  } finally {
-    await admin.end();
-  }
-}
-
-/** Everything a write could change: the catalog, every table's rows (bellows' own too) as a digest, the server's databases. */
-async function targetSnapshot() {
-  const catalog = await catalogSnapshot(db.pool);
-  const { rows: tables } = await db.query<{ t: string }>(
-    `SELECT format('%I.%I', n.nspname, c.relname) AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`,
-  );
-  const rows: Record<string, unknown> = {};
-  for (const { t } of tables) {
-    rows[t] = (await db.query(`SELECT count(*)::int AS n, md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '')) AS md5 FROM ${t} x`)).rows[0];
-  }
-  return { catalog, rows, databases: await scratchDatabases() };
-}
 
 /** Applies a playbook for real, as the e2e test does: start to the gate, then approve. */
 async function apply(name: string): Promise<void> {
@@ -100,6 +82,7 @@ describe('bellows dry-run', () => {
       expect(result.stdout).toMatch(/start → gate → rollback: ok/);
       expect(result.stdout).toMatch(/start → gate → approve → contract: ok/);
       expect(await targetSnapshot(), name).toEqual(before);
+      await expectCopyDropped(result.stdout);
       await apply(name);
     }
   }, 900_000);
@@ -118,6 +101,7 @@ describe('bellows dry-run', () => {
     expect(stderrLines(result)).toHaveLength(1);
     expect(result.stderr).toMatch(/^bellows: dry run of dryrun_divide_by_zero failed in .*backfill.*division by zero/);
     expect(await targetSnapshot()).toEqual(before);
+    await expectCopyDropped(result.stdout);
   });
 
   it('reads the target through sessions that refuse every write, even one sent by mistake', async () => {
@@ -142,6 +126,6 @@ describe('bellows dry-run', () => {
     expect(stderrLines(badTable)).toEqual(['bellows: operations[0].add_column.table: table public.nowhere does not exist']);
     expect(badFlag.code, show(badFlag)).toBe(2);
     expect(stderrLines(badFlag)).toEqual(['bellows: --sample-rows: expected a whole number of at least 1, got "0"']);
-    expect(await scratchDatabases()).toEqual([]);
+    await expectCopyDropped(badTable.stdout);
   });
 });

@@ -332,19 +332,8 @@ describe("pgroll's constraints whose up/down repair the rows", () => {
         },
       },
     ]);
-    expect(await operations('22_email_lower')).toEqual([
-      {
-        create_constraint: {
-          table: 'users',
-          name: 'users_email_lower',
-          type: 'check',
-          columns: ['email'],
-          check: 'email = lower(email)',
-          up: { email: 'lower(email)' },
-          down: { email: 'email' },
-        },
-      },
-    ]);
+    // create_constraint is bellows' operation too: it comes through as pgroll wrote it.
+    expect(await operations('22_email_lower')).toEqual(EMAIL_LOWER.operations);
 
     for (const name of ['20_name_lower', '21_team_fk', '22_email_lower']) {
       const started = await runCli(['start', join(out, `${name}.yaml`), '--no-progress'], { db: db.url });

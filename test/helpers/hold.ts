@@ -1,3 +1,4 @@
+import pg from 'pg';
 import type { TestDatabase } from './db.ts';
 import { waitFor } from './poll.ts';
 
@@ -64,6 +65,28 @@ export async function backfillHold(db: TestDatabase, table: string, at: number |
         },
         60_000,
       );
+    },
+  };
+}
+
+/**
+ * A session that has read `table` in a transaction it keeps open, as a long
+ * report would: its ACCESS SHARE lock makes every ALTER TABLE on it wait (and
+ * retry, under bellows' lock_timeout) until `release()` commits. Releasing
+ * twice is harmless, so a test can release in its body and again in `finally`.
+ */
+export async function tableReader(db: Pick<TestDatabase, 'url'>, table: string): Promise<{ release(): Promise<void> }> {
+  const reader = new pg.Client({ connectionString: db.url });
+  await reader.connect();
+  await reader.query('BEGIN');
+  await reader.query(`SELECT count(*) FROM ${table}`);
+  let open = true;
+  return {
+    async release() {
+      if (!open) return;
+      open = false;
+      await reader.query('COMMIT');
+      await reader.end();
     },
   };
 }

@@ -1,7 +1,7 @@
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { freshDatabase } from '../helpers/db.ts';
 import { engineFor } from '../helpers/engine.ts';
+import { tableReader } from '../helpers/hold.ts';
 import { numberedTable, stepsFor, vToBigint } from '../helpers/lifecycle.ts';
 import { waitFor } from '../helpers/poll.ts';
 import { runProgress } from '../../src/state/progress.ts';
@@ -19,10 +19,7 @@ describe('a statement waiting for its lock', () => {
     const engine = engineFor(db.pool);
     const run = await engine.open({ name: 'accounts_bigint', settings: { lockTimeoutMs: 100, retries: 50 }, operations: [vToBigint('accounts')] });
 
-    const blocker = new pg.Client({ connectionString: db.url });
-    await blocker.connect();
-    await blocker.query('BEGIN');
-    await blocker.query('SELECT count(*) FROM accounts');
+    const blocker = await tableReader(db, 'accounts');
     const expanding = stepsFor(engine.store, db.pool).expand(run.id);
 
     try {
@@ -36,8 +33,7 @@ describe('a statement waiting for its lock', () => {
       expect((await runProgress(engine.store, await engine.store.getRun(run.id), 'gone')).lockWait).toBeNull();
     } finally {
       // Pass or fail, the lock goes, and expand with it.
-      await blocker.query('COMMIT');
-      await blocker.end();
+      await blocker.release();
       await expanding;
     }
     expect((await runProgress(engine.store, await engine.store.getRun(run.id), 'driven')).lockWait).toBeNull();

@@ -36,10 +36,10 @@ describe('bellows lint', () => {
     expect(result.stderr.trim()).toBe('bellows: lint: 1 finding(s) at or above error');
   });
 
-  it('--fail-on sets the severity that fails: a warning fails only at warning or info', async () => {
+  it('--fail-on sets the severity that fails: a warning fails only at warning or info, never at none', async () => {
     const file = scratch.write('warning.yaml', UNSAFE.replace('CREATE INDEX users_email ON users (email)', 'ALTER TABLE users ADD COLUMN token uuid DEFAULT gen_random_uuid()'));
-    const codes = await Promise.all(['error', 'warning', 'info'].map(async (level) => (await runCli(['lint', file, '--fail-on', level])).code));
-    expect(codes).toEqual([0, 1, 1]);
+    const codes = await Promise.all(['error', 'warning', 'info', 'none'].map(async (level) => (await runCli(['lint', file, '--fail-on', level])).code));
+    expect(codes).toEqual([0, 1, 1, 0]);
   });
 
   it('--json lists the findings', async () => {

@@ -101,6 +101,19 @@ async function heldRemoteRun(db: TestDatabase, executor: string, env: Record<str
   return { hold, runId };
 }
 
+/**
+ * A BullMQ run with its own database, Redis and one worker, its backfill held at
+ * HOLD_AT rows: where both lost-executor runbooks start (they differ in what is then lost).
+ */
+async function heldBullmqRun() {
+  const db = await usersDatabase();
+  const redis = await testRedis();
+  const env = { REDIS_URL: redis.url, BELLOWS_BULLMQ_LOCK_MS: LOCK_MS };
+  const worker = owned(await startWorker(db.url, redis));
+  const { hold } = await heldRemoteRun(db, 'bullmq', env);
+  return { db, redis, env, worker, hold };
+}
+
 async function killed(proc: CliProcess): Promise<void> {
   proc.kill('SIGKILL');
   await proc.exited;
@@ -190,22 +203,14 @@ const situations: Record<string, () => Promise<Situation>> = {
   },
 
   async 'lost-bullmq-workers.md'() {
-    const db = await usersDatabase();
-    const redis = await testRedis();
-    const env = { REDIS_URL: redis.url, BELLOWS_BULLMQ_LOCK_MS: LOCK_MS };
-    const worker = owned(await startWorker(db.url, redis));
-    const { hold } = await heldRemoteRun(db, 'bullmq', env);
+    const { db, env, worker, hold } = await heldBullmqRun();
     await killed(worker);
     await hold.release();
     return { vars: vars(db, env) };
   },
 
   async 'lost-redis.md'() {
-    const db = await usersDatabase();
-    const redis = await testRedis();
-    const env = { REDIS_URL: redis.url, BELLOWS_BULLMQ_LOCK_MS: LOCK_MS };
-    const worker = owned(await startWorker(db.url, redis));
-    const { hold } = await heldRemoteRun(db, 'bullmq', env);
+    const { db, env, worker, redis, hold } = await heldBullmqRun();
     // The whole executor: Redis and the worker with it.
     await killed(worker);
     await redis.kill();

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { engineFor } from '../helpers/engine.ts';
-import { backfillHold, type BackfillHold } from '../helpers/hold.ts';
+import { backfillHold, tableReader, type BackfillHold } from '../helpers/hold.ts';
 import { numberedTable, vToBigint } from '../helpers/lifecycle.ts';
 import { waitFor } from '../helpers/poll.ts';
 import { startServe, type ServeProcess } from '../helpers/serve.ts';
@@ -65,9 +65,9 @@ async function runRow(): Promise<RunRow> {
   return (await db.query(`SELECT phase, status, desired FROM bellows.runs WHERE id = $1`, [runId])).rows[0] as RunRow;
 }
 
-async function openRun(page: Page): Promise<void> {
+async function openRun(page: Page, id = runId): Promise<void> {
   await page.goto(serve.url);
-  await page.locator(`#runs tr[data-run="${runId}"]`).click();
+  await page.locator(`#runs tr[data-run="${id}"]`).click();
   await page.locator('#run-pane').waitFor();
 }
 
@@ -146,5 +146,29 @@ describe('the dashboard', () => {
     } finally {
       await readOnly.stop();
     }
+  });
+
+  it('a run whose expand waits for a lock shows the lock-wait banner, and drops it once the lock is had', async () => {
+    await numberedTable(db, 'accounts', 10);
+    const engine = engineFor(db.pool);
+    // Retries that outlast any test: the run waits for as long as the test holds the lock.
+    const run = await engine.open({ name: 'accounts_bigint', settings: { lockTimeoutMs: 500, retries: 100 }, operations: [vToBigint('accounts')] });
+    // Expand's ALTER TABLE waits behind this reader until it is released.
+    const { release } = await tableReader(db, 'accounts');
+    const expanding = engine.executor.drive(run, { stopAtGate: true }).catch((err: unknown) => err);
+    try {
+      const page = await browser.newPage();
+      await openRun(page, run.id);
+      const banner = page.locator('#lock-wait');
+      await expect.poll(() => banner.isVisible(), { timeout: 30_000 }).toBe(true);
+      expect(await banner.textContent()).toMatch(/^waiting for a lock: expand:\S+, retry \d+ of 100, each waiting up to 500 ms \(see deploy\/runbooks\/stuck-lock\.md\)$/);
+      await release();
+      await expect.poll(() => banner.isVisible(), { timeout: 30_000 }).toBe(false);
+      await page.close();
+    } finally {
+      await release();
+      await expanding;
+    }
+    expect((await db.query(`SELECT status FROM bellows.runs WHERE id = $1`, [run.id])).rows[0].status).toBe('awaiting_approval');
   });
 });

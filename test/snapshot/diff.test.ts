@@ -37,9 +37,9 @@ describe('bellows diff', () => {
     expect(r.stdout).toContain(':***@');
     const lines = r.stdout.trim().split('\n');
     expect(lines).toContain('playbooks applied, in order: a: 0004_users_created_at_index, 0002_users_add_plan');
-    expect(lines).toContain('  only in a: 0002_users_add_plan');
-    expect(lines).toContain('  column public.users.plan: removed');
-    expect(stderrLines(r)).toEqual(['bellows: diff: the two databases differ']);
+    expect(lines).toContain('  warning  only in a: 0002_users_add_plan');
+    expect(lines).toContain('  error    column public.users.plan: removed');
+    expect(stderrLines(r)).toEqual(['bellows: diff: the two databases differ: 2 difference(s) at or above info']);
 
     const json = await runCli(['diff', staging.url, production.url, '--json']);
     expect(json.code, show(json)).toBe(1);
@@ -50,9 +50,22 @@ describe('bellows diff', () => {
       onlyInA: ['0002_users_add_plan'],
       onlyInB: [],
       order: null,
+      severity: 'warning',
     });
     // add_column leaves a NOT NULL column with a default, and nothing else: the check that proved it is gone.
-    expect(d.differences).toEqual([{ kind: 'column', name: 'public.users.plan', change: 'removed', attributes: expect.objectContaining({ type: 'text', notNull: true, default: "'free'::text" }) }]);
+    expect(d.differences).toEqual([{ kind: 'column', name: 'public.users.plan', severity: 'error', change: 'removed', attributes: expect.objectContaining({ type: 'text', notNull: true, default: "'free'::text" }) }]);
+  });
+
+  it('--fail-on: the database behind, compared the other way, only lacks what is added (warnings): exit 0 at error, 1 at warning', async () => {
+    const [atError, atWarning] = await Promise.all([
+      runCli(['diff', production.url, staging.url, '--fail-on', 'error']),
+      runCli(['diff', production.url, staging.url, '--fail-on', 'warning']),
+    ]);
+    expect(atError.code, show(atError)).toBe(0);
+    expect(atError.stdout).toContain('schemas: 1 difference(s) from a to b (1 warning):');
+    expect(atError.stdout.split('\n')).toContain('  warning  column public.users.plan: added');
+    expect(atWarning.code, show(atWarning)).toBe(1);
+    expect(stderrLines(atWarning)).toEqual(['bellows: diff: the two databases differ: 2 difference(s) at or above warning']);
   });
 
   it('a database without bellows state has applied nothing, and gets no state from being compared', async () => {

@@ -42,20 +42,21 @@ describe('bellows drift', () => {
     const r = await runCli(['drift'], { db: db.url });
     expect(r.code, show(r)).toBe(1);
     const lines = r.stdout.trim().split('\n');
-    expect(lines).toContain('  column public.users.nickname: added');
-    expect(lines).toContain('  index public.users_created_at_idx: removed');
-    expect(lines).toContain('2 difference(s) made outside bellows:');
-    expect(stderrLines(r)).toEqual(['bellows: drift: 2 difference(s) since playbook 0004_users_created_at_index']);
+    expect(lines).toContain('  warning  column public.users.nickname: added');
+    expect(lines).toContain('  error    index public.users_created_at_idx: removed');
+    expect(lines).toContain('2 difference(s) made outside bellows (1 error, 1 warning):');
+    expect(stderrLines(r)).toEqual(['bellows: drift: 2 difference(s) at or above info since playbook 0004_users_created_at_index']);
 
     const json = await runCli(['drift', '--json'], { db: db.url });
     expect(json.code, show(json)).toBe(1);
     const report = JSON.parse(json.stdout);
     expect(report.since.playbook).toBe('0004_users_created_at_index');
     expect(report.differences).toEqual([
-      { kind: 'column', name: 'public.users.nickname', change: 'added', attributes: expect.objectContaining({ type: 'text', notNull: false }) },
+      { kind: 'column', name: 'public.users.nickname', severity: 'warning', change: 'added', attributes: expect.objectContaining({ type: 'text', notNull: false }) },
       {
         kind: 'index',
         name: 'public.users_created_at_idx',
+        severity: 'error',
         change: 'removed',
         attributes: expect.objectContaining({ definition: 'CREATE INDEX users_created_at_idx ON public.users USING btree (created_at)' }),
       },
@@ -70,7 +71,7 @@ describe('bellows drift', () => {
     expect(JSON.parse(r.stdout).differences[0]).toMatchObject({ name: 'public.users.nickname', change: 'added', attributes: { default: "'anon'::text" } });
     await db.query(`ALTER TABLE users ALTER COLUMN email SET DEFAULT ''`);
     const changed = JSON.parse((await runCli(['drift', '--json'], { db: db.url })).stdout).differences;
-    expect(changed).toContainEqual({ kind: 'column', name: 'public.users.email', change: 'changed', attribute: 'default', before: null, after: "''::text" });
+    expect(changed).toContainEqual({ kind: 'column', name: 'public.users.email', severity: 'warning', change: 'changed', attribute: 'default', before: null, after: "''::text" });
     await db.query(`ALTER TABLE users ALTER COLUMN email DROP DEFAULT`);
   });
 
@@ -87,5 +88,35 @@ describe('bellows drift', () => {
     expect(r.code, show(r)).toBe(0);
     expect(r.stdout).toContain('compared with the snapshot of playbook 0002_users_add_plan');
     expect(r.stdout).toContain('no drift');
+  });
+
+  describe('--fail-on (the snapshot of 0002_users_add_plan is the reference)', () => {
+    it('a comment changed by hand is info: exit 0 at warning, 1 at info (the default)', async () => {
+      await db.query(`COMMENT ON COLUMN users.email IS 'where we write'`);
+      const atWarning = await runCli(['drift', '--fail-on', 'warning'], { db: db.url });
+      expect(atWarning.code, show(atWarning)).toBe(0);
+      expect(atWarning.stdout.trim().split('\n')).toContain('  info     column public.users.email: comment changed: (none) → where we write');
+      const atInfo = await runCli(['drift', '--fail-on', 'info'], { db: db.url });
+      expect(atInfo.code, show(atInfo)).toBe(1);
+      expect(stderrLines(atInfo)).toEqual(['bellows: drift: 1 difference(s) at or above info since playbook 0002_users_add_plan']);
+      expect((await runCli(['drift'], { db: db.url })).code).toBe(1);
+    });
+
+    it('a column dropped by hand is an error: exit 1 at error; none reports it and exits 0', async () => {
+      await db.query(`ALTER TABLE users DROP COLUMN nickname`);
+      const atError = await runCli(['drift', '--fail-on', 'error', '--json'], { db: db.url });
+      expect(atError.code, show(atError)).toBe(1);
+      expect(JSON.parse(atError.stdout).differences).toContainEqual(expect.objectContaining({ name: 'public.users.nickname', change: 'removed', severity: 'error' }));
+      expect(stderrLines(atError)).toEqual(['bellows: drift: 1 difference(s) at or above error since playbook 0002_users_add_plan']);
+      const none = await runCli(['drift', '--fail-on', 'none'], { db: db.url });
+      expect(none.code, show(none)).toBe(0);
+      expect(none.stdout).toContain('2 difference(s) made outside bellows (1 error, 1 info):');
+    });
+
+    it('a level that does not exist: exit 2, one line naming the levels', async () => {
+      const r = await runCli(['drift', '--fail-on', 'fatal'], { db: db.url });
+      expect(r.code, show(r)).toBe(2);
+      expect(stderrLines(r)).toEqual(['bellows: drift: --fail-on must be one of error, warning, info, none, not "fatal"']);
+    });
   });
 });

@@ -13,10 +13,29 @@ describe('nextBatchSize', () => {
     expect(nextBatchSize(400, 400, bounds)).toBe(200);
   });
 
-  it('grows a fast batch by at most half again, however fast', () => {
+  it('grows a batch that took more than a quarter of the target by at most half again', () => {
     expect(nextBatchSize(100, 150, bounds)).toBe(133);
-    expect(nextBatchSize(100, 1, bounds)).toBe(150);
-    expect(nextBatchSize(100, 0, bounds)).toBe(150);
+    expect(nextBatchSize(100, 51, bounds)).toBe(150);
+  });
+
+  it('grows a batch far below the target towards half of it, at most four times', () => {
+    expect(nextBatchSize(100, 50, bounds)).toBe(200);
+    expect(nextBatchSize(100, 40, bounds)).toBe(250);
+    expect(nextBatchSize(100, 1, bounds)).toBe(400);
+    expect(nextBatchSize(100, 0, bounds)).toBe(400);
+  });
+
+  it('reaches the target from 1,000 rows in a handful of batches, not ten', () => {
+    const msPerRow = 0.005; // 40,000 rows meet the 200 ms target
+    const wide: BatchBounds = { targetMs: 200, min: 50, max: 100_000 };
+    let size = 1000;
+    let batches = 0;
+    while (size * msPerRow < 150) {
+      size = nextBatchSize(size, size * msPerRow, wide);
+      batches++;
+    }
+    expect(batches).toBeLessThanOrEqual(5);
+    expect(size * msPerRow).toBeLessThanOrEqual(200 * 1.5);
   });
 
   it('never leaves the bounds', () => {

@@ -3,9 +3,11 @@ import type pg from 'pg';
 import { connect } from '../../db/pool.ts';
 import { redactUrl } from '../../db/redact.ts';
 import { FindingsError } from '../../errors.ts';
-import { diffEnvironments, environmentsDiffer, type EnvironmentDiff } from '../../snapshot/environments.ts';
-import { describeDifference } from '../../snapshot/describe.ts';
+import { diffEnvironments, environmentFindings, type EnvironmentDiff } from '../../snapshot/environments.ts';
+import { describeDifference, severityColumn, severityCounts } from '../../snapshot/describe.ts';
+import { countFailing, type FailOn } from '../../util/severity.ts';
 import type { GlobalOptions } from '../context.ts';
+import { FAIL_ON_FLAG, failOnHelp, failOnLevel } from '../fail-on-flag.ts';
 import { print, printJson } from '../output.ts';
 
 function printDiff(d: EnvironmentDiff, a: string, b: string): void {
@@ -15,24 +17,28 @@ function printDiff(d: EnvironmentDiff, a: string, b: string): void {
   const list = (names: string[]) => (names.length ? names.join(', ') : '(none)');
   print(`playbooks applied, in order: a: ${list(playbooks.a)}`);
   print(`                             b: ${list(playbooks.b)}`);
-  if (playbooks.onlyInA.length) print(`  only in a: ${playbooks.onlyInA.join(', ')}`);
-  if (playbooks.onlyInB.length) print(`  only in b: ${playbooks.onlyInB.join(', ')}`);
-  if (playbooks.order) print(`  applied in another order: a ${playbooks.order.a.join(' → ')}; b ${playbooks.order.b.join(' → ')}`);
+  // The same severity column as the schema differences below.
+  const flagged = (line: string) => print(`  ${severityColumn(playbooks.severity ?? 'warning')}  ${line}`);
+  if (playbooks.onlyInA.length) flagged(`only in a: ${playbooks.onlyInA.join(', ')}`);
+  if (playbooks.onlyInB.length) flagged(`only in b: ${playbooks.onlyInB.join(', ')}`);
+  if (playbooks.order) flagged(`applied in another order: a ${playbooks.order.a.join(' → ')}; b ${playbooks.order.b.join(' → ')}`);
   for (const [side, runs] of [['a', d.inFlight.a], ['b', d.inFlight.b]] as const) {
     if (runs.length) print(`note: runs in flight in ${side}: ${runs.map((r) => `${r.runId} (${r.playbookName})`).join(', ')}`);
   }
-  print(d.differences.length === 0 ? 'schemas: the same' : `schemas: ${d.differences.length} difference(s) from a to b:`);
+  print(d.differences.length === 0 ? 'schemas: the same' : `schemas: ${d.differences.length} difference(s) from a to b (${severityCounts(d.differences)}):`);
   for (const x of d.differences) print(`  ${describeDifference(x)}`);
 }
 
 export function diffCommand(program: Command): void {
   program
     .command('diff')
-    .description('compare two databases (e.g. staging and production): the playbooks each applied, in order, and their schemas; exit 1 when they differ')
+    .description('compare two databases (e.g. staging and production): the playbooks each applied, in order, and their schemas; exit 1 when a difference is at or above --fail-on')
     .argument('<url-a>', 'connection string of the first database')
     .argument('<url-b>', 'connection string of the second database')
     .option('--json', 'machine-readable output')
-    .action(async (urlA: string, urlB: string, options, cmd: Command) => {
+    // info by default: any difference fails, as diff did before it had severities.
+    .option(FAIL_ON_FLAG, failOnHelp('a difference'), failOnLevel('diff'), 'info' as FailOn)
+    .action(async (urlA: string, urlB: string, options: { json?: boolean; failOn: FailOn }, cmd: Command) => {
       const { stateSchema } = cmd.optsWithGlobals() as GlobalOptions;
       const pools: pg.Pool[] = [];
       try {
@@ -42,7 +48,8 @@ export function diffCommand(program: Command): void {
         const [a, b] = [redactUrl(urlA), redactUrl(urlB)];
         if (options.json) printJson({ a, b, ...d });
         else printDiff(d, a, b);
-        if (environmentsDiffer(d)) throw new FindingsError('diff: the two databases differ');
+        const failing = countFailing(environmentFindings(d), options.failOn);
+        if (failing > 0) throw new FindingsError(`diff: the two databases differ: ${failing} difference(s) at or above ${options.failOn}`);
       } finally {
         await Promise.all(pools.map((p) => p.end().catch(() => {})));
       }

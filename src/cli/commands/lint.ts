@@ -3,9 +3,11 @@ import { FindingsError, InputError } from '../../errors.ts';
 import { liveFacts } from '../../lint/live.ts';
 import { lintPlaybook, type LiveTarget } from '../../lint/lint-playbook.ts';
 import { playbookFiles } from '../../lint/playbook-files.ts';
-import { atOrAbove, humanLine, sarif } from '../../lint/report.ts';
-import { SEVERITIES, type Finding, type Severity } from '../../lint/rule.ts';
+import { humanLine, sarif } from '../../lint/report.ts';
+import type { Finding } from '../../lint/rule.ts';
 import { loadPlaybook } from '../../playbook/load.ts';
+import { countFailing, type FailOn } from '../../util/severity.ts';
+import { FAIL_ON_FLAG, failOnHelp, failOnLevel } from '../fail-on-flag.ts';
 import { withDatabase, type GlobalOptions } from '../context.ts';
 import { print, printJson } from '../output.ts';
 
@@ -14,7 +16,7 @@ const FORMATS = ['human', 'json', 'sarif'] as const;
 interface LintOptions {
   json?: boolean;
   format: string;
-  failOn: string;
+  failOn: FailOn;
 }
 
 async function lintFiles(files: string[], live?: LiveTarget): Promise<Finding[]> {
@@ -30,12 +32,11 @@ export function lintCommand(program: Command): void {
     .argument('<path>', 'a playbook file, or a directory of them')
     .option('--json', 'machine-readable output (same as --format json)')
     .option('--format <format>', `output: ${FORMATS.join(', ')}`, 'human')
-    .option('--fail-on <severity>', `exit 1 when a finding is at or above this severity: ${SEVERITIES.join(', ')}`, 'error')
+    .option(FAIL_ON_FLAG, failOnHelp('a finding'), failOnLevel('lint'), 'error' as FailOn)
     .action(async (path: string, options: LintOptions, cmd: Command) => {
       const format = options.json ? 'json' : options.format;
       if (!(FORMATS as readonly string[]).includes(format)) throw new InputError(`lint: --format must be one of ${FORMATS.join(', ')}, not ${JSON.stringify(format)}`);
-      if (!(SEVERITIES as string[]).includes(options.failOn)) throw new InputError(`lint: --fail-on must be one of ${SEVERITIES.join(', ')}, not ${JSON.stringify(options.failOn)}`);
-      const failOn = options.failOn as Severity;
+      const { failOn } = options;
       const files = await playbookFiles(path);
       const globals = cmd.optsWithGlobals() as GlobalOptions;
       const findings =
@@ -48,7 +49,7 @@ export function lintCommand(program: Command): void {
         for (const finding of findings) print(humanLine(finding));
         print(`${files.length} playbook(s), ${findings.length} finding(s)`);
       }
-      const failing = findings.filter((f) => atOrAbove(f.severity, failOn)).length;
+      const failing = countFailing(findings, failOn);
       if (failing) throw new FindingsError(`lint: ${failing} finding(s) at or above ${failOn}`);
     });
 }
