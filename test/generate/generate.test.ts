@@ -38,6 +38,9 @@ const SCHEMA_B = `
   CREATE INDEX orders_user_id_idx ON orders (user_id) WHERE total > 0;
   CREATE INDEX plans_name_desc_idx ON plans (name DESC);
   CREATE FUNCTION plan_code(p text) RETURNS text LANGUAGE sql IMMUTABLE STRICT AS $$ select left(p, 3) $$;
+  COMMENT ON TABLE plans IS 'what a user pays';
+  COMMENT ON COLUMN users.favourite IS 'their colour';
+  COMMENT ON INDEX plans_name_desc_idx IS 'newest names first';
   CREATE VIEW plan_names AS SELECT name FROM plans;
   CREATE VIEW adults AS SELECT id, full_name FROM users WHERE age >= 18;
   CREATE FUNCTION email_domain(email text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ select split_part(email, '@', 2) $$;
@@ -89,6 +92,9 @@ describe('bellows generate, from a SQL file to the desired schema', () => {
       },
     });
     expect(text).toContain('# raw SQL: function public.plan_code(p text): create_function cannot express all of it; review it');
+    expect(operations(generated)).toContainEqual({
+      sql: { up: `COMMENT ON TABLE "public"."plans" IS 'what a user pays'`, rollback: 'COMMENT ON TABLE "public"."plans" IS NULL', lock: 'share_update_exclusive' },
+    });
     expect(operations(generated)).toContainEqual({ create_index: { table: 'public.orders', name: 'orders_user_id_idx', columns: ['user_id'], where: '(total > (0)::numeric)' } });
     expect(operations(generated)).toContainEqual({ replace_function: expect.objectContaining({ name: 'plan_label', body: ' select lower(p) ' }) });
     expect(operations(generated)).toContainEqual({ create_view: expect.objectContaining({ name: 'plan_names', security_invoker: false }) });
