@@ -72,8 +72,21 @@ export function applyRenames(live: SchemaSnapshot, renames: Renames): SchemaSnap
       name = `${renamedTable(renames, table)}.${o.name.slice(table.length + 1)}`;
     }
     const parent = o.parent ? o.parent.replace(tableOf(o.parent)!, renamedTable(renames, tableOf(o.parent)!)) : undefined;
-    const attributes = Object.fromEntries(Object.entries(o.attributes).map(([k, v]) => [k, typeof v === 'string' && k === 'definition' ? retext(v) : v]));
+    // A constraint or index follows its column through a rename: its definition names the new one.
+    const followsColumns = (text: string) => (o.kind === 'constraint' || o.kind === 'index' ? renameColumnsIn(text, renames, tableOf(o.parent)!) : text);
+    const attributes = Object.fromEntries(Object.entries(o.attributes).map(([k, v]) => [k, typeof v === 'string' && k === 'definition' ? retext(followsColumns(v)) : v]));
     return { ...o, name, ...(parent ? { parent } : {}), attributes };
   });
   return { ...live, objects };
+}
+
+/** The columns of `table` renamed in a definition, as whole words (PostgreSQL prints a plain name bare, and quotes only what needs it). */
+function renameColumnsIn(text: string, renames: Renames, table: string): string {
+  let out = text;
+  for (const [column, to] of renames.columns) {
+    if (column.slice(0, column.lastIndexOf('.')) !== table) continue;
+    const from = column.slice(table.length + 1);
+    out = out.replace(new RegExp(`(?<![\\w."])${from.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w"])`, 'g'), /^[a-z_][a-z0-9_]*$/.test(to) ? to : `"${to.replace(/"/g, '""')}"`);
+  }
+  return out;
 }

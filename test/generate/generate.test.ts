@@ -20,6 +20,7 @@ const SCHEMA_A = `
   CREATE TABLE old_stuff (id int PRIMARY KEY);
   CREATE TABLE audit (id int PRIMARY KEY, what text);
   CREATE INDEX users_note_idx ON users (note);
+  CREATE INDEX users_name_idx ON users (name);
   CREATE VIEW v_old AS SELECT id FROM users;
   CREATE FUNCTION f_old(a int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ select a $$;
   CREATE FUNCTION plan_label(p text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ select upper(p) $$;
@@ -35,6 +36,7 @@ const SCHEMA_B = `
   CREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, user_id bigint NOT NULL, total numeric NOT NULL DEFAULT 0,
     CONSTRAINT orders_user_id_fkey FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE);
   CREATE INDEX users_lower_email_idx ON users (lower(email));
+  CREATE INDEX users_name_idx ON users (full_name);
   CREATE INDEX orders_user_id_idx ON orders (user_id) WHERE total > 0;
   CREATE INDEX plans_name_desc_idx ON plans (name DESC);
   CREATE FUNCTION plan_code(p text) RETURNS text LANGUAGE sql IMMUTABLE STRICT AS $$ select left(p, 3) $$;
@@ -81,6 +83,8 @@ describe('bellows generate, from a SQL file to the desired schema', () => {
     expect(operations(generated)).toContainEqual({ drop_column: { table: 'public.users', column: 'note' } });
     expect(operations(generated).at(-1)).toEqual({ rename_table: { table: 'public.audit', to: 'audit_log' } });
     expect(operations(generated)).not.toContainEqual({ drop_table: { table: 'public.audit' } });
+    // An index follows its column through a rename: nothing to do for it.
+    expect(JSON.stringify(operations(generated))).not.toContain('users_name_idx');
     expect(text).toContain('# raw SQL: public.orders.id: identity (always), which create_table does not make');
     // What the operations cannot say is raw SQL with its way back, flagged.
     expect(operations(generated)).toContainEqual({

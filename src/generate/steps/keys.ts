@@ -37,7 +37,7 @@ export function droppedKeys(g: Generation): Set<string> {
   }
   for (const [a, b] of g.kept('index')) {
     if (ownedByConstraint(g.desired, b)) continue;
-    const what = g.refuseChanges(a, b, 'drop it in one playbook and create it in the next', ['valid', 'comment']);
+    const what = g.refuseChanges(a, b, 'no operation changes an index: drop it in one playbook and create it in the next', ['valid', 'comment']);
     if (what.includes('comment')) g.comment(`INDEX ${quoted(b.name)}`, b.attributes.comment, a.attributes.comment, b);
   }
   for (const i of g.removed('index')) {
