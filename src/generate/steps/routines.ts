@@ -11,6 +11,7 @@ function functionName(name: string): { schema: string; name: string; args: strin
   return { schema: schemaOf(qualifiedName), name: relationName(qualifiedName), args: name.slice(open + 1, -1) };
 }
 
+/** What changes a table's columns before contract; an alter_column only when it replaces the column (it has `up`). */
 const RESHAPING = new Set(['add_column', 'alter_column', 'drop_column', 'rename_column']);
 
 /**
@@ -23,7 +24,9 @@ function reshapedTables(g: Generation): string[] {
   return [
     ...g.newTables,
     ...[...g.renames.tables.keys()].map((t) => renamedTable(g.renames, t)),
-    ...g.operations.flatMap(({ operation }) => Object.entries(operation).flatMap(([kind, spec]) => (RESHAPING.has(kind) ? [renamedTable(g.renames, String(spec.table))] : []))),
+    ...g.operations.flatMap(({ operation }) =>
+      Object.entries(operation).flatMap(([kind, spec]) => (RESHAPING.has(kind) && (kind !== 'alter_column' || spec.up !== undefined) ? [renamedTable(g.renames, String(spec.table))] : [])),
+    ),
   ];
 }
 

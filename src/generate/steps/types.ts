@@ -6,6 +6,10 @@ export function schemasAndTypes(g: Generation): void {
   for (const s of g.removed('schema')) unmappable(s, 'removed; bellows drops no schema: drop its objects here, and the schema by hand');
   for (const [a, b] of g.kept('schema')) g.refuseChanges(a, b, 'no bellows operation changes a schema');
   for (const s of g.added('schema')) {
+    // Operations check against the live catalog that their schema exists before anything runs.
+    if (g.desired.objects.some((o) => o.name.startsWith(`${s.name}.`))) {
+      unmappable(s, 'new, with objects in it; bellows checks that an object\'s schema exists before the playbook runs: create the schema first (a playbook of its own), then generate again');
+    }
     g.add({ sql: { up: `CREATE SCHEMA ${ident(s.name)}`, rollback: `DROP SCHEMA ${ident(s.name)}`, lock: 'none' } }, `schema ${s.name}: new`);
     if (s.attributes.comment) g.comment(`SCHEMA ${ident(s.name)}`, s.attributes.comment, null, s);
   }
