@@ -1,5 +1,5 @@
-import { ident, literal, qualified } from '../db/sql.ts';
-import type { SeedRows } from '../operations/operation.ts';
+import { ident, literal, qualified, tableKey, type TableRef } from '../db/sql.ts';
+import type { SeedRows, VerifyCheck } from '../operations/operation.ts';
 
 /**
  * The SQL of a seed from a file: its staging table in the state schema, the
@@ -44,6 +44,26 @@ export function upsertConflict(columns: string[], key: string[]): string {
     ? `DO UPDATE SET ${others.map((c) => `${c} = EXCLUDED.${c}`).join(', ')} WHERE (${others.map((c) => `t.${c}`).join(', ')}) IS DISTINCT FROM (${others.map((c) => `EXCLUDED.${c}`).join(', ')})`
     : 'DO NOTHING';
   return `ON CONFLICT (${key.map(ident).join(', ')}) ${update}`;
+}
+
+/**
+ * Whether the seeded table lacks `r` (a row of its type) as given: no row of its key,
+ * or one whose given columns differ. Read by the key's index: one row per seeded row.
+ */
+export function seedRowMissing(into: TableRef, columns: string[], key: string[], r: string): string {
+  const row = (prefix: string, names: string[]) => `(${names.map((c) => `${prefix}.${ident(c)}`).join(', ')})`;
+  return `NOT EXISTS (SELECT FROM ${qualified(into)} x WHERE ${row('x', key)} = ${row(`(${r})`, key)} AND ${row('x', columns)} IS NOT DISTINCT FROM ${row(`(${r})`, columns)})`;
+}
+
+/**
+ * Verify walks the staged lines as the backfill did, range by range: each line's row
+ * must be in the table as the file gives it (a write after the seed may have changed it).
+ */
+export function seedCheck(seed: Seed): VerifyCheck {
+  return {
+    column: `the row ${seed.file.split('/').at(-1)} gives on this line (the key shown) is not in ${tableKey(seed.into)} as given`,
+    wrongWhen: seedRowMissing(seed.into, seed.columns.map((c) => c.physical), seed.key, `jsonb_populate_record(NULL::${qualified(seed.into)}, t.row)`),
+  };
 }
 
 /** Upserts the lines by the key. */

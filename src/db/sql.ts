@@ -8,6 +8,13 @@ export function ident(name: string): string {
   return '"' + name.replace(/"/g, '""') + '"';
 }
 
+/** `body` between dollar quotes whose tag it does not contain, so no text in it can end them early. */
+export function dollarQuoted(body: string): string {
+  let tag = '$bellows$';
+  for (let n = 1; body.includes(tag); n++) tag = `$bellows${n}$`;
+  return `${tag}${body}${tag}`;
+}
+
 /** A SQL string literal, for the few places PostgreSQL accepts no parameter (DDL, COMMENT). */
 export function literal(value: string): string {
   return "'" + value.replace(/'/g, "''") + "'";

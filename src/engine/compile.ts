@@ -12,7 +12,7 @@ import { databaseProbe } from './probe.ts';
 import { schemaRehearsal } from './schema-rehearsal.ts';
 import { rehearseDualWrite, type TriggerFunction } from './rehearse.ts';
 import { triggerFunction, triggerFunctionId } from '../operations/trigger.ts';
-import { SEED_LINE } from '../backfill/seed-rows.ts';
+import { SEED_LINE, seedCheck } from '../backfill/seed-rows.ts';
 import { refuseUnfilledPlaceholders } from '../generate/placeholder.ts';
 
 export interface CompiledTable {
@@ -90,7 +90,7 @@ function seedTable(target: SeedRows, index: number): CompiledTable {
     keyIndex: `${seed.staging.name}_pkey`,
     estimatedRows: seed.rows,
     backfill: [target],
-    verify: [],
+    verify: [seedCheck(seed)],
   };
 }
 

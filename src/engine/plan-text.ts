@@ -2,7 +2,7 @@ import type { Action } from './action.ts';
 import type { CompiledPlan, CompiledTable } from './compile.ts';
 import { keyset } from '../backfill/keyset.ts';
 import { backfillStatements } from '../backfill/backfill-work.ts';
-import { anyMismatch } from '../verify/checks.ts';
+import { verifyCount } from '../verify/checks.ts';
 
 export interface PlanSection {
   phase: string;
@@ -39,7 +39,7 @@ export function describePlan(plan: CompiledPlan): PlanSection[] {
     }
     if (table.verify.length) {
       verify.statements.push({
-        sql: `SELECT count(*), count(*) FILTER (WHERE ${anyMismatch(table)}) FROM ${ks.table} WHERE ${where}`,
+        sql: verifyCount(table, where),
         lock: 'ACCESS SHARE (reads only)',
         note: 'per chunk: every row must match',
       });

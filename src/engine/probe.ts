@@ -39,7 +39,7 @@ export function databaseProbe(db: pg.Pool, rehearsal: SchemaRehearsal = schemaRe
       );
       return rows.map((r) => r.what);
     },
-    async columnDependents(table, column) {
+    async columnDependents(table, column, historyWriter = null) {
       const { rows } = await db.query<ColumnDependent>(
         `WITH col AS (
            SELECT a.attrelid AS rel, a.attnum FROM pg_attribute a
@@ -62,13 +62,16 @@ export function databaseProbe(db: pg.Pool, rehearsal: SchemaRehearsal = schemaRe
             AND NOT (d.classid = 'pg_attrdef'::regclass AND (SELECT adnum FROM pg_attrdef WHERE oid = d.objid) = col.attnum)
           GROUP BY 1
          UNION ALL
-         -- The history writer names the columns in its body, which pg_depend does not see.
-         SELECT format('trigger %I on %s (the history it writes names the table''s columns: drop_history first, add_history again after)', t.tgname, t.tgrelid::regclass),
+         -- The history writer names the columns in its body, which pg_depend does not see;
+         -- one the playbook adds before ($4) counts the same.
+         SELECT format('trigger %I on %s (the history it writes names the table''s columns: drop_history first, add_history again after)', w.name, col.rel::regclass),
                 false, false, true
-           FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid, col
-          WHERE t.tgrelid = col.rel AND NOT t.tgisinternal AND p.proname = $2 || '_history_write'
+           FROM col, (SELECT t.tgname AS name FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid, col
+                       WHERE t.tgrelid = col.rel AND NOT t.tgisinternal AND p.proname = $2 || '_history_write'
+                      UNION
+                      SELECT $4::name WHERE $4::name IS NOT NULL) w
           ORDER BY 1`,
-        [table.schema, table.name, column],
+        [table.schema, table.name, column, historyWriter],
       );
       return rows;
     },

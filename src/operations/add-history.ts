@@ -12,6 +12,7 @@ import {
   createWriter,
   dropHistoryStatements,
   historyBackfill,
+  historyCheck,
   historyNames,
   historySpec,
   VALID_FROM,
@@ -19,7 +20,8 @@ import {
   verifyHistory,
 } from './history-objects.ts';
 
-const SUMMARY = 'system-versioned history: a history table written by a trigger, the existing rows backfilled as current versions, and <table>_as_of(ts)';
+const SUMMARY =
+  'system-versioned history: a history table written by a trigger, the existing rows backfilled as current versions and verified range by range, and <table>_as_of(ts); the columns its trigger names cannot be dropped, renamed or replaced under it';
 const KIND = 'add_history';
 
 /**
@@ -49,6 +51,8 @@ export const addHistory = defineOperation({
     if (await probe.existingFunction(asOfSignature(names))) {
       throw new InputError(`${where(ctx, KIND, 'as_of_function')}: function ${tableKey(names.asOf)}(timestamptz) already exists`);
     }
+    // A later operation of this playbook must not drop, rename or replace a column under it.
+    table.historyWriter = names.writer.name;
   },
 
   expand(spec, ctx) {
@@ -58,7 +62,10 @@ export const addHistory = defineOperation({
 
   backfill: (spec, ctx) => [historyBackfill(ctx, historyNames(spec, ctx.table.ref))],
 
-  verify: (spec, ctx) => ({ checks: [], actions: [verifyHistory(ctx, historyNames(spec, ctx.table.ref))] }),
+  verify(spec, ctx) {
+    const names = historyNames(spec, ctx.table.ref);
+    return { checks: [historyCheck(ctx, names)], actions: [verifyHistory(ctx, names)] };
+  },
 
   rollback(spec, ctx) {
     const names = historyNames(spec, ctx.table.ref);

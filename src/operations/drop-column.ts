@@ -5,7 +5,7 @@ import { InputError } from '../errors.ts';
 import { defineOperation } from './operation.ts';
 import { dropDualWrite, dualWriteTrigger } from './trigger.ts';
 import { physicalColumn } from './physical-names.ts';
-import { newColumns, refuseKeyColumn, requireColumn, requireExpression, where } from './validation.ts';
+import { columnDependents, newColumns, refuseKeyColumn, requireColumn, requireExpression, where } from './validation.ts';
 
 const SUMMARY = 'hidden from the new version at once, dropped at contract; optional `down` for rows the new application inserts';
 
@@ -31,7 +31,7 @@ export const dropColumn = defineOperation({
     const column = requireColumn(ctx, 'drop_column', 'column', spec.column);
     refuseKeyColumn(ctx, 'drop_column', spec.column);
     // Indexes and constraints of the column go with it; anything else would make contract fail at the very end.
-    const blocking = (await probe.columnDependents(ctx.table.ref, physicalColumn(ctx, spec.column))).filter((d) => !d.auto);
+    const blocking = (await columnDependents(ctx, probe, spec.column)).filter((d) => !d.auto);
     if (blocking.length) {
       throw new InputError(
         `${where(ctx, 'drop_column', 'column')}: "${spec.column}" is used by ${blocking.map((d) => d.what).join(', ')}; drop ${blocking.length > 1 ? 'them' : 'it'} first`,

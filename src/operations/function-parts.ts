@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { identifier } from '../playbook/spec-parts.ts';
-import { ident } from '../db/sql.ts';
+import { dollarQuoted, ident } from '../db/sql.ts';
 import { InputError } from '../errors.ts';
 import { printableLine } from '../util/printable.ts';
 import type { FunctionShape, Probe, SchemaContext } from './operation.ts';
@@ -37,14 +37,12 @@ export function signature(spec: { schema: string; name: string }, shape: Functio
  * quote is a tag the body does not contain, so no body can end it early.
  */
 export function functionSql(spec: FunctionFields, options: { schema?: string; orReplace?: boolean; attributes?: string[] }): string {
-  let tag = '$bellows$';
-  for (let n = 1; spec.body.includes(tag); n++) tag = `$bellows${n}$`;
   const attributes = [spec.volatility?.toUpperCase(), ...(options.attributes ?? [])].filter(Boolean);
   return [
     `CREATE ${options.orReplace ? 'OR REPLACE ' : ''}FUNCTION ${ident(options.schema ?? spec.schema)}.${ident(spec.name)}(${spec.args})`,
     ` RETURNS ${spec.returns}`,
     ` LANGUAGE ${spec.language}${attributes.length ? ' ' + attributes.join(' ') : ''}`,
-    `AS ${tag}${spec.body}${tag}`,
+    `AS ${dollarQuoted(spec.body)}`,
   ].join('\n');
 }
 

@@ -38,6 +38,11 @@ export interface ModelTable {
    * catalog's, and the keys create_table declares.
    */
   uniqueKeys: string[][];
+  /**
+   * The trigger of a history an add_history earlier in this playbook keeps: like one the
+   * catalog shows, it names the table's columns in its body (operations/history-objects.ts).
+   */
+  historyWriter: string | null;
 }
 
 export type SchemaModel = Map<string, ModelTable>;
@@ -53,6 +58,7 @@ export function modelFromCatalog(info: TableInfo): ModelTable {
     indexes: new Set(info.indexes.map((i) => i.name)),
     constraints: new Map(info.constraints.map((c) => [c.name, c])),
     uniqueKeys: info.indexes.filter((i) => i.valid && i.unique && i.plain).map((i) => i.columns),
+    historyWriter: null,
   };
 }
 
@@ -77,5 +83,6 @@ export function newTableModel(ref: TableRef): ModelTable {
     indexes: new Set(),
     constraints: new Map(),
     uniqueKeys: [],
+    historyWriter: null,
   };
 }

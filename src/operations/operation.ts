@@ -53,8 +53,11 @@ export interface Probe {
   relationExists(schema: string, name: string): Promise<boolean>;
   /** What would stop a DROP TABLE without CASCADE: views over the table, other tables' foreign keys to it, as PostgreSQL names them. */
   tableDependents(ref: { schema: string; name: string }): Promise<string[]>;
-  /** What depends on a column (its own default aside): what a DROP COLUMN of it would drop or be blocked by. */
-  columnDependents(table: { schema: string; name: string }, column: string): Promise<ColumnDependent[]>;
+  /**
+   * What depends on a column (its own default aside): what a DROP COLUMN of it would drop or be blocked by.
+   * `historyWriter`: the trigger of a history the playbook adds before, counted as if it were there already.
+   */
+  columnDependents(table: { schema: string; name: string }, column: string, historyWriter?: string | null): Promise<ColumnDependent[]>;
   /**
    * Null if `expression` is valid over a row of the given columns (and castable to
    * `castTo`), otherwise PostgreSQL's complaint.
@@ -212,13 +215,22 @@ export function isColumnFill(target: BackfillTarget): target is ColumnFill {
   return 'column' in target;
 }
 
-/** A row is correct when `column IS NOT DISTINCT FROM expression` (or, without one, is not NULL). */
+/**
+ * A row is correct when `column IS NOT DISTINCT FROM expression` (or, without one, is not NULL);
+ * or, with `wrongWhen`, unless that condition holds.
+ */
 export interface VerifyCheck {
   column: string;
   expression?: string;
   notNull?: boolean;
   /** What `--repair` writes into a wrong row; defaults to `expression`. */
   repairWith?: string;
+  /**
+   * Instead of a column's value: a condition over the walked row, aliased `t`, under
+   * which it is wrong (another table's rows disagree with it). `column` then says
+   * what is wrong, in the message; `--repair` cannot fix it.
+   */
+  wrongWhen?: string;
 }
 
 /**

@@ -3,8 +3,7 @@ import { identifier, tableName } from '../playbook/spec-parts.ts';
 import { ident, qualified } from '../db/sql.ts';
 import { InputError } from '../errors.ts';
 import { defineOperation } from './operation.ts';
-import { physicalColumn } from './physical-names.ts';
-import { refuseKeyColumn, requireColumn, requireNoColumn, where } from './validation.ts';
+import { columnDependents, refuseKeyColumn, requireColumn, requireNoColumn, where } from './validation.ts';
 
 const SUMMARY = 'a new name in the new version at once, the physical rename at contract';
 
@@ -26,7 +25,7 @@ export const renameColumn = defineOperation({
   async validate(spec, ctx, probe) {
     const column = requireColumn(ctx, 'rename_column', 'from', spec.from);
     // Everything else that uses the column follows it through a rename; a history writer does not.
-    const history = (await probe.columnDependents(ctx.table.ref, physicalColumn(ctx, spec.from))).filter((d) => d.history);
+    const history = (await columnDependents(ctx, probe, spec.from)).filter((d) => d.history);
     if (history.length) throw new InputError(`${where(ctx, 'rename_column', 'from')}: "${spec.from}" is used by ${history.map((d) => d.what).join(', ')}`);
     requireNoColumn(ctx, 'rename_column', 'to', spec.to);
     refuseKeyColumn(ctx, 'rename_column', spec.from, 'from');

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { identifier, tableName } from '../playbook/spec-parts.ts';
-import { ident, literal, qualified, shortName, tableKey, type TableRef } from '../db/sql.ts';
+import { dollarQuoted, ident, literal, qualified, shortName, tableKey, type TableRef } from '../db/sql.ts';
 import { InputError } from '../errors.ts';
 import type { PlannedAction } from '../engine/action.ts';
 import { defineOperation, type OpContext, type Probe, type SeedRows } from './operation.ts';
@@ -8,10 +8,10 @@ import { requireColumn, where } from './validation.ts';
 import { printableLine, shown } from '../util/printable.ts';
 import { physicalColumn } from './physical-names.ts';
 import { asText, openSeedFile, seedFilePath, type SeedLine, type SeedValue } from './seed-file.ts';
-import { seedRollback, upsertConflict } from '../backfill/seed-rows.ts';
+import { seedRollback, seedRowMissing, upsertConflict } from '../backfill/seed-rows.ts';
 
 const SUMMARY =
-  'reference rows upserted by their key: `rows` in expand, or a JSON Lines `file` in batches through the backfill; rollback removes the rows it added and restores the old values of those it changed';
+  'reference rows upserted by their key: `rows` in expand, or a JSON Lines `file` in batches through the backfill; verify checks every row is there as given; rollback removes the rows it added and restores the old values of those it changed';
 
 /**
  * Inline rows: the rows each run replaces are kept in its plan to restore them
@@ -223,6 +223,38 @@ async function validateFile(spec: SeedSpec, ctx: OpContext, probe: Probe): Promi
 
 const fromFile = (found: Found): found is SeedRows => 'seed' in found;
 
+/** Rows verify reads per statement: each by its key, so a statement reads at most this many rows. */
+const VERIFY_ROWS = 1000;
+
+/**
+ * Verify: every row is in the table as the playbook gives it (a write after expand
+ * may have changed or deleted it), read by key, a batch of rows per statement; the
+ * first that is not stops the run, naming it and its key.
+ */
+function verifyRows(ctx: OpContext, found: InlineRows): PlannedAction[] {
+  const keyAt = found.key.map((k) => found.columns.indexOf(k));
+  const message = literal(`${where(ctx, KIND, 'rows[%]')}: the row of key (%) is not in ${tableKey(ctx.table.ref)} as given`);
+  const actions: PlannedAction[] = [];
+  for (let first = 0; first < found.rows.length; first += VERIFY_ROWS) {
+    const values = found.rows.slice(first, first + VERIFY_ROWS).map((row, i) => {
+      const image = Object.fromEntries(found.columns.map((c, j) => [c, row[j]]));
+      return `(${first + i}, ${literal(keyAt.map((at) => row[at]).join(', '))}, ${literal(JSON.stringify(image))}::jsonb)`;
+    });
+    const r = `jsonb_populate_record(NULL::${qualified(ctx.table.ref)}, v.row)`;
+    actions.push({
+      id: `verify:${ctx.index}:seed_data:${first / VERIFY_ROWS}`,
+      // The values are the playbook's: quoted by a tag none of them contains.
+      sql: `DO ${dollarQuoted(`DECLARE i int; k text; BEGIN
+  SELECT v.i, v.k INTO i, k FROM (VALUES ${values.join(', ')}) v(i, k, row) WHERE ${seedRowMissing(ctx.table.ref, found.columns, found.key, r)} ORDER BY v.i LIMIT 1;
+  IF FOUND THEN RAISE EXCEPTION ${message}, i, k; END IF;
+END`)}`,
+      lock: 'ACCESS SHARE (reads only)',
+      note: `rows ${first}–${Math.min(first + VERIFY_ROWS, found.rows.length) - 1} are in ${ctx.table.versionName} as given`,
+    });
+  }
+  return actions;
+}
+
 function dropStaging(found: SeedRows, id: string): PlannedAction {
   return {
     id,
@@ -256,6 +288,9 @@ export const seedData = defineOperation({
   expand: (spec, ctx, found) => (fromFile(found) ? [] : [seedAction(spec, ctx, found)]),
 
   backfill: (_spec, _ctx, found) => (fromFile(found) ? [found] : []),
+
+  // A file's lines are checked as verify walks their staging table (backfill/seed-rows.ts: seedCheck).
+  verify: (_spec, ctx, found) => ({ checks: [], actions: fromFile(found) ? [] : verifyRows(ctx, found) }),
 
   contract: (_spec, ctx, found) => (fromFile(found) ? [dropStaging(found, `contract:${ctx.index}:seed_data:staging`)] : []),
 

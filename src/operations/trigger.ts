@@ -192,15 +192,30 @@ export function translationTrigger(ctx: OpContext, translation: Translation): Pl
     statements: translation.backward.map((c) => `NEW.${ident(c.column)} := ${c.down};`).join(' '),
     reads: translation.backward.map((c) => c.down),
   };
-  const newChanged = translation.forward.map((c) => `NEW.${ident(c.column)} IS DISTINCT FROM OLD.${ident(c.column)}`).join(' OR ');
+  const newChanged = anyChanged(translation.forward.map((c) => c.column));
+  const oldChanged = anyChanged(translation.backward.map((c) => c.column));
+  const fromNewShape = translation.forward.length > 1 ? fillLeftAlone(ctx, translation, setOld) : declareBlock(newShape(ctx), setOld);
   return dualWriteTrigger(ctx, {
-    fromOldApp: setNew,
+    // A session whose search_path is not the new version's can still write through
+    // the version schema's view by its qualified name. Only the new shape can change
+    // the new columns and leave the old ones alone, so such an UPDATE is the new
+    // shape's whatever the search_path says; taken for the old one, up would
+    // overwrite what it wrote and the write would be lost without an error.
+    fromOldApp: {
+      statements: `IF TG_OP = 'UPDATE' AND (${newChanged}) AND NOT (${oldChanged}) THEN ${fromNewShape}\n      ELSE ${inOldShape(ctx, setNew)}\n      END IF;`,
+      reads: [],
+    },
     fromNewApp: {
-      statements: `IF TG_OP = 'INSERT' OR ${newChanged} THEN ${translation.forward.length > 1 ? fillLeftAlone(ctx, translation, setOld) : setOld.statements}\n      ELSE ${inOldShape(ctx, setNew)}\n      END IF;`,
-      // The nested blocks declare what they read themselves: this one reads down's columns.
-      reads: translation.forward.length > 1 ? [] : setOld.reads,
+      statements: `IF TG_OP = 'INSERT' OR ${newChanged} THEN ${fromNewShape}\n      ELSE ${inOldShape(ctx, setNew)}\n      END IF;`,
+      // The nested blocks declare what they read themselves.
+      reads: [],
     },
   });
+}
+
+/** True when an UPDATE changed any of the columns (false for none). */
+function anyChanged(columns: string[]): string {
+  return columns.map((c) => `NEW.${ident(c)} IS DISTINCT FROM OLD.${ident(c)}`).join(' OR ') || 'false';
 }
 
 /**

@@ -32,6 +32,11 @@ export function requireUnchangedColumn(ctx: OpContext, kind: string, field: stri
   return column;
 }
 
+/** What depends on the physical column behind `column`, the history writer an earlier add_history of the playbook makes included. */
+export function columnDependents(ctx: OpContext, probe: Probe, column: string): Promise<ColumnDependent[]> {
+  return probe.columnDependents(ctx.table.ref, physicalColumn(ctx, column), ctx.table.historyWriter);
+}
+
 /**
  * Contract drops the old column, and with it everything built on it: anything
  * not `kept` (rebuilt elsewhere) would vanish silently (a CHECK, a foreign key,
@@ -45,7 +50,7 @@ export async function refuseLostDependents(
   column: string,
   kept: (dependent: ColumnDependent) => boolean = () => false,
 ): Promise<void> {
-  const lost = (await probe.columnDependents(ctx.table.ref, physicalColumn(ctx, column))).filter((d) => !kept(d));
+  const lost = (await columnDependents(ctx, probe, column)).filter((d) => !kept(d));
   if (lost.length) {
     const them = lost.length > 1 ? 'them' : 'it';
     throw new InputError(

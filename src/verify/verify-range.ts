@@ -3,14 +3,14 @@ import type { CompiledTable } from '../engine/compile.ts';
 import { RunFailedError } from '../errors.ts';
 import type { BatchWork } from '../backfill/walker.ts';
 import { keyset } from '../backfill/keyset.ts';
-import { anyMismatch, mismatchReport, repairStatement } from './checks.ts';
+import { anyMismatch, mismatchReport, repairStatement, verifyCount } from './checks.ts';
 
 const EXAMPLES = 5;
 const REPAIR_ROUNDS = 3;
 
 export interface Mismatch {
   key: string;
-  columns: Record<string, { actual: string | null; expected: string | null; wrong: boolean }>;
+  columns: Record<string, { actual?: string | null; expected?: string | null; problem?: true; wrong: boolean }>;
 }
 
 export class VerifyMismatchError extends RunFailedError {
@@ -24,12 +24,14 @@ export class VerifyMismatchError extends RunFailedError {
       .map((m) => {
         const cols = Object.entries(m.columns)
           .filter(([, v]) => v.wrong)
-          .map(([c, v]) => `${c}=${JSON.stringify(v.actual)} expected ${JSON.stringify(v.expected)}`);
+          .map(([c, v]) => (v.problem ? c : `${c}=${JSON.stringify(v.actual)} expected ${JSON.stringify(v.expected)}`));
         return `key ${m.key}: ${cols.join(', ')}`;
       })
       .join('; ');
-    const hint = repaired ? `still wrong after ${REPAIR_ROUNDS} repair rounds` : 'resume with --repair to re-apply up to these rows';
-    super(`verify failed on ${table} (${hint}): ${examples}`);
+    // A row another table disagrees with (a history, a seed) is not one `up` can repair.
+    const repairable = mismatches.some((m) => Object.values(m.columns).some((v) => v.wrong && !v.problem));
+    const hint = !repairable ? '' : repaired ? ` (still wrong after ${REPAIR_ROUNDS} repair rounds)` : ' (resume with --repair to re-apply up to these rows)';
+    super(`verify failed on ${table}${hint}: ${examples}`);
   }
 }
 
@@ -41,21 +43,18 @@ export class VerifyMismatchError extends RunFailedError {
 export function verifyWork(table: CompiledTable, onRepair?: (rows: number) => Promise<void>): BatchWork {
   const ks = keyset(table.ref, table.key!);
   const wrong = anyMismatch(table);
-  const count = (client: pg.ClientBase, where: string, params: unknown[]) =>
-    client.query<{ n: number; bad: number }>(
-      `SELECT count(*)::int AS n, count(*) FILTER (WHERE ${wrong})::int AS bad FROM ${ks.table} WHERE ${where}`,
-      params,
-    );
+  const count = (client: pg.ClientBase, where: string, params: unknown[]) => client.query<{ n: number; bad: number }>(verifyCount(table, where), params);
   return async (client, where, params, settings) => {
     let { rows } = await count(client, where, params);
-    for (let round = 0; settings.repair && rows[0].bad > 0 && round < REPAIR_ROUNDS; round++) {
-      const fixed = await client.query(repairStatement(table, where), params);
+    const repair = repairStatement(table, where);
+    for (let round = 0; settings.repair && repair && rows[0].bad > 0 && round < REPAIR_ROUNDS; round++) {
+      const fixed = await client.query(repair, params);
       await onRepair?.(fixed.rowCount ?? 0);
       ({ rows } = await count(client, where, params));
     }
     if (rows[0].bad > 0) {
       const examples = await client.query<{ m: Mismatch }>(
-        `SELECT ${mismatchReport(table)} AS m FROM ${ks.table} WHERE ${where} AND (${wrong}) ORDER BY ${ks.orderBy} LIMIT ${EXAMPLES}`,
+        `SELECT ${mismatchReport(table)} AS m FROM ${ks.table} t WHERE ${where} AND (${wrong}) ORDER BY ${ks.orderBy} LIMIT ${EXAMPLES}`,
         params,
       );
       throw new VerifyMismatchError(table.name, examples.rows.map((r) => r.m), settings.repair);

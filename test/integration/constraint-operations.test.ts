@@ -2,9 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { engineFor } from '../helpers/engine.ts';
 import { SMALL_BATCHES, backfillAll, stepsFor } from '../helpers/lifecycle.ts';
-import { catalogSnapshot, describe as show, playbookPath, runCli, scratchDir, stderrLines, tableDigest } from '../helpers/cli.ts';
+import { catalogSnapshot, describe as show, runCli, scratchDir, stderrLines, tableDigest } from '../helpers/cli.ts';
 import { createSampleTable } from '../../src/demo/sample.ts';
-import { loadPlaybook } from '../../src/playbook/load.ts';
 import { RunFailedError } from '../../src/errors.ts';
 
 /**
@@ -290,25 +289,6 @@ describe('create_constraint unique whose build fails on duplicates written after
     expect(err).toBeInstanceOf(RunFailedError);
     expect((err as Error).message).toMatch(/expand failed and was rolled back.*could not create unique index "unqdup_code_key"/);
     expect(await catalogSnapshot(db.pool)).toEqual(before);
-  });
-});
-
-describe('the example playbooks, one after the other on the demo table', () => {
-  async function runExample(file: string) {
-    const run = await engineFor(db.pool).runToEnd(await loadPlaybook(playbookPath(file)));
-    expect(run.status).toBe('completed');
-  }
-
-  it('0006 adds the email check, 0007 renames it, 0008 drops it', async () => {
-    await runExample('0010_users_email_check.yaml');
-    expect(await constraintOf(db, 'users', 'users_email_has_at')).toEqual({ contype: 'c', convalidated: true, def: `CHECK ((POSITION(('@'::text) IN (email)) > 1))` });
-    await expect(db.query(`INSERT INTO users (email) VALUES ('nobody')`)).rejects.toThrow(/users_email_has_at/);
-    await runExample('0011_users_rename_email_check.yaml');
-    expect(await constraintOf(db, 'users', 'users_email_has_at')).toBeUndefined();
-    expect(await constraintOf(db, 'users', 'users_email_check')).toMatchObject({ contype: 'c', convalidated: true });
-    await runExample('0012_users_drop_email_check.yaml');
-    expect(await constraintOf(db, 'users', 'users_email_check')).toBeUndefined();
-    await db.query(`INSERT INTO users (email) VALUES ('nobody')`);
   });
 });
 

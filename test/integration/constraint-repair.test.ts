@@ -3,9 +3,7 @@ import type pg from 'pg';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { engineFor } from '../helpers/engine.ts';
 import { SMALL_BATCHES, applications, backfillAll, stepsFor, stoppingExecutor } from '../helpers/lifecycle.ts';
-import { catalogSnapshot, describe as show, playbookPath, runCli, scratchDir, stderrLines } from '../helpers/cli.ts';
-import { createSampleTable } from '../../src/demo/sample.ts';
-import { loadPlaybook } from '../../src/playbook/load.ts';
+import { catalogSnapshot, describe as show, runCli, scratchDir, stderrLines } from '../helpers/cli.ts';
 
 /**
  * A constraint the existing rows violate, added with `up`/`down` that repair
@@ -710,29 +708,6 @@ describe('an old-application write that up leaves violating the constraint', () 
     expect(await engine.executor.drive(await engine.store.getRun(run.id), { stopAtGate: true })).toBe('rolled_back');
     expect(await catalogSnapshot(db.pool)).toEqual(before);
     expect(await rowsOf(db, g.table, ['id', column])).toEqual(asOldAppSees);
-  });
-});
-
-describe('the example playbook on the demo table', () => {
-  it('0029 trims the names that need it and keeps them trimmed', async () => {
-    await createSampleTable(db.pool, 500);
-    await db.query(`UPDATE users SET name = '  User 5 ' WHERE id = 5`);
-    await db.query(`UPDATE users SET name = '   ' WHERE id = 6`);
-    const run = await engineFor(db.pool).runToEnd(await loadPlaybook(playbookPath('0029_users_name_trimmed.yaml')));
-    expect(run.status).toBe('completed');
-    expect((await constraintsOf(db, 'users')).find((c) => c.name === 'users_name_trimmed')).toEqual({
-      name: 'users_name_trimmed',
-      type: 'c',
-      validated: true,
-      def: `CHECK (((name = btrim(name)) AND (name <> ''::text)))`,
-    });
-    const { rows } = await db.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE name = 'User ' || id)::int AS kept FROM users`);
-    expect(rows).toEqual([{ n: 500, kept: 499 }]);
-    expect((await db.query(`SELECT id, name FROM users WHERE id IN (5, 6) ORDER BY id`)).rows).toEqual([
-      { id: '5', name: 'User 5' },
-      { id: '6', name: null },
-    ]);
-    await expect(db.query(`UPDATE users SET name = ' x' WHERE id = 7`)).rejects.toThrow(/users_name_trimmed/);
   });
 });
 

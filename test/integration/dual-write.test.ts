@@ -76,6 +76,10 @@ describe('alter_column text → citext (up lower(email), down email::text)', () 
     expect(await shadow(2)).toEqual({ email: 'second@example.com', new: 'second@example.com' });
     await oldApp.query(`UPDATE users SET email = 'After.Backfill@X.COM' WHERE id = 4`);
     expect(await shadow(4)).toEqual({ email: 'After.Backfill@X.COM', new: 'after.backfill@x.com' });
+    // a session on the default search_path that writes through the version's view by name:
+    // its write is the new shape's, not lost to up over the old column
+    await oldApp.query(`UPDATE "dw_email_citext".users SET email = 'qualified@example.com' WHERE id = 6`);
+    expect(await shadow(6)).toEqual({ email: 'qualified@example.com', new: 'qualified@example.com' });
 
     // each application reads its own shape
     const seenByNew = await newApp.query(`SELECT email, pg_typeof(email)::text AS type FROM users WHERE id = 1`);
@@ -88,13 +92,14 @@ describe('alter_column text → citext (up lower(email), down email::text)', () 
     await expect(newApp.query(`INSERT INTO users (email) VALUES ('SECOND@example.com')`)).rejects.toThrow(/duplicate key/);
 
     await verifyAndContract();
-    const { rows } = await db.query(`SELECT id, email::text AS email, note FROM users WHERE id IN (1, 2, 3, 4, 5, $1, $2) ORDER BY id`, [oldInsert, newInsert]);
+    const { rows } = await db.query(`SELECT id, email::text AS email, note FROM users WHERE id IN (1, 2, 3, 4, 5, 6, $1, $2) ORDER BY id`, [oldInsert, newInsert]);
     expect(rows).toEqual([
       { id: '1', email: 'changed.by.old@x.com', note: 'n1' },
       { id: '2', email: 'second@example.com', note: 'n2' },
       { id: '3', email: 'user3@example.com', note: 'new touched' },
       { id: '4', email: 'after.backfill@x.com', note: 'n4' },
       { id: '5', email: 'user5@example.com', note: 'touched' },
+      { id: '6', email: 'qualified@example.com', note: 'n6' },
       { id: String(oldInsert), email: 'old.app@example.com', note: 'old' },
       { id: String(newInsert), email: 'new.app@example.com', note: 'new' },
     ]);

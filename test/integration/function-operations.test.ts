@@ -3,9 +3,8 @@ import type pg from 'pg';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { engineFor } from '../helpers/engine.ts';
 import { stepsFor } from '../helpers/lifecycle.ts';
-import { catalogSnapshot, describe as show, playbookPath, runCli, scratchDir, stderrLines } from '../helpers/cli.ts';
+import { catalogSnapshot, describe as show, runCli, scratchDir, stderrLines } from '../helpers/cli.ts';
 import { createSampleTable } from '../../src/demo/sample.ts';
-import { loadPlaybook } from '../../src/playbook/load.ts';
 import { describePlan } from '../../src/engine/plan-text.ts';
 import { InputError } from '../../src/errors.ts';
 
@@ -239,25 +238,6 @@ describe('refused before any DDL, with one line naming the field', () => {
     expect(err).toBeInstanceOf(InputError);
     expect((err as Error).message).toBe(message);
     expect(await schemaObjects(db.pool)).toEqual(before);
-  });
-});
-
-describe('the example playbooks, one after the other on the demo table', () => {
-  async function runExample(file: string) {
-    const run = await engineFor(db.pool).runToEnd(await loadPlaybook(playbookPath(file)));
-    expect(run.status).toBe('completed');
-  }
-
-  it('0016 creates email_local_part, 0017 replaces its body, 0018 creates user_tier, 0019 adds a value', async () => {
-    await runExample('0016_users_email_local_part_function.yaml');
-    expect(await call(db, `public.email_local_part('Ann.Lee@Example.org')`)).toBe('Ann.Lee');
-    await runExample('0017_users_email_local_part_lower.yaml');
-    expect(await call(db, `public.email_local_part('Ann.Lee@Example.org')`)).toBe('ann.lee');
-    expect(await settingsOf(db, 'public.email_local_part(text)')).toEqual({ volatility: 'i', security_definer: false, config: null, comment: 'the part of an email address before the @' });
-    await runExample('0018_users_tier_enum.yaml');
-    expect(await enumLabels(db, 'public.user_tier')).toEqual(['free', 'pro']);
-    await runExample('0019_users_tier_add_team.yaml');
-    expect(await enumLabels(db, 'public.user_tier')).toEqual(['free', 'team', 'pro']);
   });
 });
 

@@ -3,9 +3,8 @@ import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { engineFor } from '../helpers/engine.ts';
 import { stepsFor } from '../helpers/lifecycle.ts';
 import { testRole } from '../helpers/roles.ts';
-import { catalogSnapshot, playbookPath } from '../helpers/cli.ts';
+import { catalogSnapshot } from '../helpers/cli.ts';
 import { createSampleTable } from '../../src/demo/sample.ts';
-import { loadPlaybook } from '../../src/playbook/load.ts';
 import { describePlan } from '../../src/engine/plan-text.ts';
 import { InputError } from '../../src/errors.ts';
 
@@ -262,25 +261,5 @@ describe('bad grant and revoke operations', () => {
       .open({ name: 'acl_two', operations: [{ grant: { privileges: ['select'], on: { table: 'users', view: 'user_emails' }, to: role() } }] })
       .then(() => null, (e: unknown) => e);
     expect((err as Error).message).toBe('playbook: operations[0].grant.on: exactly one of table, view, sequence, function, schema');
-  });
-});
-
-describe('the example playbooks, one after the other on the demo table', () => {
-  /** The examples name the role `reporting`; this file's own stands in for it (roles are the cluster's). */
-  async function runExample(file: string, role: string) {
-    const playbook = JSON.parse(JSON.stringify(await loadPlaybook(playbookPath(file))).replaceAll('"reporting"', JSON.stringify(role)));
-    const run = await engineFor(db.pool).runToEnd(playbook);
-    expect(run.status).toBe('completed');
-  }
-
-  it('0020 seeds plans, 0021 lets reporting read users and plans, 0022 takes users back', async () => {
-    const role = await testRole(db, 'reporting');
-    await runExample('0020_plans_seed.yaml', role);
-    await runExample('0021_users_grant_reporting.yaml', role);
-    expect(await held(db, 'relation', 'public.users', role)).toEqual(['select']);
-    expect(await held(db, 'relation', 'public.plans', role)).toEqual(['select']);
-    await runExample('0022_users_revoke_reporting.yaml', role);
-    expect(await can(db, 'relation', 'public.users', role, 'SELECT')).toBe(false);
-    expect(await can(db, 'relation', 'public.plans', role, 'SELECT')).toBe(true);
   });
 });

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { engineFor } from '../helpers/engine.ts';
-import { SMALL_BATCHES, stoppingExecutor } from '../helpers/lifecycle.ts';
-import { catalogSnapshot, playbookPath } from '../helpers/cli.ts';
+import { expandAndBackfill, SMALL_BATCHES, stepsFor, stoppingExecutor } from '../helpers/lifecycle.ts';
+import { catalogSnapshot, describe as show, playbookPath, runCli, scratchDir, stderrLines } from '../helpers/cli.ts';
 import { backfillWork } from '../../src/backfill/backfill-work.ts';
 import { createSampleTable } from '../../src/demo/sample.ts';
 import { loadPlaybook } from '../../src/playbook/load.ts';
@@ -31,6 +31,18 @@ async function keyedTable(name: string): Promise<void> {
 const rowsOf = async (sql: string, params: unknown[] = []) => (await db.query(sql, params)).rows;
 const now = async (): Promise<string> => (await rowsOf(`SELECT clock_timestamp()::text AS t`))[0].t;
 const ROW = `id::int, email, name`;
+
+/** A write no trigger sees (the replication role skips them): what a history cannot know of. */
+async function quietly(sql: string): Promise<void> {
+  const quiet = await db.pool.connect();
+  try {
+    await quiet.query(`SET session_replication_role = replica`);
+    await quiet.query(sql);
+  } finally {
+    await quiet.query(`RESET session_replication_role`);
+    quiet.release();
+  }
+}
 
 /** Each key's versions, oldest first, as [id, email, name, from, to] with the times as '-infinity', 'infinity' or 'at'. */
 async function versionsOf(history: string, id: number) {
@@ -137,21 +149,26 @@ describe('add_history', () => {
     const engine = engineFor(db.pool);
     const run = await engine.open({ name: 'hist_bad', settings: SMALL_BATCHES, operations: [{ add_history: { table: 'hist_bad' } }] });
     expect(await stoppingExecutor(db.pool, 'backfill', 2).drive(run, { stopAtGate: true })).toBe('stopped');
-    // A write the trigger never sees (replication role skips triggers): row 7 now differs from its version.
-    const quiet = await db.pool.connect();
-    try {
-      await quiet.query(`SET session_replication_role = replica`);
-      await quiet.query(`UPDATE hist_bad SET name = 'unseen' WHERE id = 7`);
-    } finally {
-      await quiet.query(`RESET session_replication_role`);
-      quiet.release();
-    }
+    // A write the trigger never sees: row 7 now differs from its version.
+    await quietly(`UPDATE hist_bad SET name = 'unseen' WHERE id = 7`);
     const failed = await engine.executor.drive(await engine.store.getRun(run.id), { stopAtGate: true }).then(() => null, (e: Error) => e.message);
-    expect(failed).toContain('history of hist_bad: a row has no open version equal to it; key (7)');
+    expect(failed).toBe('verify failed on public.hist_bad: key 7: history of hist_bad: a row has no open version equal to it');
     expect(await engine.store.getRun(run.id)).toMatchObject({ phase: 'verify', status: 'failed' });
     await engine.store.setDesired(run.id, { abort: true }, 'rollback');
     expect(await engine.executor.drive(await engine.store.getRun(run.id), { stopAtGate: true })).toBe('rolled_back');
     expect(await catalogSnapshot(db.pool)).toEqual(before);
+  });
+
+  it('verify stops the run when an open version has no row, naming its key', async () => {
+    await keyedTable('hist_stray');
+    const engine = engineFor(db.pool);
+    const steps = stepsFor(engine.store, db.pool);
+    const run = await engine.open({ name: 'hist_stray', settings: SMALL_BATCHES, operations: [{ add_history: { table: 'hist_stray' } }] });
+    await expandAndBackfill(steps, run.id);
+    // A delete the trigger never sees: row 9's version stays open.
+    await quietly(`DELETE FROM hist_stray WHERE id = 9`);
+    for (const ref of await steps.prepareVerify(run.id)) expect(await steps.walkRange(run.id, ref)).toBe('done');
+    await expect(steps.finishVerify(run.id)).rejects.toThrow('history of hist_stray: an open version has no row; key (9)');
   });
 
   it('rolled back at the gate and from mid-backfill leaves the catalog exactly as before', async () => {
@@ -190,6 +207,29 @@ describe('add_history', () => {
     );
     expect(await refused('h_none', { drop_history: { table: 'asof' } })).toBe(
       'operations[0].drop_history.history_table: table public.asof has no history: public.asof_history does not exist',
+    );
+    expect(await catalogSnapshot(db.pool)).toEqual(before);
+  });
+});
+
+describe('a history added earlier in the same playbook', () => {
+  it('refuses a later drop_column, rename_column or alter_column of its table as if the history were there, before any DDL', async () => {
+    await keyedTable('hist_same');
+    const engine = engineFor(db.pool);
+    await engine.store.migrate();
+    const before = await catalogSnapshot(db.pool);
+    const addHistory = { add_history: { table: 'hist_same' } };
+    const why = `is used by trigger hist_same_history_write on hist_same (the history it writes names the table's columns: drop_history first, add_history again after)`;
+
+    const file = scratchDir().write('same.yaml', `name: h_same_drop\noperations:\n  - ${JSON.stringify(addHistory)}\n  - drop_column: { table: hist_same, column: name }\n`);
+    const result = await runCli(['start', file, '--no-progress'], { db: db.url });
+    expect(result.code, show(result)).toBe(2);
+    expect(stderrLines(result)).toEqual([`bellows: operations[1].drop_column.column: "name" ${why}; drop it first`]);
+
+    const refused = (name: string, operation: Record<string, unknown>) => engine.open({ name, operations: [addHistory, operation] }).then(() => 'accepted', (e: Error) => e.message);
+    expect(await refused('h_same_rename', { rename_column: { table: 'hist_same', from: 'name', to: 'full_name' } })).toBe(`operations[1].rename_column.from: "name" ${why}`);
+    expect(await refused('h_same_alter', { alter_column: { table: 'hist_same', column: 'name', type: 'varchar(200)', up: 'name', down: 'name' } })).toBe(
+      `operations[1].alter_column.column: "name" ${why}; contract would lose it with the old column. Drop it first and recreate it after contract`,
     );
     expect(await catalogSnapshot(db.pool)).toEqual(before);
   });

@@ -3,7 +3,7 @@ import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { engineFor } from '../helpers/engine.ts';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SMALL_BATCHES, stepsFor, stoppingExecutor } from '../helpers/lifecycle.ts';
+import { expandAndBackfill, SMALL_BATCHES, stepsFor, stoppingExecutor } from '../helpers/lifecycle.ts';
 import { catalogSnapshot, playbookPath, scratchDir } from '../helpers/cli.ts';
 import { compilePlan } from '../../src/engine/compile.ts';
 import { createRunWithSeeds } from '../../src/engine/stage-seeds.ts';
@@ -161,6 +161,29 @@ describe('bad seed_data operations', () => {
   });
 });
 
+describe('seed_data rows at verify', () => {
+  it('a seeded row changed or deleted after expand stops verify, naming the row and its key; as given again, verify passes', async () => {
+    await db.query(`CREATE TABLE tiers (code text PRIMARY KEY, title text NOT NULL, cents int)`);
+    const engine = engineFor(db.pool);
+    const steps = stepsFor(engine.store, db.pool);
+    const rows = [{ code: 'free', title: 'Free', cents: 0 }, { code: 'team', title: 'Team', cents: 1200 }, { code: 'gold', title: 'Gold', cents: null }];
+    const run = await engine.open({ name: 'tiers_verify', operations: [{ seed_data: { table: 'tiers', key: ['code'], rows } }] });
+    await expandAndBackfill(steps, run.id);
+    const verify = async () => {
+      for (const ref of await steps.prepareVerify(run.id)) await steps.walkRange(run.id, ref);
+      await steps.finishVerify(run.id);
+    };
+    await db.query(`UPDATE tiers SET cents = 1100 WHERE code = 'team'`);
+    await expect(verify()).rejects.toThrow('operations[0].seed_data.rows[1]: the row of key (team) is not in public.tiers as given');
+    await db.query(`UPDATE tiers SET cents = 1200 WHERE code = 'team'`);
+    await db.query(`DELETE FROM tiers WHERE code = 'gold'`);
+    await expect(verify()).rejects.toThrow('operations[0].seed_data.rows[2]: the row of key (gold) is not in public.tiers as given');
+    await db.query(`INSERT INTO tiers VALUES ('gold', 'Gold', NULL)`);
+    await verify();
+    expect((await engine.store.getRun(run.id)).phase).toBe('gate');
+  });
+});
+
 describe('the example playbook on the demo shape', () => {
   it('0020 creates plans and seeds it; rolled back at the gate, nothing is left', async () => {
     const playbook = await loadPlaybook(playbookPath('0020_plans_seed.yaml'));
@@ -245,6 +268,24 @@ describe('seed_data from a file', () => {
     expect(await engine.executor.drive(await engine.store.getRun(run.id), { stopAtGate: true })).toBe('rolled_back');
     expect(await items()).toEqual(before.rows);
     expect(await catalogSnapshot(db.pool)).toEqual(before.catalog);
+  });
+
+  it('verify walks the staged lines: a seeded row changed after the backfill stops the run, naming its line; a rollback then puts the table back', async () => {
+    const engine = engineFor(db.pool);
+    const steps = stepsFor(engine.store, db.pool);
+    const before = await items();
+    const run = await engine.open(doc('items_verify'), files.dir);
+    await expandAndBackfill(steps, run.id);
+    await db.query(`UPDATE items SET title = 'changed' WHERE sku = 'k50'`);
+    const walk = async () => {
+      for (const ref of await steps.prepareVerify(run.id)) await steps.walkRange(run.id, ref);
+    };
+    await expect(walk()).rejects.toThrow(
+      'verify failed on public.items (operations[0].seed_data): key 50: the row items.jsonl gives on this line (the key shown) is not in public.items as given',
+    );
+    await engine.store.setDesired(run.id, { abort: true }, 'abort');
+    expect(await engine.executor.drive(await engine.store.getRun(run.id), { stopAtGate: true })).toBe('rolled_back');
+    expect(await items()).toEqual(before);
   });
 
   it('runs to the end with every row exact, in batches; run again, it writes nothing', async () => {

@@ -2,9 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { engineFor } from '../helpers/engine.ts';
 import { stepsFor } from '../helpers/lifecycle.ts';
-import { catalogSnapshot, describe as show, playbookPath, runCli, scratchDir, stderrLines } from '../helpers/cli.ts';
+import { catalogSnapshot, describe as show, runCli, scratchDir, stderrLines } from '../helpers/cli.ts';
 import { createSampleTable } from '../../src/demo/sample.ts';
-import { loadPlaybook } from '../../src/playbook/load.ts';
 import { InputError, RunFailedError } from '../../src/errors.ts';
 import { describePlan } from '../../src/engine/plan-text.ts';
 import { compilePlan } from '../../src/engine/compile.ts';
@@ -466,27 +465,5 @@ describe('a refused view operation through the CLI', () => {
     expect(result.code, show(result)).toBe(2);
     expect(stderrLines(result)).toEqual(['bellows: operations[0].create_view.query: column "users.id" must appear in the GROUP BY clause or be used in an aggregate function']);
     expect(await everything(db)).toEqual(before);
-  });
-});
-
-describe('the example playbooks, one after the other on the demo table', () => {
-  it('0013 creates the view of recent users, 0014 adds their name (the old application sees the old view until contract), 0015 drops it', async () => {
-    const engine = engineFor(db.pool);
-    expect((await engine.runToEnd(await loadPlaybook(playbookPath('0013_users_recent_emails_view.yaml')))).status).toBe('completed');
-    expect(await columnsOf(db, 'public.recent_user_emails')).toEqual(['id', 'email']);
-    expect(await count(db, 'SELECT * FROM recent_user_emails')).toBe(200);
-    expect(await viewOf(db, 'public.recent_user_emails')).toMatchObject({ options: ['security_invoker=true'], comment: 'users who signed up in the last 30 days' });
-
-    const replace = await engine.open(await loadPlaybook(playbookPath('0014_users_recent_emails_add_name.yaml')));
-    expect(await engine.executor.drive(replace, { stopAtGate: true })).toBe('awaiting_approval');
-    expect(await columnsOf(db, 'public.recent_user_emails')).toEqual(['id', 'email']);
-    expect(await columnsOf(db, '"0014_users_recent_emails_add_name".recent_user_emails')).toEqual(['id', 'email', 'name']);
-    await engine.store.setDesired(replace.id, { approved: true }, 'approve');
-    expect(await engine.executor.drive(await engine.store.getRun(replace.id), { stopAtGate: true })).toBe('completed');
-    expect(await columnsOf(db, 'public.recent_user_emails')).toEqual(['id', 'email', 'name']);
-    expect(await viewOf(db, 'public.recent_user_emails')).toMatchObject({ options: ['security_invoker=true'], comment: 'users who signed up in the last 30 days' });
-
-    expect((await engine.runToEnd(await loadPlaybook(playbookPath('0015_users_drop_recent_emails_view.yaml')))).status).toBe('completed');
-    expect(await viewOf(db, 'public.recent_user_emails')).toBeUndefined();
   });
 });
