@@ -24,6 +24,8 @@ import { importCommand } from './commands/import.ts';
 import { driftCommand } from './commands/drift.ts';
 import { diffCommand } from './commands/diff.ts';
 import { lintCommand } from './commands/lint.ts';
+import { generateCommand } from './commands/generate.ts';
+import { snapshotCommand } from './commands/snapshot.ts';
 import { addExecutorFlags } from './executor-flags.ts';
 
 export function buildProgram(): Command {
@@ -59,6 +61,8 @@ export function buildProgram(): Command {
     importCommand,
     driftCommand,
     diffCommand,
+    snapshotCommand,
+    generateCommand,
   ]) {
     add(program);
   }

@@ -13,6 +13,7 @@ import { schemaRehearsal } from './schema-rehearsal.ts';
 import { rehearseDualWrite, type TriggerFunction } from './rehearse.ts';
 import { triggerFunction, triggerFunctionId } from '../operations/trigger.ts';
 import { SEED_LINE, seedCheck } from '../backfill/seed-rows.ts';
+import { refuseUnfilledPlaceholders } from '../generate/placeholder.ts';
 
 export interface CompiledTable {
   /** `schema.table` */
@@ -95,6 +96,7 @@ function seedTable(target: SeedRows, index: number): CompiledTable {
 
 /** `directory`: where the playbook's file is, and the files it names (a seed's rows); null for a playbook given as a document. */
 export async function compilePlan(db: pg.Pool, playbook: Playbook, stateSchema = 'bellows', directory: string | null = null): Promise<CompiledPlan> {
+  refuseUnfilledPlaceholders(playbook);
   const rehearsal = schemaRehearsal(db);
   const probe = databaseProbe(db, rehearsal);
   const models: SchemaModel = new Map();

@@ -12,6 +12,8 @@ import { lockTimeout } from './rules/lock-timeout.ts';
 import { ddlWithDml } from './rules/ddl-with-dml.ts';
 import { volatileUp } from './rules/volatile-up.ts';
 import { downInverts } from './rules/down-inverts.ts';
+import { unfilledPlaceholder } from './rules/unfilled-placeholder.ts';
+import { possibleRename } from './rules/possible-rename.ts';
 
 /** Every lint rule: adding one is adding its file and a line here. */
 export const RULES: Rule[] = [
@@ -28,6 +30,8 @@ export const RULES: Rule[] = [
   ddlWithDml,
   volatileUp,
   downInverts,
+  unfilledPlaceholder,
+  possibleRename,
 ];
 
 export const RULE_IDS = RULES.map((r) => r.id);

@@ -1,7 +1,7 @@
 import { InputError } from '../errors.ts';
-import type { Playbook } from '../playbook/schema.ts';
+import { operationEntries, type Playbook } from '../playbook/schema.ts';
 import { RULES, RULE_IDS } from './index.ts';
-import type { Finding, LiveFacts, Subject } from './rule.ts';
+import { readsOperations, type Finding, type LiveFacts, type Subject } from './rule.ts';
 import type { Statement } from './subjects.ts';
 
 /** The rules a playbook switches off; an unknown id is bad input (a typo would silently switch nothing off). */
@@ -35,4 +35,12 @@ export async function lintStatements(statements: Statement[], options: LintOptio
     earlier.push(subject);
   }
   return findings;
+}
+
+/** The findings of the rules that read the operations together rather than one statement at a time. */
+export function operationFindings(playbook: Playbook, file: string, disabled: ReadonlySet<string>): Finding[] {
+  const entries = operationEntries(playbook);
+  return RULES.filter((rule) => readsOperations(rule) && !disabled.has(rule.id)).flatMap((rule) =>
+    readsOperations(rule) ? rule.checkOperations(entries, file).map((f) => ({ rule: rule.id, severity: rule.severity, ...f })) : [],
+  );
 }

@@ -1,4 +1,5 @@
 import type { ParsedStatement } from './parser.ts';
+import type { OperationEntry } from '../playbook/schema.ts';
 
 import type { Severity } from '../util/severity.ts';
 
@@ -72,8 +73,17 @@ export interface Rule {
   check(subject: Subject): Promise<Array<{ message: string; safe: string; severity?: Severity }>> | Array<{ message: string; safe: string; severity?: Severity }>;
 }
 
-export function defineRule(rule: Rule): Rule {
+export function defineRule<R extends Rule>(rule: R): R {
   return rule;
+}
+
+/** A rule that reads the playbook's operations together, not one statement at a time (a drop and an add that may be a rename). */
+export interface OperationsRule extends Rule {
+  checkOperations(entries: OperationEntry[], file: string): Array<{ location: Location; message: string; safe: string }>;
+}
+
+export function readsOperations(rule: Rule): rule is OperationsRule {
+  return typeof (rule as Partial<OperationsRule>).checkOperations === 'function';
 }
 
 /** The ALTER TABLE sub-commands of a statement, with the table they act on; none for other statements. */

@@ -12,7 +12,19 @@ export type Difference =
   | { kind: ObjectKind; name: string; severity: Severity; change: 'removed'; attributes: Record<string, AttributeValue> }
   | { kind: ObjectKind; name: string; severity: Severity; change: 'changed'; attribute: string; before: AttributeValue; after: AttributeValue };
 
-const same = (a: AttributeValue | undefined, b: AttributeValue | undefined) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+/**
+ * A view's `security_invoker=false` is PostgreSQL's default spelled out
+ * (create_view always spells it): the same view as one without it.
+ */
+function normalized(kind: ObjectKind, attribute: string, value: AttributeValue | undefined): AttributeValue {
+  if (kind === 'view' && attribute === 'options' && Array.isArray(value)) return value.filter((o) => o !== 'security_invoker=false');
+  return value ?? null;
+}
+
+/** Whether an attribute of an object of this kind has the same value in both. */
+export function sameAttribute(kind: ObjectKind, attribute: string, a: AttributeValue | undefined, b: AttributeValue | undefined): boolean {
+  return JSON.stringify(normalized(kind, attribute, a)) === JSON.stringify(normalized(kind, attribute, b));
+}
 
 /**
  * What changed from `before` to `after`, in the snapshots' order (kind, then
@@ -34,7 +46,7 @@ export function compareSnapshots(before: SchemaSnapshot, after: SchemaSnapshot):
     else {
       for (const attribute of [...new Set([...Object.keys(a.attributes), ...Object.keys(b.attributes)])].sort()) {
         const [before, after] = [a.attributes[attribute] ?? null, b.attributes[attribute] ?? null];
-        if (!same(before, after)) {
+        if (!sameAttribute(a.kind, attribute, before, after)) {
           differences.push({ kind: a.kind, name: a.name, severity: differenceSeverity('changed', attribute, before, after), change: 'changed', attribute, before, after });
         }
       }

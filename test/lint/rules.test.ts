@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RULES } from '../../src/lint/index.ts';
-import { lintStatements } from '../../src/lint/lint.ts';
+import { lintStatements, operationFindings } from '../../src/lint/lint.ts';
 import { playbookStatements } from '../../src/lint/subjects.ts';
 import { parsePlaybook } from '../../src/playbook/load.ts';
 import { readFileSync } from 'node:fs';
@@ -11,16 +11,18 @@ function rawSql(up: string, phase: 'expand' | 'contract' = 'expand') {
   return { sql: { up, lock: 'access_exclusive', phase, ...(phase === 'expand' ? { rollback: 'SELECT 1' } : {}) } };
 }
 
-async function rulesFired(operation: Record<string, unknown>): Promise<string[]> {
-  const playbook = parsePlaybook({ name: 'lint_case', operations: [operation] });
+/** One operation, or several for the rules that read operations together. */
+async function rulesFired(operations: Record<string, unknown> | Array<Record<string, unknown>>): Promise<string[]> {
+  const playbook = parsePlaybook({ name: 'lint_case', operations: Array.isArray(operations) ? operations : [operations] });
   const findings = await lintStatements(playbookStatements(playbook, 'case.yaml'), { lockTimeoutMs: 2000 });
-  return findings.map((f) => f.rule);
+  return [...findings, ...operationFindings(playbook, 'case.yaml', new Set())].map((f) => f.rule);
 }
 
 const alterUp = (up: string, down = 'email') => ({ alter_column: { table: 'users', column: 'email', up, down } });
 
 /** Each rule: a statement that breaks it, and the safe form of the same change, which it must leave alone. */
-const CASES: Array<{ rule: string; bad: Record<string, unknown>; safe: Record<string, unknown> }> = [
+type Operations = Record<string, unknown> | Array<Record<string, unknown>>;
+const CASES: Array<{ rule: string; bad: Operations; safe: Operations }> = [
   { rule: 'create-index-concurrently', bad: rawSql('CREATE INDEX users_email ON users (email)'), safe: rawSql('CREATE INDEX CONCURRENTLY users_email ON users (email)') },
   { rule: 'create-index-concurrently', bad: rawSql('REINDEX INDEX users_email'), safe: rawSql('REINDEX INDEX CONCURRENTLY users_email') },
   { rule: 'vacuum-full', bad: rawSql('VACUUM (FULL) users'), safe: rawSql('VACUUM (ANALYZE) users') },
@@ -70,6 +72,18 @@ const CASES: Array<{ rule: string; bad: Record<string, unknown>; safe: Record<st
   },
   { rule: 'volatile-up', bad: alterUp('lower(email) || random()::text'), safe: alterUp('lower(email)') },
   { rule: 'volatile-up', bad: alterUp('gen_random_uuid()::text'), safe: alterUp("coalesce(email, 'none')") },
+  { rule: 'unfilled-placeholder', bad: alterUp('TODO_BELLOWS_FILL_IN'), safe: alterUp('lower(email)') },
+  { rule: 'unfilled-placeholder', bad: alterUp('lower(email)', 'todo_bellows_fill_in'), safe: alterUp('lower(email)', 'email') },
+  {
+    rule: 'possible-rename',
+    bad: [{ drop_column: { table: 'users', column: 'name' } }, { add_column: { table: 'public.users', name: 'full_name', type: 'text' } }],
+    safe: [{ rename_column: { table: 'users', from: 'name', to: 'full_name' } }, { drop_column: { table: 'orders', column: 'name' } }, { add_column: { table: 'users', name: 'nickname', type: 'text' } }],
+  },
+  {
+    rule: 'possible-rename',
+    bad: [{ drop_table: { table: 'purchases' } }, { create_table: { table: 'orders', columns: [{ name: 'id', type: 'bigint' }], primary_key: ['id'] } }],
+    safe: [{ drop_table: { table: 'purchases' } }],
+  },
 ];
 
 describe('each lint rule', () => {
