@@ -3,6 +3,8 @@ export interface BenchOptions {
   databaseUrl: string;
   /** pgbench scale factors: 1 = 100k rows in pgbench_accounts. */
   scales: number[];
+  /** Rounds of the bare UPDATE and bellows' backfills at each scale, interleaved; each figure is its rounds' median. */
+  rounds: number;
   /** Scale of the foreground-load section (default: the largest). */
   loadScale: number;
   loadSeconds: number;
@@ -43,6 +45,7 @@ export function readOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions 
   return {
     databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
     scales,
+    rounds: positive(env.BENCH_ROUNDS, 'BENCH_ROUNDS', 1),
     loadScale: positive(env.BENCH_LOAD_SCALE, 'BENCH_LOAD_SCALE', Math.max(...scales)),
     loadSeconds: positive(env.BENCH_LOAD_SECONDS, 'BENCH_LOAD_SECONDS', 60),
     skipLoad: env.BENCH_SKIP_LOAD === '1',

@@ -3,8 +3,8 @@ import { identifier, tableName, sqlExpression } from '../playbook/spec-parts.ts'
 import { ident, qualified } from '../db/sql.ts';
 import { InputError } from '../errors.ts';
 import { defineOperation } from './operation.ts';
-import { physicalColumn, physicalCondition, resolveCondition } from './physical-names.ts';
-import { newColumns, oldColumns, requireColumn, requireExpression, where } from './validation.ts';
+import { physicalColumn, physicalCondition, physicalExpression, resolveCondition, resolveExpression } from './physical-names.ts';
+import { newColumns, requireColumn, requireExpression, where } from './validation.ts';
 
 const SUMMARY = 'always concurrently; on `columns` or `expressions`; `unique`, `method`, `where`';
 
@@ -17,7 +17,7 @@ const spec = z
       .array(sqlExpression)
       .min(1)
       .optional()
-      .describe('Index keys computed from each row, e.g. lower(email), written over the table as it is now (immutable functions only)'),
+      .describe("Index keys computed from each row, e.g. lower(email), written over the new version's columns as the earlier operations leave them (immutable functions only)"),
     unique: z.boolean().default(false),
     method: z.enum(['btree', 'hash', 'gin', 'gist', 'brin']).default('btree'),
     where: sqlExpression.optional().describe('Predicate of a partial index'),
@@ -35,8 +35,12 @@ export const createIndex = defineOperation({
 
   async validate(spec, ctx, probe) {
     spec.columns?.forEach((c, i) => requireColumn(ctx, 'create_index', `columns[${i}]`, c));
+    // Over the new version's columns, like `columns`: an index on a column an earlier
+    // operation replaces is built on its replacement, not on the column contract drops.
     for (const [i, expression] of (spec.expressions ?? []).entries()) {
-      await requireExpression(ctx, 'create_index', `expressions[${i}]`, probe, expression, oldColumns(ctx));
+      const at = where(ctx, 'create_index', `expressions[${i}]`);
+      await requireExpression(ctx, 'create_index', `expressions[${i}]`, probe, expression, newColumns(ctx));
+      await resolveExpression(ctx, probe, at, expression);
     }
     if (ctx.table.indexes.has(spec.name)) {
       throw new InputError(`${where(ctx, 'create_index', 'name')}: index "${spec.name}" already exists on ${ctx.table.ref.schema}.${ctx.table.ref.name}`);
@@ -57,7 +61,7 @@ export const createIndex = defineOperation({
   expand(spec, ctx) {
     const columns = spec.columns
       ? spec.columns.map((c) => ident(physicalColumn(ctx, c))).join(', ')
-      : spec.expressions!.map((e) => `(${e})`).join(', ');
+      : spec.expressions!.map((e) => `(${physicalExpression(ctx, e)})`).join(', ');
     return [
       {
         id: `expand:${ctx.index}:create_index`,

@@ -50,3 +50,23 @@ export function physicalCondition(ctx: Pick<OpContext, 'columnsBefore' | 'physic
   if (resolved === undefined) throw new Error(`plan: operations[${ctx.index}] did not resolve the condition ${condition} in validate`);
   return resolved;
 }
+
+/**
+ * An expression (an index key) is resolved as the condition `(<expression>) IS
+ * NULL`, which PostgreSQL prints back as `(<expression over the physical
+ * columns> IS NULL)`: the same renaming, for a value of any type.
+ */
+const asNullTest = (expression: string) => `(${expression}) IS NULL`;
+const NULL_TEST_END = ' IS NULL)';
+
+export async function resolveExpression(ctx: OpContext, probe: Probe, at: string, expression: string): Promise<void> {
+  await resolveCondition(ctx, probe, at, asNullTest(expression));
+}
+
+/** An expression as `resolveExpression` resolved it in validate: as written when no earlier operation moved a column. */
+export function physicalExpression(ctx: Pick<OpContext, 'columnsBefore' | 'physicalConditions' | 'index'>, expression: string): string {
+  if (!anyMoved(ctx)) return expression;
+  const test = physicalCondition(ctx, asNullTest(expression));
+  if (!test.startsWith('(') || !test.endsWith(NULL_TEST_END)) throw new Error(`plan: PostgreSQL printed the test of ${expression} as ${test}`);
+  return test.slice(1, -NULL_TEST_END.length);
+}

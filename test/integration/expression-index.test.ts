@@ -27,6 +27,35 @@ describe('create_index on expressions', () => {
     await expect(db.query(`INSERT INTO accounts (email) VALUES ('a1@x.COM')`)).rejects.toThrow(/duplicate key/);
   });
 
+  it('on a column an earlier operation replaces or renames, the index is on the new column and outlives contract', async () => {
+    await db.query(`CREATE TABLE members (id bigserial PRIMARY KEY, handle text NOT NULL, nick text)`);
+    await db.query(`INSERT INTO members (handle, nick) SELECT 'H' || g, 'N' || g FROM generate_series(1, 300) g`);
+    const run = await engineFor(db.pool).runToEnd({
+      name: 'members_reshaped',
+      operations: [
+        { alter_column: { table: 'members', column: 'handle', type: 'varchar(40)', up: 'lower(handle)', down: 'handle' } },
+        { create_index: { table: 'members', name: 'members_handle_upper', expressions: ['upper(handle)'] } },
+        { rename_column: { table: 'members', from: 'nick', to: 'nickname' } },
+        { create_index: { table: 'members', name: 'members_nickname_lower', expressions: ['lower(nickname)'] } },
+      ],
+    });
+    expect(run.status).toBe('completed');
+    const { rows } = await db.query(
+      `SELECT c.relname AS name, i.indisvalid AS valid, pg_get_indexdef(i.indexrelid) AS def FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+        WHERE i.indrelid = 'public.members'::regclass AND NOT i.indisprimary ORDER BY 1`,
+    );
+    expect(rows).toEqual([
+      { name: 'members_handle_upper', valid: true, def: 'CREATE INDEX members_handle_upper ON public.members USING btree (upper((handle)::text))' },
+      { name: 'members_nickname_lower', valid: true, def: 'CREATE INDEX members_nickname_lower ON public.members USING btree (lower(nickname))' },
+    ]);
+    const columns = await db.query(`SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = 'public.members'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`);
+    expect(columns.rows).toEqual([
+      { attname: 'id', type: 'bigint' },
+      { attname: 'nickname', type: 'text' },
+      { attname: 'handle', type: 'character varying(40)' },
+    ]);
+  });
+
   it('refuses a bad expression, and columns with expressions, before any DDL', async () => {
     const engine = engineFor(db.pool);
     const refused = (doc: unknown) => engine.open(doc).then(() => null, (err: unknown) => err as Error);

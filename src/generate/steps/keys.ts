@@ -1,8 +1,6 @@
 import { ident } from '../../db/sql.ts';
-import { columnReferences, parseExpression } from '../../lint/parser.ts';
 import type { SchemaObject, SchemaSnapshot } from '../../snapshot/format.ts';
 import { constraintSpec, indexSpec } from '../definitions.ts';
-import { renamedTable } from '../renames.ts';
 import { ownName, parentName, quoted, relationName, unmappable, type Generation } from '../context.ts';
 
 /** An index that a constraint of the same name owns (UNIQUE, PRIMARY KEY, EXCLUDE): it comes and goes with the constraint. */
@@ -67,28 +65,11 @@ export function newKeys(g: Generation, renamed: Set<string>): void {
     if (!i.parent!.startsWith('table ')) unmappable(i, 'an index of a materialized view; create_view (unique_index) or replace_view (indexes) makes those');
     const definition = String(i.attributes.definition);
     const spec = indexSpec(definition);
-    // An expression index is written over the table as it is at expand: over a column that alter_column replaces at contract, it would go with the old column.
-    const replaced = spec?.expressions ? replacedColumns(g, parentName(i)).filter((c) => spec.expressions!.some((e) => readsColumn(e, c))) : [];
-    if (replaced.length) {
-      if (i.attributes.comment) unmappable(i, 'has a comment, and is built at contract; comment on it in a later playbook');
-      g.raw(concurrently(definition), null, 'share_update_exclusive', `index ${i.name}: its expressions read ${replaced.join(', ')}, which alter_column replaces at contract: built at contract, concurrently, by raw SQL`, { in_transaction: false });
-    } else if (spec) {
+    if (spec) {
       g.add({ create_index: { ...spec, table: g.liveNameOf(parentName(i)), ...(spec.unique ? {} : { unique: undefined }), ...(spec.method === 'btree' ? { method: undefined } : {}) } });
     } else {
       g.raw(concurrently(definition), `DROP INDEX CONCURRENTLY IF EXISTS ${quoted(i.name)}`, 'share_update_exclusive', `index ${i.name}: create_index cannot express ${definition}`, { in_transaction: false });
     }
-    if (i.attributes.comment && !replaced.length) g.comment(`INDEX ${quoted(i.name)}`, i.attributes.comment, null, i);
+    if (i.attributes.comment) g.comment(`INDEX ${quoted(i.name)}`, i.attributes.comment, null, i);
   }
-}
-
-/** The columns of a table that an alter_column of this playbook replaces by a new one (it has `up`). */
-function replacedColumns(g: Generation, table: string): string[] {
-  return g.operations.flatMap(({ operation: { alter_column: spec } }) =>
-    spec && spec.up !== undefined && renamedTable(g.renames, String(spec.table)) === table ? [String(spec.column)] : [],
-  );
-}
-
-function readsColumn(expression: string, column: string): boolean {
-  const parsed = parseExpression(expression);
-  return !('error' in parsed) && columnReferences(parsed.node).has(column);
 }
