@@ -87,13 +87,16 @@ export async function describeView(db: pg.Pool, ref: TableRef): Promise<ViewInfo
 
 /**
  * The columns a query would give a view, found by planning it, never running
- * it: wrapped under `WHERE false` in a READ ONLY transaction, through the
- * extended protocol (one statement only). `error` is PostgreSQL's complaint.
+ * it: wrapped under `WHERE false`, in the caller's transaction made READ ONLY
+ * (the schema rehearsal's, where the tables a playbook creates before the view
+ * exist), through the extended protocol (one statement only). `error` is
+ * PostgreSQL's complaint.
  */
-export async function queryColumns(db: pg.Pool, query: string): Promise<{ columns: OutputColumn[] } | { error: string }> {
-  const client = await db.connect();
+export async function queryColumns(client: pg.ClientBase, query: string): Promise<{ columns: OutputColumn[] } | { error: string }> {
   try {
-    await client.query('BEGIN READ ONLY');
+    // Read only from here on (a read-write transaction may turn read-only at any point):
+    // a data-modifying WITH in the query runs even under WHERE false, and must fail instead.
+    await client.query('SET TRANSACTION READ ONLY');
     // Line breaks around the query: a trailing -- comment in it must not swallow the wrapper.
     const result = await client.query({ text: `SELECT * FROM (\n${query}\n) AS q WHERE false`, queryMode: 'extended' } as pg.QueryConfig);
     const { rows } = await client.query<{ type: string }>(
@@ -103,8 +106,5 @@ export async function queryColumns(db: pg.Pool, query: string): Promise<{ column
     return { columns: result.fields.map((f, i) => ({ name: f.name, type: rows[i].type })) };
   } catch (err) {
     return { error: (err as Error).message };
-  } finally {
-    await client.query('ROLLBACK').catch(() => {});
-    client.release();
   }
 }

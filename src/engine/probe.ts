@@ -110,7 +110,7 @@ export function databaseProbe(db: pg.Pool, rehearsal: SchemaRehearsal = schemaRe
     },
     table: (ref) => describeTable(db, ref),
     view: (ref) => describeView(db, ref),
-    queryColumns: (query) => queryColumns(db, query),
+    queryColumns: (query) => rehearsal.within((client) => queryColumns(client, query)),
     async rowsWhere(table, condition, key, limit) {
       // The condition holds a playbook's expression: a READ ONLY transaction keeps a
       // volatile function in it from writing, and the extended protocol (a parameter)

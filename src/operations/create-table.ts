@@ -95,6 +95,10 @@ export const createTable = defineOperation({
       ...spec.columns.map((c) => ({ name: c.name, physical: c.name, type: c.type, notNull: !c.nullable || keyed.has(c.name), default: c.default ?? null })),
     );
     ctx.table.uniqueKeys.push(spec.primary_key, ...spec.columns.filter((c) => c.unique).map((c) => [c.name]));
+    // Its shape in the schema rehearsal, so a later view or SQL function of the playbook can
+    // read it; columns and types only: a foreign key would lock the table it points at.
+    const refused = await probe.rehearse(`CREATE TABLE ${qualified(ctx.table.ref)} (${spec.columns.map((c) => `${ident(c.name)} ${c.type}`).join(', ')})`);
+    if (refused) throw new InputError(`${where(ctx, 'create_table', 'table')}: ${refused}`);
   },
 
   expand(spec, ctx) {

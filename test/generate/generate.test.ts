@@ -44,6 +44,8 @@ const SCHEMA_B = `
   COMMENT ON COLUMN users.favourite IS 'their colour';
   COMMENT ON INDEX plans_name_desc_idx IS 'newest names first';
   CREATE VIEW plan_names AS SELECT name FROM plans;
+  CREATE VIEW big_orders AS SELECT id, user_id FROM orders WHERE total > 100;
+  CREATE FUNCTION order_count(u bigint) RETURNS bigint LANGUAGE sql STABLE AS $$ select count(*) from public.orders where user_id = u $$;
   CREATE VIEW adults AS SELECT id, full_name FROM users WHERE age >= 18;
   CREATE FUNCTION email_domain(email text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ select split_part(email, '@', 2) $$;
   CREATE FUNCTION plan_label(p text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ select lower(p) $$;
@@ -102,6 +104,9 @@ describe('bellows generate, from a SQL file to the desired schema', () => {
     expect(operations(generated)).toContainEqual({ create_index: { table: 'public.orders', name: 'orders_user_id_idx', columns: ['user_id'], where: '(total > (0)::numeric)' } });
     expect(operations(generated)).toContainEqual({ replace_function: expect.objectContaining({ name: 'plan_label', body: ' select lower(p) ' }) });
     expect(operations(generated)).toContainEqual({ create_view: expect.objectContaining({ name: 'plan_names', security_invoker: false }) });
+    // a view and a SQL function over a table the playbook creates are operations, planned where that table exists
+    expect(operations(generated)).toContainEqual({ create_view: expect.objectContaining({ name: 'big_orders' }) });
+    expect(operations(generated)).toContainEqual({ create_function: expect.objectContaining({ name: 'order_count' }) });
     // Dependency order: types, then tables, then what uses them; drops after.
     const order = kinds(generated);
     expect(order.indexOf('create_enum')).toBeLessThan(order.indexOf('create_table'));

@@ -15,14 +15,14 @@ function functionName(name: string): { schema: string; name: string; args: strin
 const RESHAPING = new Set(['add_column', 'alter_column', 'drop_column', 'rename_column']);
 
 /**
- * bellows checks a view's query, and a SQL function's body, against the live
- * tables when the playbook is planned: one that reads a table this playbook
- * creates or reshapes cannot pass there. It is created by raw SQL at contract
- * instead, once those tables have their final shape.
+ * bellows checks a view's query, and a SQL function's body, when the playbook
+ * is planned, against the live tables and those the playbook's earlier
+ * create_table operations make: one that reads a table this playbook reshapes
+ * cannot pass there. It is created by raw SQL at contract instead, once those
+ * tables have their final shape.
  */
 function reshapedTables(g: Generation): string[] {
   return [
-    ...g.newTables,
     ...[...g.renames.tables.keys()].map((t) => renamedTable(g.renames, t)),
     ...g.operations.flatMap(({ operation }) =>
       Object.entries(operation).flatMap(([kind, spec]) => (RESHAPING.has(kind) && (kind !== 'alter_column' || spec.up !== undefined) ? [renamedTable(g.renames, String(spec.table))] : [])),
@@ -35,7 +35,7 @@ export function functionsAndViews(g: Generation): void {
   const reshaped = reshapedTables(g);
   const reads = (text: string) => reshaped.filter((t) => new RegExp(`\\b${t.replace('.', '\\.')}\\b`).test(text));
   const atContract = (object: SchemaObject, up: string, tables: string[]) =>
-    g.raw(up, null, object.kind === 'function' ? 'none' : 'access_exclusive', `${object.kind} ${object.name} reads ${tables.join(', ')}, which this playbook creates or changes: created at contract, by raw SQL`);
+    g.raw(up, null, object.kind === 'function' ? 'none' : 'access_exclusive', `${object.kind} ${object.name} reads ${tables.join(', ')}, which this playbook changes: created at contract, by raw SQL`);
 
   for (const f of g.added('function')) {
     const { schema, name, args } = functionName(f.name);
