@@ -1,7 +1,7 @@
 import { ident, literal } from '../db/sql.ts';
 import { InputError } from '../errors.ts';
 import { sameAttribute } from '../snapshot/compare.ts';
-import type { AttributeValue, ObjectKind, SchemaObject, SchemaSnapshot } from '../snapshot/format.ts';
+import { objectKey, parentRelation, type AttributeValue, type ObjectKind, type SchemaObject, type SchemaSnapshot } from '../snapshot/format.ts';
 import { renamedTable, type Renames } from './renames.ts';
 
 /** One operation as the playbook writes it (`{ add_column: {...} }`), with the comment a reviewer reads above it. */
@@ -19,7 +19,7 @@ export function unmappable(o: Pick<SchemaObject, 'kind' | 'name'>, why: string):
 const LEFT_ALONE = new Set(['owner', 'acl']);
 
 /** The table (or view) a column, constraint, index or trigger belongs to: `public.users`. */
-export const parentName = (o: SchemaObject) => (o.parent ?? '').replace(/^(table|view|materialized view) /, '');
+export const parentName = (o: SchemaObject) => parentRelation(o.parent);
 /** The object's own name within its parent: `email` of `public.users.email`. */
 export const ownName = (o: SchemaObject) => o.name.slice(parentName(o).length + 1);
 export const schemaOf = (name: string) => name.slice(0, name.indexOf('.'));
@@ -40,6 +40,8 @@ export class Generation {
   readonly leftAlone: string[] = [];
   readonly newTables: Set<string>;
   readonly goneTables: Set<string>;
+  /** Tables, views and materialized views that go: what belongs to them goes with them. */
+  private readonly goneRelations: Set<string>;
   private readonly before: Map<string, SchemaObject>;
   private readonly after: Map<string, SchemaObject>;
 
@@ -48,24 +50,25 @@ export class Generation {
     readonly desired: SchemaSnapshot,
     readonly renames: Renames,
   ) {
-    this.before = new Map(live.objects.map((o) => [`${o.kind} ${o.name}`, o]));
-    this.after = new Map(desired.objects.map((o) => [`${o.kind} ${o.name}`, o]));
+    this.before = new Map(live.objects.map((o) => [objectKey(o), o]));
+    this.after = new Map(desired.objects.map((o) => [objectKey(o), o]));
     this.newTables = new Set(this.added('table').map((t) => t.name));
     this.goneTables = new Set(this.removed('table').map((t) => t.name));
+    this.goneRelations = new Set([...this.goneTables, ...this.removed('view').map((v) => v.name), ...this.removed('materialized view').map((v) => v.name)]);
   }
 
   added(kind: ObjectKind): SchemaObject[] {
-    return this.desired.objects.filter((o) => o.kind === kind && !this.before.has(`${kind} ${o.name}`));
+    return this.desired.objects.filter((o) => o.kind === kind && !this.before.has(objectKey(o)));
   }
 
   removed(kind: ObjectKind): SchemaObject[] {
-    return this.live.objects.filter((o) => o.kind === kind && !this.after.has(`${kind} ${o.name}`));
+    return this.live.objects.filter((o) => o.kind === kind && !this.after.has(objectKey(o)));
   }
 
   /** Objects in both, as [live, desired]. */
   kept(kind: ObjectKind): Array<readonly [SchemaObject, SchemaObject]> {
     return this.desired.objects.flatMap((o) => {
-      const old = o.kind === kind ? this.before.get(`${kind} ${o.name}`) : undefined;
+      const old = o.kind === kind ? this.before.get(objectKey(o)) : undefined;
       return old ? [[old, o] as const] : [];
     });
   }
@@ -119,6 +122,6 @@ export class Generation {
 
   /** Whether the object belongs to a table (or view) that goes, and goes with it. */
   goesWithParent(o: SchemaObject): boolean {
-    return this.goneTables.has(parentName(o)) || this.removed('view').some((v) => v.name === parentName(o)) || this.removed('materialized view').some((v) => v.name === parentName(o));
+    return this.goneRelations.has(parentName(o));
   }
 }

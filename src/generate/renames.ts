@@ -1,5 +1,6 @@
 import { InputError } from '../errors.ts';
-import type { SchemaObject, SchemaSnapshot } from '../snapshot/format.ts';
+import { ident } from '../db/sql.ts';
+import { parentRelation, type SchemaObject, type SchemaSnapshot } from '../snapshot/format.ts';
 
 /**
  * Renames declared with `--rename`: a snapshot cannot tell a rename from a
@@ -58,22 +59,21 @@ export function applyRenames(live: SchemaSnapshot, renames: Renames): SchemaSnap
     for (const [from] of renames.tables) out = out.replace(new RegExp(`\\b${from.replace('.', '\\.')}\\b`, 'g'), renamedTable(renames, from));
     return out;
   };
-  const tableOf = (parent: string | undefined) => parent?.replace(/^(table|view|materialized view) /, '');
   const objects = live.objects.map((o): SchemaObject => {
     let name = o.name;
     if (o.kind === 'table') name = renamedTable(renames, o.name);
     if (o.kind === 'column') {
-      const table = tableOf(o.parent)!;
+      const table = parentRelation(o.parent);
       const column = o.name.slice(table.length + 1);
       name = `${renamedTable(renames, table)}.${renames.columns.get(o.name) ?? column}`;
     }
     if ((o.kind === 'constraint' || o.kind === 'trigger') && o.parent) {
-      const table = tableOf(o.parent)!;
+      const table = parentRelation(o.parent);
       name = `${renamedTable(renames, table)}.${o.name.slice(table.length + 1)}`;
     }
-    const parent = o.parent ? o.parent.replace(tableOf(o.parent)!, renamedTable(renames, tableOf(o.parent)!)) : undefined;
+    const parent = o.parent ? o.parent.replace(parentRelation(o.parent), renamedTable(renames, parentRelation(o.parent))) : undefined;
     // A constraint or index follows its column through a rename: its definition names the new one.
-    const followsColumns = (text: string) => (o.kind === 'constraint' || o.kind === 'index' ? renameColumnsIn(text, renames, tableOf(o.parent)!) : text);
+    const followsColumns = (text: string) => (o.kind === 'constraint' || o.kind === 'index' ? renameColumnsIn(text, renames, parentRelation(o.parent)) : text);
     const attributes = Object.fromEntries(Object.entries(o.attributes).map(([k, v]) => [k, typeof v === 'string' && k === 'definition' ? retext(followsColumns(v)) : v]));
     return { ...o, name, ...(parent ? { parent } : {}), attributes };
   });
@@ -86,7 +86,7 @@ function renameColumnsIn(text: string, renames: Renames, table: string): string 
   for (const [column, to] of renames.columns) {
     if (column.slice(0, column.lastIndexOf('.')) !== table) continue;
     const from = column.slice(table.length + 1);
-    out = out.replace(new RegExp(`(?<![\\w."])${from.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w"])`, 'g'), /^[a-z_][a-z0-9_]*$/.test(to) ? to : `"${to.replace(/"/g, '""')}"`);
+    out = out.replace(new RegExp(`(?<![\\w."])${from.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w"])`, 'g'), /^[a-z_][a-z0-9_]*$/.test(to) ? to : ident(to));
   }
   return out;
 }

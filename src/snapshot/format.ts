@@ -40,3 +40,8 @@ export interface SchemaSnapshot {
 export function objectKey(o: Pick<SchemaObject, 'kind' | 'name'>): string {
   return `${o.kind} ${o.name}`;
 }
+
+/** The table or view a parent names, without its kind: `table public.users` → `public.users`. */
+export function parentRelation(parent: string | undefined): string {
+  return (parent ?? '').replace(/^(table|view|materialized view) /, '');
+}
