@@ -101,6 +101,12 @@ export class Generation {
     this.add(operation, comment);
   }
 
+  /** Flagged with what the reviewer must do about `object`, when there is anything; added plainly otherwise. */
+  addNoted(operation: GeneratedOperation['operation'], object: SchemaObject, notes: string[]): void {
+    if (notes.length) this.flag(operation, `${object.name}: ${notes.join('; ')}`);
+    else this.add(operation);
+  }
+
   /**
    * Raw SQL for what the operations cannot say, flagged. With a rollback it
    * runs in expand; without one, at contract (where nothing is rolled back).

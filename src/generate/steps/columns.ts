@@ -37,8 +37,7 @@ export function columnChanges(g: Generation): void {
     }
     if (what.includes('default')) spec.default = b.attributes.default ?? null;
     if (what.includes('comment')) spec.comment = b.attributes.comment ?? null;
-    if (notes.length) g.flag({ alter_column: spec }, `${b.name}: ${notes.join('; ')}`);
-    else g.add({ alter_column: spec });
+    g.addNoted({ alter_column: spec }, b, notes);
   }
 
   const dropped = g.removed('column').filter((c) => !g.goneTables.has(parentName(c)));
@@ -57,8 +56,7 @@ export function columnChanges(g: Generation): void {
     }
     const instead = dropped.filter((d) => d.parent === c.parent).map(ownName);
     if (instead.length) notes.push(`added while ${instead.join(', ')} is dropped: if that is a rename, declare it (--rename ${table}.${instead[0]}=${name}), or the data is lost`);
-    if (notes.length) g.flag({ add_column: spec }, `${c.name}: ${notes.join('; ')}`);
-    else g.add({ add_column: spec });
+    g.addNoted({ add_column: spec }, c, notes);
     if (c.attributes.comment) g.comment(`COLUMN ${quoted(g.liveNameOf(table))}.${ident(name)}`, c.attributes.comment, null, c);
   }
   for (const c of dropped) {
@@ -69,7 +67,6 @@ export function columnChanges(g: Generation): void {
       notes.push('NOT NULL without a default: write down, the value rows the new application inserts get until contract');
     }
     if (added.some((a) => a.parent === c.parent)) notes.push('dropped while another column is added to the table: its data is lost at contract unless this is declared as a rename');
-    if (notes.length) g.flag({ drop_column: spec }, `${c.name}: ${notes.join('; ')}`);
-    else g.add({ drop_column: spec });
+    g.addNoted({ drop_column: spec }, c, notes);
   }
 }
