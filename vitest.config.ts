@@ -9,8 +9,10 @@ export default defineConfig({
     globalSetup: ['test/helpers/global-setup.ts', 'test/temporal/global-setup.ts'],
     setupFiles: ['test/helpers/file-end.ts'],
     include: canary ? ['test/canary/*.canary.ts'] : ['test/**/*.test.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    // A hang detector, not a speed test: the slowest fault tests take about two
+    // minutes on a machine loaded by other work, so the limit leaves room for that.
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
     // Two cores: more forks than that only time-slice the same PostgreSQL.
     maxWorkers: 2,
     fileParallelism: true,

@@ -1,4 +1,4 @@
-import { ident, literal, qualified, tableKey, type TableRef } from '../db/sql.ts';
+import { dollarQuoted, ident, literal, qualified, tableKey, type TableRef } from '../db/sql.ts';
 import type { SeedRows, VerifyCheck } from '../operations/operation.ts';
 
 /**
@@ -110,7 +110,7 @@ export function seedRollback(seed: Seed): string {
   const into = qualified(seed.into);
   const line = ident(SEED_LINE);
   const batch = (condition: string) => `s.${line} > lo AND s.${line} <= lo + ${ROLLBACK_LINES} AND ${condition}`;
-  return `DO $bellows$
+  return `DO ${dollarQuoted(`
 DECLARE
   lo bigint := 0;
   last bigint;
@@ -125,5 +125,5 @@ BEGIN
     COMMIT;
     lo := lo + ${ROLLBACK_LINES};
   END LOOP;
-END $bellows$`;
+END `)}`;
 }

@@ -15,6 +15,15 @@ export function dollarQuoted(body: string): string {
   return `${tag}${body}${tag}`;
 }
 
+/** The body of the first string `dollarQuoted` made in `sql`, as PostgreSQL numbers its lines (null when there is none). */
+export function dollarQuotedBody(sql: string): string | null {
+  const open = /\$bellows\d*\$/.exec(sql);
+  if (!open) return null;
+  const from = open.index + open[0].length;
+  const to = sql.indexOf(open[0], from);
+  return sql.slice(from, to < 0 ? undefined : to);
+}
+
 /** A SQL string literal, for the few places PostgreSQL accepts no parameter (DDL, COMMENT). */
 export function literal(value: string): string {
   return "'" + value.replace(/'/g, "''") + "'";

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { ident, qualified } from '../db/sql.ts';
+import { dollarQuotedBody, ident, qualified } from '../db/sql.ts';
 import { InputError } from '../errors.ts';
 import type { ModelTable } from '../operations/model.ts';
 import { REHEARSAL_SETTING } from '../operations/trigger.ts';
@@ -123,8 +123,7 @@ async function refusing(functions: TriggerFunction[], what: string, work: () => 
 function fieldOnLine(fn: TriggerFunction, context: string): string | null {
   const line = /line (\d+)/.exec(context)?.[1];
   if (!line) return null;
-  const body = fn.sql.slice(fn.sql.indexOf('$bellows$') + '$bellows$'.length);
-  const text = body.split('\n')[Number(line) - 1] ?? '';
+  const text = (dollarQuotedBody(fn.sql) ?? '').split('\n')[Number(line) - 1] ?? '';
   return EXPRESSION_FIELDS.find((field) => {
     const value = fn.spec[field];
     return typeof value === 'string' && value.trim() !== '' && text.includes(value.trim());

@@ -1,4 +1,4 @@
-import { ident, literal, qualified, tableKey } from '../db/sql.ts';
+import { dollarQuoted, ident, literal, qualified, tableKey } from '../db/sql.ts';
 import type { PlannedAction } from '../engine/action.ts';
 import type { OpContext } from './operation.ts';
 import { names } from './names.ts';
@@ -96,7 +96,8 @@ export function dualWriteTrigger(
 ): PlannedAction[] {
   const fn = triggerFunction(ctx).qualifiedName;
   const block = (shape: RowShape[], branch: Branch | undefined) => `      ${branch ? declareBlock(shape, branch) : 'NULL;'}`;
-  const sql = `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $bellows$
+  // The body holds the playbook's up and down, so its quote tag is one they do not contain.
+  const plpgsql = `
 BEGIN
   BEGIN
     IF coalesce((current_schemas(false))[1] = ${literal(ctx.versionSchema)}, false) THEN
@@ -117,7 +118,8 @@ ${block(oldShape(ctx), body.fromOldApp)}
     END;
   END;
   RETURN NEW;
-END $bellows$`;
+END `;
+  const sql = `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS ${dollarQuoted(plpgsql)}`;
   return [
     {
       id: triggerFunctionId(ctx),

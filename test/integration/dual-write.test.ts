@@ -245,6 +245,26 @@ describe('add_column computed by up', () => {
   });
 });
 
+describe('an expression holding the text of a dollar-quote tag', () => {
+  beforeAll(async () => {
+    await db.query(`CREATE TABLE tags (id bigserial PRIMARY KEY, label text NOT NULL)`);
+    await db.query(`INSERT INTO tags (label) SELECT 't' || g FROM generate_series(1, 200) g`);
+  });
+
+  it('is quoted whole in the trigger function: both applications\' writes and the backfill carry it', async () => {
+    // The trigger body holds up and down; a fixed $bellows$ tag would end the body inside them.
+    const { oldApp, newApp, complete } = await start({
+      name: 'dw_dollar_tag',
+      operations: [{ add_column: { table: 'tags', name: 'tagged', type: 'text', up: `label || '$bellows$'` } }],
+    });
+    const fromOld = (await oldApp.query(`INSERT INTO tags (label) VALUES ('old') RETURNING id`)).rows[0].id;
+    expect((await newApp.query(`SELECT tagged FROM tags WHERE id = $1`, [fromOld])).rows[0].tagged).toBe('old$bellows$');
+    await complete();
+    const { rows } = await db.query(`SELECT count(*)::int AS n FROM tags WHERE tagged = label || '$bellows$'`);
+    expect(rows[0].n).toBe(201);
+  });
+});
+
 describe('rollback after both applications wrote', () => {
   beforeAll(async () => {
     await db.query(`CREATE TABLE contacts (id bigserial PRIMARY KEY, email text NOT NULL)`);
