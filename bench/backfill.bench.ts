@@ -15,6 +15,8 @@
  *                              figure the median of its rounds (default 1); on a shared machine two identical
  *                              UPDATEs a minute apart differ by up to 20%
  *   BENCH_LOAD_SECONDS         length of each foreground-load window (default 60)
+ *   BENCH_LOAD_ROUNDS          the trigger-off and trigger-on windows take turns this many times, each a share of
+ *                              BENCH_LOAD_SECONDS (default 6); the trigger's cost is the median of the rounds' ratios
  *   BENCH_LOAD_SCALE           scale of the foreground-load section (default: the largest)
  *   BENCH_SKIP_LOAD=1          skip the foreground-load section
  *   BENCH_RESUME_SCALE         scale of the pause and kill -9 section (default: the smallest)
@@ -145,8 +147,8 @@ async function main(): Promise<number> {
 
     if (!options.skipLoad && !interrupted) {
       step(`foreground load at scale ${options.loadScale}: baseline, dual-write only, during the backfill (${options.loadSeconds} s each)`);
-      const load = await attempt('3. foreground load', () => foregroundLoad(dbs, options.loadScale, playbook, options.loadSeconds));
-      if (load) report.add(loadTable(load, options.loadSeconds));
+      const load = await attempt('3. foreground load', () => foregroundLoad(dbs, options.loadScale, playbook, options.loadSeconds, options.loadRounds));
+      if (load) report.add(loadTable(load, options.loadSeconds, options.loadRounds));
     }
 
     if (!options.skipResume && !interrupted) {

@@ -8,6 +8,8 @@ export interface BenchOptions {
   /** Scale of the foreground-load section (default: the largest). */
   loadScale: number;
   loadSeconds: number;
+  /** Rounds of the trigger-off and trigger-on load windows, taking turns; the trigger's cost is the median of the rounds' ratios. */
+  loadRounds: number;
   skipLoad: boolean;
   /** Scale of the pause and kill -9 section (default: the smallest; it measures batches, not size). */
   resumeScale: number;
@@ -48,6 +50,7 @@ export function readOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions 
     rounds: positive(env.BENCH_ROUNDS, 'BENCH_ROUNDS', 1),
     loadScale: positive(env.BENCH_LOAD_SCALE, 'BENCH_LOAD_SCALE', Math.max(...scales)),
     loadSeconds: positive(env.BENCH_LOAD_SECONDS, 'BENCH_LOAD_SECONDS', 60),
+    loadRounds: positive(env.BENCH_LOAD_ROUNDS, 'BENCH_LOAD_ROUNDS', 6),
     skipLoad: env.BENCH_SKIP_LOAD === '1',
     resumeScale: positive(env.BENCH_RESUME_SCALE, 'BENCH_RESUME_SCALE', Math.min(...scales)),
     resumeParallelism: positive(env.BENCH_RESUME_PARALLELISM, 'BENCH_RESUME_PARALLELISM', 2),

@@ -199,7 +199,7 @@ export function memoryTable(results: ScaleResults[], parallelisms: number[]): Ta
   return { title: '5. Peak memory (RSS) of bellows start', headers: ['rows', ...parallelisms.map((p) => `parallelism ${p}`)], rows, notes };
 }
 
-export function loadTable(l: LoadResult, seconds_: number): Table {
+export function loadTable(l: LoadResult, seconds_: number, rounds: number): Table {
   const base = l.baseline;
   const row = (label: string, s: LoadResult['baseline'] | LoadResult['backfillRun'], targets: string, ok: boolean | null): Cell[] => [
     label,
@@ -214,14 +214,17 @@ export function loadTable(l: LoadResult, seconds_: number): Table {
     verdict(ok),
   ];
   const d = l.duringBackfill;
-  const dualOk = l.dualWrite.tps >= 0.9 * base.tps;
+  const ratios = [...l.dualWriteRatios].sort((a, b) => a - b);
+  const middle = ratios.length / 2;
+  const dualRatio = ratios.length % 2 ? ratios[Math.floor(middle)] : (ratios[middle - 1] + ratios[middle]) / 2;
+  const dualOk = dualRatio >= 0.9;
   const backfillOk = d.tps >= 0.9 * base.tps && d.p99Ms <= 2 * base.p99Ms && d.failed === 0 && d.aborted === 0;
   return {
     title: `3. Foreground load: pgbench -N -c 4 -j 2 -T ${seconds_}`,
     headers: ['', 'window', 'TPS', '÷ base', 'avg latency', 'p99 latency', 'p99 ÷ base', 'failed', 'target', ''],
     rows: [
       row('baseline (bellows trigger disabled)', base, '0 failed', base.failed === 0 && base.aborted === 0),
-      row('dual-write triggers, no backfill', l.dualWrite, 'TPS ≥ 0.90', dualOk),
+      row('dual-write triggers, no backfill', l.dualWrite, 'median round ratio ≥ 0.90', dualOk),
       row('during bellows backfill (defaults)', d, 'TPS ≥ 0.90, p99 ≤ 2×, 0 failed', backfillOk),
       row('  whole pgbench run of the above (backfill, then verify)', l.backfillRun, '', null),
     ],
@@ -229,7 +232,8 @@ export function loadTable(l: LoadResult, seconds_: number): Table {
       'TPS, average and p99 from pgbench’s per-transaction logs (--log), successful transactions only; failed = failed transactions (log and summary)',
       `the backfill took ${seconds(l.backfillMs)}; it ran during ${(l.coverage * 100).toFixed(0)}% of the pgbench window, and only the transactions that completed while it ran are counted in “during”; after it, bellows went on into verify (the whole-run row)`,
       'windows run from the first transaction’s start to the last one’s end (pgbench’s connection setup excluded)',
-      'baseline and dual-write alternate in three rounds on one database (the trigger disabled, then enabled), so neither gets the fresher table',
+      `baseline and dual-write take turns in ${rounds} rounds on one database (the trigger disabled or enabled, the first of each pair alternating); their TPS above are pooled over the rounds`,
+      `the dual-write trigger's cost is judged on the median of the rounds' TPS ratios: ${ratio(dualRatio)} (rounds: ${l.dualWriteRatios.map((r) => r.toFixed(2)).join(', ')})`,
     ],
   };
 }

@@ -6,6 +6,8 @@ import { waitFor } from '../lib/proc.ts';
 export interface LoadResult {
   baseline: LoadStats & { aborted: number };
   dualWrite: LoadStats & { aborted: number };
+  /** Trigger-on TPS ÷ trigger-off TPS of each round, in round order. */
+  dualWriteRatios: number[];
   /** Only the transactions that completed while the backfill ran. */
   duringBackfill: LoadStats & { aborted: number };
   /** The whole pgbench run that was started with the backfill. */
@@ -19,8 +21,8 @@ function withFailures(stats: LoadStats, load: LoadRun): LoadStats & { aborted: n
   return { ...stats, failed: Math.max(stats.failed, load.reportedFailed), aborted: load.abortedClients };
 }
 
-/** Baseline and dual-write alternate in this many rounds, so neither gets the fresher table or the quieter minute. */
-const ROUNDS = 3;
+/** Shortest window of one round: below it, pgbench's start and the first checkpoint weigh too much. */
+const MIN_ROUND_SECONDS = 5;
 
 async function setTrigger(db: ReturnType<typeof benchPool>, enabled: boolean): Promise<void> {
   await db.query(`ALTER TABLE pgbench_accounts ${enabled ? 'ENABLE' : 'DISABLE'} TRIGGER USER`);
@@ -36,21 +38,26 @@ async function setTrigger(db: ReturnType<typeof benchPool>, enabled: boolean): P
  * backfill actually ran, so a backfill shorter than the load window does not
  * flatter the result.
  */
-export async function foregroundLoad(dbs: BenchDatabases, scale: number, playbookPath: string, seconds: number): Promise<LoadResult> {
+export async function foregroundLoad(dbs: BenchDatabases, scale: number, playbookPath: string, seconds: number, rounds: number): Promise<LoadResult> {
   const url = await dbs.fresh(scale);
   const db = benchPool(url);
   try {
     await expandAndDualWrite(url, playbookPath);
+    // Two windows of the same length a minute apart differ by up to 20% on a shared disk, far more than
+    // the trigger costs; so the two take turns in many short rounds, the first of each pair alternating,
+    // and the trigger's cost is the median of the rounds' ratios, not of two pooled figures.
     const base: LoadRun[] = [];
     const dual: LoadRun[] = [];
-    const round = Math.max(1, Math.round(seconds / ROUNDS));
-    for (let i = 0; i < ROUNDS; i++) {
-      for (const [enabled, runs] of [[false, base], [true, dual]] as const) {
+    const round = Math.max(MIN_ROUND_SECONDS, Math.round(seconds / rounds));
+    for (let i = 0; i < rounds; i++) {
+      const pair = [[false, base], [true, dual]] as const;
+      for (const [enabled, runs] of i % 2 === 0 ? pair : [...pair].reverse()) {
         await setTrigger(db, enabled);
         await prepareForLoad(db);
         runs.push(await runLoad(url, round));
       }
     }
+    const dualWriteRatios = base.map((b, i) => pooledStats([dual[i]]).tps / pooledStats([b]).tps);
 
     await prepareForLoad(db);
     // `start` attaches to the run made above (same playbook) and carries on from dual-write to the backfill.
@@ -75,6 +82,7 @@ export async function foregroundLoad(dbs: BenchDatabases, scale: number, playboo
       return {
         baseline: { ...pooledStats(base), aborted: sum(base.map((r) => r.abortedClients)) },
         dualWrite: { ...pooledStats(dual), aborted: sum(dual.map((r) => r.abortedClients)) },
+        dualWriteRatios,
         duringBackfill: withFailures(loadStats(load, from, to), load),
         backfillRun: loadStats(load),
         coverage: Math.max(0, to - from) / (load.endedAtMs - load.startedAtMs),
