@@ -57,7 +57,7 @@ export async function foregroundLoad(dbs: BenchDatabases, scale: number, playboo
         runs.push(await runLoad(url, round));
       }
     }
-    const dualWriteRatios = base.map((b, i) => pooledStats([dual[i]]).tps / pooledStats([b]).tps);
+    const dualWriteRatios = base.map((b, i) => loadStats(dual[i]).tps / loadStats(b).tps);
 
     await prepareForLoad(db);
     // `start` attaches to the run made above (same playbook) and carries on from dual-write to the backfill.
