@@ -97,7 +97,7 @@ async function main(): Promise<number> {
       const rows = scale * 100_000;
       step(`scale ${scale} (${rows.toLocaleString('en-US')} rows): pgbench -i -s ${scale}`);
       await dbs.prepareTemplate(scale);
-      const r: ScaleResults = { scale, rows, bellows: new Map(), pgroll: [], skewed: new Map() };
+      const r: ScaleResults = { scale, rows, bellows: new Map(), roundRatios: new Map(PARALLELISMS.map((p) => [p, []])), pgroll: [], skewed: new Map() };
       // The bare UPDATE and bellows take turns, so that a noisy minute falls on both; each keeps its median.
       const bare: PhysicalResult[] = [];
       const backfills = new Map<number, BackfillResult[]>(PARALLELISMS.map((p) => [p, []]));
@@ -110,6 +110,7 @@ async function main(): Promise<number> {
           step(`scale ${scale}: bellows start --max-rows-per-sec 0 --parallelism ${p}${of}`);
           const run = await attempt(`2. bellows parallelism ${p}, scale ${scale}`, () => bellowsBackfill(dbs, scale, playbook, p));
           if (run) backfills.get(p)!.push(run);
+          if (run && b) r.roundRatios.get(p)!.push(run.rowsPerSec / b.rowsPerSec);
         }
       }
       r.bare = median(bare);

@@ -14,6 +14,8 @@ export interface ScaleResults {
   triggered?: PhysicalResult;
   loop?: PhysicalResult;
   bellows: Map<number, BackfillResult>;
+  /** By parallelism: each round's bellows rate ÷ the same round's bare UPDATE, in round order (the spread behind the medians). */
+  roundRatios: Map<number, number[]>;
   pgroll: PgrollResult[];
   /** The skewed composite key table: its own bare UPDATE, and bellows' backfill by parallelism. */
   skewedBare?: PhysicalResult;
@@ -85,6 +87,7 @@ export function throughputTables(results: ScaleResults[], parallelisms: number[]
         'bellows time: the run’s backfill_started_at → backfill_done_at in the state store; rows: the sum of the ranges’ checkpoints',
         '`bellows start` as a subprocess (src/cli/bin.mjs), each on a fresh copy of the tables',
         '÷ bare UPDATE: against the bare UPDATE of table 1 at the same size, in this run',
+        ...roundNotes(results, parallelisms),
         ...(results.some((r) => r.pgroll.length)
           ? [
               'pgroll: rows ÷ wall time of `pgroll start` without --complete (its DDL, process start and backfill), after `init` and `baseline`; ' +
@@ -115,6 +118,16 @@ export function throughputTables(results: ScaleResults[], parallelisms: number[]
     });
   }
   return tables;
+}
+
+/** Each round's own ratio, when there were several: how far one round can be from the median on this machine. */
+function roundNotes(results: ScaleResults[], parallelisms: number[]): string[] {
+  return results.flatMap((r) =>
+    parallelisms
+      .map((p) => r.roundRatios.get(p) ?? [])
+      .map((ratios, i) => (ratios.length > 1 ? `${num(r.rows)} rows, parallelism ${parallelisms[i]}, each round ÷ its own bare UPDATE: ${ratios.map((x) => x.toFixed(2)).join(', ')}` : ''))
+      .filter(Boolean),
+  );
 }
 
 /** Skewed composite keys against the int key: the same change, the same size and parallelism. */
