@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefaultLogger, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
@@ -26,15 +26,19 @@ describe('workflow determinism', () => {
   it('fails the replay when the workflow changes the order of its steps', async () => {
     // The control that proves the test above can fail: a copy of the workflow whose phase decision dual-writes before it expands.
     const dir = mkdtempSync(join(ROOT, '.tmp', 'mutant-'));
-    cpSync(join(ROOT, 'workflows'), join(dir, 'workflows'), { recursive: true });
-    mkdirSync(join(dir, 'src', 'engine'), { recursive: true });
-    cpSync(join(ROOT, 'src', 'engine', 'decide.ts'), join(dir, 'src', 'engine', 'decide.ts'));
-    const file = join(dir, 'src', 'engine', 'decide.ts');
-    const source = readFileSync(file, 'utf8');
-    const mutant = source.replace("steps('expand', 'dualWrite')", "steps('dualWrite', 'expand')");
-    expect(mutant).not.toBe(source);
-    writeFileSync(file, mutant);
-    const { code } = await bundleWorkflowCode({ workflowsPath: join(dir, 'workflows', 'index.ts'), logger: new DefaultLogger('ERROR') });
-    await expect(Worker.runReplayHistory({ workflowBundle: { code } }, history, 'mutant')).rejects.toBeInstanceOf(DeterminismViolationError);
+    try {
+      cpSync(join(ROOT, 'workflows'), join(dir, 'workflows'), { recursive: true });
+      mkdirSync(join(dir, 'src', 'engine'), { recursive: true });
+      cpSync(join(ROOT, 'src', 'engine', 'decide.ts'), join(dir, 'src', 'engine', 'decide.ts'));
+      const file = join(dir, 'src', 'engine', 'decide.ts');
+      const source = readFileSync(file, 'utf8');
+      const mutant = source.replace("steps('expand', 'dualWrite')", "steps('dualWrite', 'expand')");
+      expect(mutant).not.toBe(source);
+      writeFileSync(file, mutant);
+      const { code } = await bundleWorkflowCode({ workflowsPath: join(dir, 'workflows', 'index.ts'), logger: new DefaultLogger('ERROR') });
+      await expect(Worker.runReplayHistory({ workflowBundle: { code } }, history, 'mutant')).rejects.toBeInstanceOf(DeterminismViolationError);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
