@@ -123,10 +123,10 @@ export function throughputTables(results: ScaleResults[], parallelisms: number[]
 /** Each round's own ratio, when there were several: how far one round can be from the median on this machine. */
 function roundNotes(results: ScaleResults[], parallelisms: number[]): string[] {
   return results.flatMap((r) =>
-    parallelisms
-      .map((p) => r.roundRatios.get(p) ?? [])
-      .map((ratios, i) => (ratios.length > 1 ? `${num(r.rows)} rows, parallelism ${parallelisms[i]}, each round ÷ its own bare UPDATE: ${ratios.map((x) => x.toFixed(2)).join(', ')}` : ''))
-      .filter(Boolean),
+    parallelisms.flatMap((p) => {
+      const ratios = r.roundRatios.get(p) ?? [];
+      return ratios.length > 1 ? [`${num(r.rows)} rows, parallelism ${p}, each round ÷ its own bare UPDATE: ${ratios.map((x) => x.toFixed(2)).join(', ')}`] : [];
+    }),
   );
 }
 
