@@ -245,9 +245,6 @@ async function findBatchUpper(
   const params: unknown[] = [];
   const where = ks.between(after, upper, params);
   params.push(size - 1);
-  const { rows } = await client.query(
-    `SELECT ${ks.selectText} FROM ${ks.table} WHERE ${where} ORDER BY ${ks.orderBy} LIMIT 1 OFFSET $${params.length}`,
-    params,
-  );
+  const { rows } = await client.query(ks.keyAt(where, `$${params.length}`), params);
   return rows[0] ? rowToKey(rows[0], ks.width) : null;
 }

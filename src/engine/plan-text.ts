@@ -20,7 +20,7 @@ function batchStatements(table: CompiledTable) {
     const params: unknown[] = [];
     return ks.between(['<checkpoint>'], [upper], params);
   };
-  const find = `SELECT ${ks.selectText} FROM ${ks.table} WHERE ${between('<range end>')} ORDER BY ${ks.orderBy} LIMIT 1 OFFSET <batch size - 1>`;
+  const find = ks.keyAt(between('<range end>'), '<batch size - 1>');
   return { find, where: between('<batch end>'), ks };
 }
 

@@ -101,7 +101,7 @@ describe('batch statements use the key index for every kind of key', () => {
       const hi = Object.values(last.rows[0]).map(String);
 
       const findParams: unknown[] = [];
-      const find = `SELECT ${ks.selectText} FROM ${ks.table} WHERE ${ks.between(lo, hi, findParams)} ORDER BY ${ks.orderBy} LIMIT 1 OFFSET 96`;
+      const find = ks.keyAt(ks.between(lo, hi, findParams), '96');
       const updParams: unknown[] = [];
       const table = { name: t, ref: info, key: info.key!.columns, keyIndex: info.key!.index, estimatedRows: 3000, backfill: [{ column: 'v', expression: 'v + 1' }], verify: [] };
       const update = backfillStatements(table, ks.between(lo, hi, updParams))[0];
