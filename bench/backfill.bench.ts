@@ -84,7 +84,7 @@ async function main(): Promise<number> {
   };
   console.log(`bellows backfill benchmark — ${machine.date}`);
   console.log(`machine: ${machine.nproc} CPUs, ${machine.memory}, ${machine.pg} (shared_buffers ${machine.sharedBuffers}), node ${machine.node}, load average ${machine.load}`);
-  console.log(`scales ${options.scales.join(', ')} (×100k rows); ${options.rounds} round(s) of the bare UPDATE and bellows, median; load ${options.skipLoad ? 'skipped' : `${options.loadSeconds} s at scale ${options.loadScale}`}; pause/kill ${options.skipResume ? 'skipped' : `at scale ${options.resumeScale}, parallelism ${options.resumeParallelism}`}; BullMQ ${options.skipBullmq ? 'skipped' : 'measured'}; pgroll ${options.pgrollBin ?? 'not given (PGROLL_BIN)'}`);
+  console.log(`scales ${options.scales.join(', ')} (×100k rows); ${options.rounds} round(s) of the bare UPDATE, the UPDATE with the trigger and bellows, median; load ${options.skipLoad ? 'skipped' : `${options.loadSeconds} s at scale ${options.loadScale}`}; pause/kill ${options.skipResume ? 'skipped' : `at scale ${options.resumeScale}, parallelism ${options.resumeParallelism}`}; BullMQ ${options.skipBullmq ? 'skipped' : 'measured'}; pgroll ${options.pgrollBin ?? 'not given (PGROLL_BIN)'}`);
 
   const left = await dbs.dropAll();
   if (left.length) step(`dropped leftovers of an earlier bench: ${left.join(', ')}`);
@@ -97,15 +97,20 @@ async function main(): Promise<number> {
       const rows = scale * 100_000;
       step(`scale ${scale} (${rows.toLocaleString('en-US')} rows): pgbench -i -s ${scale}`);
       await dbs.prepareTemplate(scale);
-      const r: ScaleResults = { scale, rows, bellows: new Map(), roundRatios: new Map(PARALLELISMS.map((p) => [p, []])), pgroll: [], skewed: new Map() };
-      // The bare UPDATE and bellows take turns, so that a noisy minute falls on both; each keeps its median.
+      const r: ScaleResults = { scale, rows, bellows: new Map(), roundRatios: new Map(PARALLELISMS.map((p) => [p, []])), triggeredRatios: [], pgroll: [], skewed: new Map() };
+      // The bare UPDATE, the UPDATE with the trigger and bellows take turns, so that a noisy minute falls on all; each keeps its median.
       const bare: PhysicalResult[] = [];
+      const triggered: PhysicalResult[] = [];
       const backfills = new Map<number, BackfillResult[]>(PARALLELISMS.map((p) => [p, []]));
       for (let round = 1; round <= options.rounds && !interrupted; round++) {
         const of = options.rounds > 1 ? ` (round ${round} of ${options.rounds})` : '';
         step(`scale ${scale}: bare UPDATE over the whole table (shadow column, no trigger)${of}`);
         const b = await attempt(`1. bare UPDATE, scale ${scale}`, () => bareUpdate(dbs, scale, playbook));
         if (b) bare.push(b);
+        step(`scale ${scale}: the same UPDATE with the dual-write trigger in place${of}`);
+        const t = await attempt(`1. UPDATE with the trigger, scale ${scale}`, () => triggeredUpdate(dbs, scale, playbook));
+        if (t) triggered.push(t);
+        if (t && b) r.triggeredRatios.push(t.rowsPerSec / b.rowsPerSec);
         for (const p of PARALLELISMS) {
           step(`scale ${scale}: bellows start --max-rows-per-sec 0 --parallelism ${p}${of}`);
           const run = await attempt(`2. bellows parallelism ${p}, scale ${scale}`, () => bellowsBackfill(dbs, scale, playbook, p));
@@ -114,9 +119,8 @@ async function main(): Promise<number> {
         }
       }
       r.bare = median(bare);
+      r.triggered = median(triggered);
       for (const [p, runs] of backfills) if (runs.length) r.bellows.set(p, median(runs)!);
-      step(`scale ${scale}: the same UPDATE with the dual-write trigger in place`);
-      r.triggered = (await attempt(`1. UPDATE with the trigger, scale ${scale}`, () => triggeredUpdate(dbs, scale, playbook))) ?? undefined;
       step(`scale ${scale}: in-database keyset loop (PL/pgSQL, COMMIT every 10k rows)`);
       r.loop = (await attempt(`1. keyset loop, scale ${scale}`, () => keysetLoop(dbs, scale, playbook))) ?? undefined;
       if (!options.skipBullmq && !interrupted) {

@@ -16,6 +16,8 @@ export interface ScaleResults {
   bellows: Map<number, BackfillResult>;
   /** By parallelism: each round's bellows rate ÷ the same round's bare UPDATE, in round order (the spread behind the medians). */
   roundRatios: Map<number, number[]>;
+  /** Each round's UPDATE with the trigger ÷ the same round's bare UPDATE, in round order. */
+  triggeredRatios: number[];
   pgroll: PgrollResult[];
   /** The skewed composite key table: its own bare UPDATE, and bellows' backfill by parallelism. */
   skewedBare?: PhysicalResult;
@@ -42,19 +44,25 @@ const atLeast = (x: number | null, min: number) => verdict(x === null ? null : x
 export function physicalTable(results: ScaleResults[]): Table {
   const rows: Cell[][] = [];
   for (const r of results) {
-    const line = (label: string, m: PhysicalResult | undefined): Cell[] => [num(r.rows), label, seconds(m?.ms), num(m?.rowsPerSec), ratio(per(m, r.bare))];
+    const walPerRow = (m: PhysicalResult | undefined) => (m?.walBytes !== undefined && m.rows ? `${num(m.walBytes / m.rows)} B` : '–');
+    const line = (label: string, m: PhysicalResult | undefined): Cell[] => [num(r.rows), label, seconds(m?.ms), num(m?.rowsPerSec), ratio(per(m, r.bare)), walPerRow(m)];
     rows.push(line('bare UPDATE: the physical limit', r.bare));
     rows.push(line('UPDATE with the dual-write trigger in place', r.triggered));
     rows.push(line('keyset loop in PL/pgSQL, COMMIT every 10k (trigger in place)', r.loop));
   }
   return {
     title: '1. Physical limit: one bare UPDATE of the whole table',
-    headers: ['rows', 'statement', 'time', 'rows/s', '÷ bare UPDATE'],
+    headers: ['rows', 'statement', 'time', 'rows/s', '÷ bare UPDATE', 'WAL a row'],
     rows,
     notes: [
       'bare UPDATE: `UPDATE pgbench_accounts SET <shadow column> = <up>` after bellows’ expand step alone (shadow column added, no trigger on the table: checked)',
       'with the trigger: the same statement after bellows’ expand and dual-write steps, the trigger told to step aside as a batch tells it (bellows.backfill = on)',
-      'each on a fresh copy of the pgbench tables; time includes COMMIT',
+      'each on a fresh copy of the pgbench tables; time includes COMMIT; WAL a row: the WAL insert position before BEGIN and after COMMIT, ÷ rows',
+      'the trigger’s WHEN clause spares each row the function call, not the trigger: PostgreSQL locks every row it updates before it evaluates a BEFORE UPDATE ' +
+        'trigger’s WHEN (one more Heap/LOCK WAL record a row in pg_waldump), so every backfill that dual-writes through a trigger pays this, bellows’ and pgroll’s alike',
+      ...results.flatMap((r) =>
+        r.triggeredRatios.length > 1 ? [`${num(r.rows)} rows, UPDATE with the trigger, each round ÷ its own bare UPDATE: ${r.triggeredRatios.map((x) => x.toFixed(2)).join(', ')}`] : [],
+      ),
     ],
   };
 }
@@ -72,21 +80,22 @@ export function throughputTables(results: ScaleResults[], parallelisms: number[]
       const b = r.bellows.get(p);
       const x = per(b, r.bare);
       const t = target(p);
-      rows.push([num(r.rows), `bellows, parallelism ${p}`, seconds(b?.ms), num(b?.rowsPerSec), b ? `${b.ranges}/${b.batches}` : '–', ratio(x), t.text, atLeast(x, t.min)]);
+      rows.push([num(r.rows), `bellows, parallelism ${p}`, seconds(b?.ms), num(b?.rowsPerSec), b ? `${b.ranges}/${b.batches}` : '–', ratio(x), t.text, atLeast(x, t.min), ratio(per(b, r.triggered))]);
     }
     for (const g of r.pgroll) {
-      rows.push([num(r.rows), pgrollLabel(g.batchSize), seconds(g.ms), num(g.rowsPerSec), '–', ratio(per(g, r.bare)), '', '']);
+      rows.push([num(r.rows), pgrollLabel(g.batchSize), seconds(g.ms), num(g.rowsPerSec), '–', ratio(per(g, r.bare)), '', '', ratio(per(g, r.triggered))]);
     }
   }
   const tables: Table[] = [
     {
       title: '2. Backfill, unthrottled (bellows: maxRowsPerSec 0, batchTimeMs 200), against the bare UPDATE',
-      headers: ['rows', 'backfill', 'time', 'rows/s', 'ranges/batches', '÷ bare UPDATE', 'target', ''],
+      headers: ['rows', 'backfill', 'time', 'rows/s', 'ranges/batches', '÷ bare UPDATE', 'target', '', '÷ UPDATE with the trigger'],
       rows,
       notes: [
         'bellows time: the run’s backfill_started_at → backfill_done_at in the state store; rows: the sum of the ranges’ checkpoints',
         '`bellows start` as a subprocess (src/cli/bin.mjs), each on a fresh copy of the tables',
         '÷ bare UPDATE: against the bare UPDATE of table 1 at the same size, in this run',
+        '÷ UPDATE with the trigger: against table 1’s UPDATE with the dual-write trigger in place, the limit of one statement that a backfill beside live dual-writes can reach',
         ...roundNotes(results, parallelisms),
         ...(results.some((r) => r.pgroll.length)
           ? [
