@@ -41,7 +41,7 @@ export const settingsSchema = z.strictObject({
     .min(0)
     .max(100)
     .default(3)
-    .describe('After each batch, rest this many batch-times per application session running a statement; 0 = never yield'),
+    .describe('After each batch, rest this many batch-times per application session at work (running a statement, or between two statements of its transaction); 0 = never yield'),
   repair: z.boolean().default(false).describe('Verify re-applies up to mismatched rows (a few rounds) instead of only reporting them'),
 }).refine((s) => s.minBatchSize <= s.maxBatchSize, { message: 'must not be larger than maxBatchSize', path: ['minBatchSize'] });
 

@@ -11,7 +11,7 @@ beforeAll(async () => {
 });
 
 describe('the backfill yields to application load', () => {
-  it('rests loadYield batch-times per application session running a statement, and not for its own sessions', async () => {
+  it('rests loadYield batch-times per application session running a statement or inside its transaction, and not for its own sessions or a stale transaction', async () => {
     const settings = settingsSchema.parse({ loadYield: 3 });
     expect(await loadPauseMs(db.pool, 100, settings)).toBe(0);
 
@@ -34,6 +34,21 @@ describe('the backfill yields to application load', () => {
       expect(await loadPauseMs(db.pool, 10_000, settings)).toBe(5_000);
       await holder.query('SELECT pg_advisory_unlock(4242)');
       await Promise.all(busy);
+
+      // Between two statements of its transaction a session is still at work; left idle in it, it is not.
+      // (The freshness limit is passed in, so that neither check depends on how fast this machine is.)
+      await app.query('BEGIN');
+      await app.query('SELECT 1');
+      expect(await loadPauseMs(db.pool, 100, settings, 60_000)).toBe(300);
+      await waitFor('the transaction idle for over 100 ms', async () => {
+        const { rows } = await db.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE application_name = 'shop' AND state = 'idle in transaction' AND state_change < clock_timestamp() - interval '100 ms'`,
+        );
+        return rows[0].n === 1;
+      });
+      expect(await loadPauseMs(db.pool, 100, settings, 100)).toBe(0);
+      await app.query('ROLLBACK');
     } finally {
       await Promise.all([holder.end(), app.end(), ours.end()]);
     }
