@@ -43,7 +43,7 @@ export async function estimateRows(db: pg.Pool, table: CompiledTable): Promise<n
 async function sampleKeys(db: pg.Pool, ks: Keyset, totalRows: number, where = 'true', params: unknown[] = []): Promise<KeyValue[]> {
   params.push(samplePercent(totalRows));
   const { rows } = await db.query(
-    `SELECT ${ks.selectText} FROM ${ks.table} TABLESAMPLE ${sampleMethod(totalRows)} ($${params.length}) WHERE ${where} ORDER BY ${ks.orderBy}`,
+    `SELECT ${ks.selectText} FROM ${ks.from} TABLESAMPLE ${sampleMethod(totalRows)} ($${params.length}) WHERE ${where} ORDER BY ${ks.orderBy}`,
     params,
   );
   return rows.map((r) => rowToKey(r, ks.width));
@@ -58,7 +58,7 @@ async function sampleKeys(db: pg.Pool, ks: Keyset, totalRows: number, where = 't
  */
 export async function splitRanges(db: pg.Pool, table: CompiledTable, parts: number): Promise<KeyRange[]> {
   const ks = keyset(table.ref, table.key!);
-  const last = await db.query(`SELECT ${ks.selectText} FROM ${ks.table} ORDER BY ${ks.orderByDesc} LIMIT 1`);
+  const last = await db.query(`SELECT ${ks.selectText} FROM ${ks.from} ORDER BY ${ks.orderByDesc} LIMIT 1`);
   if (last.rowCount === 0) return [];
   const upper = rowToKey(last.rows[0], ks.width);
   const total = await estimateRows(db, table);

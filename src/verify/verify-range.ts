@@ -54,7 +54,7 @@ export function verifyWork(table: CompiledTable, onRepair?: (rows: number) => Pr
     }
     if (rows[0].bad > 0) {
       const examples = await client.query<{ m: Mismatch }>(
-        `SELECT ${mismatchReport(table)} AS m FROM ${ks.table} t WHERE ${where} AND (${wrong}) ORDER BY ${ks.orderBy} LIMIT ${EXAMPLES}`,
+        `SELECT ${mismatchReport(table)} AS m FROM ${ks.from} WHERE ${where} AND (${wrong}) ORDER BY ${ks.orderBy} LIMIT ${EXAMPLES}`,
         params,
       );
       throw new VerifyMismatchError(table.name, examples.rows.map((r) => r.m), settings.repair);

@@ -45,6 +45,13 @@ const KEYS = [
     table: 't_comp',
   },
   {
+    // Named like the batch-end lookup's own output columns, crossed: a query that aliased them would sort by the wrong one.
+    kind: 'composite named (k1, k0)',
+    create: `CREATE TABLE t_named (k1 int, k0 text, v int NOT NULL, PRIMARY KEY (k1, k0))`,
+    fill: `INSERT INTO t_named SELECT g % 5, 'n' || g, g FROM generate_series(1, 3000) g`,
+    table: 't_named',
+  },
+  {
     kind: 'no primary key, unique NOT NULL index',
     create: `CREATE TABLE t_uniq (code text NOT NULL, v int NOT NULL); CREATE UNIQUE INDEX t_uniq_code ON t_uniq (code)`,
     fill: `INSERT INTO t_uniq SELECT 'c' || g, g FROM generate_series(1, 3000) g`,
@@ -95,8 +102,8 @@ describe('batch statements use the key index for every kind of key', () => {
       const { describeTable } = await import('../../src/catalog/introspect.ts');
       const info = (await describeTable(db.pool, { schema: 'public', name: t }))!;
       const ks = keyset(info, info.key!.columns);
-      const first = await db.query(`SELECT ${ks.selectText} FROM ${ks.table} ORDER BY ${ks.orderBy} LIMIT 1 OFFSET 100`);
-      const last = await db.query(`SELECT ${ks.selectText} FROM ${ks.table} ORDER BY ${ks.orderBy} LIMIT 1 OFFSET 300`);
+      const first = await db.query(`SELECT ${ks.selectText} FROM ${ks.from} ORDER BY ${ks.orderBy} LIMIT 1 OFFSET 100`);
+      const last = await db.query(`SELECT ${ks.selectText} FROM ${ks.from} ORDER BY ${ks.orderBy} LIMIT 1 OFFSET 300`);
       const lo = Object.values(first.rows[0]).map(String);
       const hi = Object.values(last.rows[0]).map(String);
 
