@@ -42,8 +42,8 @@ export interface Keyset {
   keyAt(where: string, offset: string): string;
 }
 
-/** The table's alias in `from`. */
-const SOURCE = 'keyset_source';
+/** The table's alias in `from`: `t`, the name verify's checks already use for the row (history's `t.key`). */
+const SOURCE = 't';
 
 export function keyset(table: TableRef, key: KeyColumn[]): Keyset {
   const cols = key.map((k) => ident(k.name));
