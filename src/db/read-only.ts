@@ -28,11 +28,10 @@ export async function readOnlyQuery(db: pg.Pool, sql: string): Promise<ReadOnlyR
   let failed = false;
   try {
     await client.query('BEGIN READ ONLY');
-    await client.query(`SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true)`, [
-      `${READ_ONLY_LIMITS.statementTimeoutMs}ms`,
-      `${READ_ONLY_LIMITS.lockTimeoutMs}ms`,
-    ]);
+    await applyLimits(client);
     const result = await client.query({ text: sql, queryMode: 'extended', rowMode: 'array' } as pg.QueryConfig);
+    // The statement may have changed the limits (`set_config('statement_timeout', '1', false)`): ours govern what follows.
+    await applyLimits(client);
     const columns = await columnTypes(client, result.fields ?? []);
     return { rows: result.rows as unknown[][], columns };
   } catch (err) {
@@ -43,6 +42,14 @@ export async function readOnlyQuery(db: pg.Pool, sql: string): Promise<ReadOnlyR
     // A session the operator's statement failed in is not trusted again: it goes, a fresh one comes.
     client.release(failed);
   }
+}
+
+/** The limits for the rest of the transaction (the ROLLBACK puts the session's own back). */
+async function applyLimits(client: pg.ClientBase): Promise<void> {
+  await client.query(`SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true)`, [
+    `${READ_ONLY_LIMITS.statementTimeoutMs}ms`,
+    `${READ_ONLY_LIMITS.lockTimeoutMs}ms`,
+  ]);
 }
 
 async function columnTypes(client: pg.ClientBase, fields: pg.FieldDef[]): Promise<ReadOnlyResult['columns']> {
