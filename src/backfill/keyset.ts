@@ -49,6 +49,7 @@ export function keyset(table: TableRef, key: KeyColumn[]): Keyset {
   const cols = key.map((k) => ident(k.name));
   const from = `${qualified(table)} AS ${SOURCE}`;
   const orderBy = cols.map((c) => `${SOURCE}.${c}`).join(', ');
+  const selectText = cols.map((c, i) => `${c}::text AS k${i}`).join(', ');
   const row = `(${cols.join(', ')})`;
   const param = (value: string, column: number, params: unknown[]) => {
     params.push(value);
@@ -73,12 +74,12 @@ export function keyset(table: TableRef, key: KeyColumn[]): Keyset {
     columns: row,
     orderBy,
     orderByDesc: cols.map((c) => `${SOURCE}.${c} DESC`).join(', '),
-    selectText: cols.map((c, i) => `${c}::text AS k${i}`).join(', '),
+    selectText,
     width: key.length,
     between,
     bind,
     keyAt: (where, offset) =>
-      `SELECT ${cols.map((c, i) => `${c}::text AS k${i}`).join(', ')} FROM (SELECT ${cols.join(', ')} FROM ${from} WHERE ${where} ORDER BY ${orderBy} LIMIT 1 OFFSET ${offset}) batch_end`,
+      `SELECT ${selectText} FROM (SELECT ${cols.join(', ')} FROM ${from} WHERE ${where} ORDER BY ${orderBy} LIMIT 1 OFFSET ${offset}) batch_end`,
   };
 }
 
