@@ -90,3 +90,20 @@ export async function tableReader(db: Pick<TestDatabase, 'url'>, table: string):
     },
   };
 }
+
+/**
+ * A gate before every backfill batch of every run on the database, closed
+ * until the test opens it: a throttle query that answers "wait" while the
+ * test's row says closed. Walkers that reach it stop before their first batch
+ * and stay there, holding whatever they took to walk (a BullMQ range slot, a
+ * range's lease), so a test can count them with nothing moving.
+ */
+export async function backfillGate(db: TestDatabase): Promise<{ query: string; open(): Promise<void> }> {
+  await db.query(`CREATE SCHEMA IF NOT EXISTS test_control`);
+  await db.query(`CREATE TABLE IF NOT EXISTS test_control.gate (closed boolean NOT NULL)`);
+  await db.query(`INSERT INTO test_control.gate VALUES (true)`);
+  return {
+    query: `SELECT coalesce(bool_or(closed), false) FROM test_control.gate`,
+    open: async () => void (await db.query(`UPDATE test_control.gate SET closed = false`)),
+  };
+}
