@@ -39,7 +39,7 @@ export function describePlan(plan: CompiledPlan): PlanSection[] {
     }
     if (table.verify.length) {
       verify.statements.push({
-        sql: verifyCount(table, where),
+        sql: verifyCount(table, ks, where),
         lock: 'ACCESS SHARE (reads only)',
         note: 'per chunk: every row must match',
       });

@@ -1,4 +1,5 @@
 import { ident, literal, qualified } from '../db/sql.ts';
+import type { Keyset } from '../backfill/keyset.ts';
 import type { CompiledTable } from '../engine/compile.ts';
 import type { VerifyCheck } from '../operations/operation.ts';
 
@@ -14,9 +15,9 @@ export function anyMismatch(table: CompiledTable): string {
   return table.verify.map((c) => `(${mismatchCondition(c)})`).join(' OR ') || 'false';
 }
 
-/** One chunk's rows (the walked table aliased `t`, as `wrongWhen` needs it), and how many of them are wrong. */
-export function verifyCount(table: CompiledTable, where: string): string {
-  return `SELECT count(*)::int AS n, count(*) FILTER (WHERE ${anyMismatch(table)})::int AS bad FROM ${qualified(table.ref)} t WHERE ${where}`;
+/** One chunk's rows, from the table's keyset (`from` aliases the row `t`, as `wrongWhen` needs it), and how many of them are wrong. */
+export function verifyCount(table: CompiledTable, ks: Pick<Keyset, 'from'>, where: string): string {
+  return `SELECT count(*)::int AS n, count(*) FILTER (WHERE ${anyMismatch(table)})::int AS bad FROM ${ks.from} WHERE ${where}`;
 }
 
 /**

@@ -43,7 +43,7 @@ export class VerifyMismatchError extends RunFailedError {
 export function verifyWork(table: CompiledTable, onRepair?: (rows: number) => Promise<void>): BatchWork {
   const ks = keyset(table.ref, table.key!);
   const wrong = anyMismatch(table);
-  const count = (client: pg.ClientBase, where: string, params: unknown[]) => client.query<{ n: number; bad: number }>(verifyCount(table, where), params);
+  const count = (client: pg.ClientBase, where: string, params: unknown[]) => client.query<{ n: number; bad: number }>(verifyCount(table, ks, where), params);
   return async (client, where, params, settings) => {
     let { rows } = await count(client, where, params);
     const repair = repairStatement(table, where);
