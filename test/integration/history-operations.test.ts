@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { engineFor } from '../helpers/engine.ts';
+import { waitFor } from '../helpers/poll.ts';
 import { expandAndBackfill, SMALL_BATCHES, stepsFor, stoppingExecutor } from '../helpers/lifecycle.ts';
 import { catalogSnapshot, describe as show, playbookPath, runCli, scratchDir, stderrLines } from '../helpers/cli.ts';
 import { backfillWork } from '../../src/backfill/backfill-work.ts';
@@ -129,8 +130,11 @@ describe('add_history', () => {
     try {
       await app.query('BEGIN');
       await app.query(`UPDATE hist_race SET name = 'racing' WHERE id = 400`);
+      const appPid = (await app.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
       const driving = engine.executor.drive(await engine.store.getRun(run.id), { stopAtGate: true });
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The race for sure: a batch has reached the row and waits on the application's lock.
+      await waitFor('a backfill batch to wait on the row', async () =>
+        (await db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid))`, [appPid])).rows[0].n > 0);
       await app.query('COMMIT');
       expect(await driving).toBe('awaiting_approval');
     } finally {
