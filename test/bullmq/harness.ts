@@ -91,7 +91,6 @@ export interface TestWorker extends CliProcess {
 /** `bellows worker --executor bullmq` in a child process, returned once it serves its databases. */
 export async function startWorker(db: string, redis: TestRedis, args: string[] = [], options: CliOptions = {}): Promise<TestWorker> {
   const proc = spawnCli(['worker', '--executor', 'bullmq', '--concurrency', '4', ...args], {
-    timeoutMs: 600_000,
     ...options,
     db,
     env: { REDIS_URL: redis.url, BELLOWS_BULLMQ_LOCK_MS: LOCK_MS, ...options.env },

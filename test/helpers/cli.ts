@@ -56,6 +56,8 @@ export interface CliProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
+/** A spawned command's limit unless it says otherwise: twice vitest's testTimeout. */
+const LONG_LIVED_MS = 600_000;
 const live = new Set<ChildProcess>();
 afterAll(() => {
   // A failed test must not leave a driver behind holding locks on the next file's database.
@@ -70,7 +72,9 @@ export function spawnCli(args: string[], options: CliOptions = {}): CliProcess {
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+  // A long-lived child (a driver, a watcher) may span several tests of its file: its default limit is
+  // past any one test's, and the file's end kills what is left (above).
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? LONG_LIVED_MS);
   const exited = new Promise<CliResult>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {

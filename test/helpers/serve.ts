@@ -32,7 +32,6 @@ export interface Answer {
 
 export async function startServe(args: string[], options: CliOptions & { token?: string } = {}): Promise<ServeProcess> {
   const proc = spawnCli(['serve', '--listen', '127.0.0.1:0', ...args], {
-    timeoutMs: 600_000,
     ...options,
     env: { ...options.env, BELLOWS_TOKEN: options.token },
   });

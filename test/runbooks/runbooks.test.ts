@@ -79,7 +79,7 @@ function owned(proc: CliProcess): CliProcess {
 
 /** `bellows start` with the local executor, driving the run in its own process; returns once the run exists. */
 async function startLocal(db: TestDatabase, args: string[]): Promise<{ driver: CliProcess; runId: string }> {
-  const driver = owned(spawnCli(['start', PLAYBOOK, '--no-progress', ...args], { db: db.url, timeoutMs: 600_000 }));
+  const driver = owned(spawnCli(['start', PLAYBOOK, '--no-progress', ...args], { db: db.url }));
   return { driver, runId: await startedRunId(driver, 120_000) };
 }
 
@@ -135,7 +135,7 @@ function temporalCliDir(): string {
 
 /** `bellows worker --executor temporal` in its own process, returned once it polls its task queue. */
 async function temporalWorker(db: TestDatabase, env: Record<string, string>): Promise<CliProcess> {
-  const worker = owned(spawnCli(['worker', '--executor', 'temporal', '--concurrency', '4'], { db: db.url, env, timeoutMs: 600_000 }));
+  const worker = owned(spawnCli(['worker', '--executor', 'temporal', '--concurrency', '4'], { db: db.url, env }));
   await waitFor('the Temporal worker to poll its task queue', async () => {
     if (worker.child.exitCode !== null) throw new Error(`the worker exited early: ${worker.stderr()}`);
     return (worker.stdout() + worker.stderr()).includes('worker polling task queue');
