@@ -13,6 +13,9 @@ export default defineConfig({
     // minutes on a machine loaded by other work, so the limit leaves room for that.
     testTimeout: 300_000,
     hookTimeout: 300_000,
+    // expect.poll's own default is 1 s: too short for a click in Chromium to reach the server and
+    // come back into the page on a loaded machine. Also a hang detector, not a speed test.
+    expect: { poll: { timeout: 10_000 } },
     // Two cores: more forks than that only time-slice the same PostgreSQL.
     maxWorkers: 2,
     fileParallelism: true,

@@ -90,7 +90,7 @@ describe('the dashboard', () => {
     await hold.holdAt(1500);
     await expect.poll(() => shownPercent(page), { timeout: 30_000 }).toBeGreaterThan(before);
     expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
-    await expect.poll(async () => (await page.locator('#events li').allTextContents()).join('\n'), { timeout: 10_000 }).toContain('run_created');
+    await expect.poll(async () => (await page.locator('#events li').allTextContents()).join('\n')).toContain('run_created');
     expect(await page.locator('#plan summary').allTextContents()).toContainEqual(expect.stringMatching(/^expand \(\d+ statements\)$/));
     expect(JSON.parse((await page.locator('#playbook').textContent())!)).toMatchObject({ name: 'items_bigint', operations: [vToBigint('items')] });
 
@@ -103,7 +103,7 @@ describe('the dashboard', () => {
     await page.locator('#token-form button').click();
     await page.locator('#actions button[data-action="pause"]').click();
     await waitFor('the run paused in the state store', async () => (await runRow()).status === 'paused');
-    await expect.poll(() => page.locator(`#runs tr[data-run="${runId}"] .run-state`).textContent(), { timeout: 10_000 }).toBe('paused');
+    await expect.poll(() => page.locator(`#runs tr[data-run="${runId}"] .run-state`).textContent()).toBe('paused');
 
     await page.locator('#actions button[data-action="resume"]').click();
     await waitFor('the run running again', async () => {
@@ -120,7 +120,7 @@ describe('the dashboard', () => {
     await page.locator('#actions button[data-action="approve"]').click();
     await page.locator('#confirm-ok').click();
     await waitFor('the run completed by the server', async () => (await runRow()).status === 'completed', 60_000);
-    await expect.poll(() => page.locator(`#runs tr[data-run="${runId}"] .run-state`).textContent(), { timeout: 10_000 }).toBe('completed');
+    await expect.poll(() => page.locator(`#runs tr[data-run="${runId}"] .run-state`).textContent()).toBe('completed');
     const { rows } = await db.query(`SELECT count(*)::int AS n, sum(v)::text AS total FROM items`);
     expect(rows[0]).toEqual({ n: ROWS, total: String((ROWS * (ROWS + 1)) / 2) });
     await page.close();
