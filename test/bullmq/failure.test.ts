@@ -22,23 +22,23 @@ beforeAll(async () => {
 describe('a failed BullMQ run', () => {
   it('keeps its error, shows it in status, and resumes from its checkpoints once the cause is fixed', async () => {
     const touches = await countTouches(db, 'users');
-    await db.query(`CREATE TABLE test_control.gate (stop boolean NOT NULL)`);
-    await db.query(`INSERT INTO test_control.gate VALUES (false)`);
+    // Held mid-backfill however slow the machine, so the fault below strikes a backfill in flight.
+    const hold = await backfillHold(db, 'public.users', 2_000);
     const worker = await startWorker(db.url, redis);
     const started = await cli([
       'start', playbookPath('0001_users_email_citext.yaml'), '--executor', 'bullmq', '--parallelism', '2',
       '--batch-size', '200', '--max-batch-size', '200', '--max-rows-per-sec', '4000',
-      '--throttle-query', 'SELECT stop FROM test_control.gate',
+      '--throttle-query', hold.query,
     ]);
     expect(started.code, show(started)).toBe(0);
     const runId = /run (\d+) started/.exec(started.stdout)![1];
-    await waitFor('the backfill to be under way', async () => (await backfillProgress(db, runId)).rows >= 2_000, 60_000, 50);
+    await hold.held(runId);
 
     // The operator's throttle table disappears: every range's next throttle check fails.
-    await db.query(`DROP TABLE test_control.gate`);
+    await db.query(`DROP TABLE test_control.holds`);
     await waitFor('the run to fail', async () => (await statusJson(db.url, runId)).status === 'failed', 60_000, 100);
     const failed = await statusJson(db.url, runId);
-    expect(failed.error).toMatch(/throttleQuery failed: relation "test_control\.gate" does not exist/);
+    expect(failed.error).toMatch(/throttleQuery failed: relation "test_control\.holds" does not exist/);
     const human = await cli(['status', runId]);
     expect(human.stdout).toContain('throttleQuery failed');
     const atFailure = await backfillProgress(db, runId);

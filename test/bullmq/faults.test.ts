@@ -116,7 +116,8 @@ describe('a BullMQ fleet under faults', () => {
 
   it('Redis restarted empty mid-backfill: a worker re-enqueues the run from the state store and it completes', async () => {
     await survives(async ({ db, redis, hold, workers, runId }) => {
-      await hold.holdAt(ROWS / 2);
+      // The run stays held through the fault, so no more than the hold's rows are done when the new
+      // worker comes; then the hold lets every range walk a batch more, and only a worker can do it.
       await redis.kill();
       // Its data directory is removed before it starts: every queue and job is gone. The workers that held
       // the run's jobs in memory die too, so nothing but the state store remembers the run.
@@ -125,6 +126,7 @@ describe('a BullMQ fleet under faults', () => {
       await redis.start({ empty: true });
       expect(await redis.keys('bellows:*')).toBe(0);
       const before = await backfillProgress(db, runId);
+      await hold.holdAt(before.rows + PARALLELISM * BATCH);
       workers.push(await startWorker(db.url, redis, ['--concurrency', '4']));
       await waitFor('the new worker to pick the run up', async () => (await backfillProgress(db, runId)).rows > before.rows, 60_000, 100);
     });
