@@ -103,9 +103,9 @@ describe('steering a driven run from other processes', () => {
     expect(finished.stdout).toContain(`bellows approve ${runId}`);
     const final = await backfill(runId);
     expect(final).toMatchObject({ rows: ROWS, done: true });
-    // It took effect: the rest went in batches larger than the old cap of 100.
+    // It took effect: the rest went in batches larger than the old cap of 100 (the last one's size says
+    // little: the size adapts to the machine's speed, down to the minimum of 100 on a slow one).
     expect((final.batches - atTune.batches) * BATCH).toBeLessThan(ROWS - atTune.rows);
-    expect(final.batch_size).toBeGreaterThan(BATCH);
 
     // The event log says who did what; the steering came from other processes than the driver.
     const { rows: events } = await db.query<{ kind: string; actor: string; detail: Record<string, unknown> }>(
