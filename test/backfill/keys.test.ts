@@ -102,8 +102,8 @@ describe('batch statements use the key index for every kind of key', () => {
       const { describeTable } = await import('../../src/catalog/introspect.ts');
       const info = (await describeTable(db.pool, { schema: 'public', name: t }))!;
       const ks = keyset(info, info.key!.columns);
-      const first = await db.query(`SELECT ${ks.selectText} FROM ${ks.from} ORDER BY ${ks.orderBy} LIMIT 1 OFFSET 100`);
-      const last = await db.query(`SELECT ${ks.selectText} FROM ${ks.from} ORDER BY ${ks.orderBy} LIMIT 1 OFFSET 300`);
+      const first = await db.query(ks.keyAt('true', '100'));
+      const last = await db.query(ks.keyAt('true', '300'));
       const lo = Object.values(first.rows[0]).map(String);
       const hi = Object.values(last.rows[0]).map(String);
 
