@@ -92,9 +92,10 @@ describe('steering a driven run from other processes', () => {
     await waitFor('the run to be running again', async () => (await runRow(runId)).status === 'running');
 
     // tune the live run, held two batches on, so the tune lands mid-backfill: no rate cap, bigger batches
-    const tuned = await runCli(['tune', runId, '--max-rows-per-sec', '0', '--max-batch-size', '5000', '--batch-size', '2000'], { db: db.url });
+    // The minimum goes up too: the size adapts to the machine's speed, and a slow one would otherwise take it back to 100.
+    const tuned = await runCli(['tune', runId, '--max-rows-per-sec', '0', '--max-batch-size', '5000', '--min-batch-size', '1000', '--batch-size', '2000'], { db: db.url });
     expect(tuned.code, show(tuned)).toBe(0);
-    expect(tuned.stdout).toContain(`run ${runId} tuned: batchSize=2000, maxBatchSize=5000, maxRowsPerSec=0`);
+    expect(tuned.stdout).toContain(`run ${runId} tuned: batchSize=2000, minBatchSize=1000, maxBatchSize=5000, maxRowsPerSec=0`);
     const atTune = await backfill(runId);
     await hold.release();
 
@@ -103,9 +104,9 @@ describe('steering a driven run from other processes', () => {
     expect(finished.stdout).toContain(`bellows approve ${runId}`);
     const final = await backfill(runId);
     expect(final).toMatchObject({ rows: ROWS, done: true });
-    // It took effect: the rest went in batches larger than the old cap of 100 (the last one's size says
-    // little: the size adapts to the machine's speed, down to the minimum of 100 on a slow one).
+    // It took effect: the rest went in batches larger than the old cap of 100.
     expect((final.batches - atTune.batches) * BATCH).toBeLessThan(ROWS - atTune.rows);
+    expect(final.batch_size).toBeGreaterThan(BATCH);
 
     // The event log says who did what; the steering came from other processes than the driver.
     const { rows: events } = await db.query<{ kind: string; actor: string; detail: Record<string, unknown> }>(
